@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import { CatalogModule } from './catalog';
+import { AppConfig, ConfigModule } from './config';
+import { HealthModule } from './health/health.module';
+import { OrdersModule } from './orders';
+import { DatabaseModule } from './shared/database/database.module';
+import { loggerParams } from './shared/logging';
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
+    EventEmitterModule.forRoot(),
+    DatabaseModule,
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ ttl: 60_000, limit: config.rateLimitPerMinute }],
+        skipIf: () => config.rateLimitPerMinute === 0,
+      }),
+    }),
+    HealthModule,
+    CatalogModule,
+    OrdersModule,
+  ],
+})
+export class AppModule {}

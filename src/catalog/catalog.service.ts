@@ -1,0 +1,28 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DEMO_PRODUCTS } from './demo-products';
+import { Product } from './product.entity';
+
+@Injectable()
+export class CatalogService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(CatalogService.name);
+
+  constructor(private readonly em: EntityManager) {}
+
+  listActive(): Promise<Product[]> {
+    return this.em.find(Product, { active: true }, { orderBy: { price: { currency: 'asc' }, name: 'asc' } });
+  }
+
+  findActive(ids: readonly string[]): Promise<Product[]> {
+    return this.em.find(Product, { id: { $in: [...ids] }, active: true });
+  }
+
+  /** Seeds the demo catalog when there is none; safe when several instances start together. */
+  async onApplicationBootstrap(): Promise<void> {
+    const em = this.em.fork();
+    if ((await em.count(Product)) > 0) return;
+    const rows = DEMO_PRODUCTS.map((p) => new Product(p.sku, p.name, p.description, p.price));
+    await em.createQueryBuilder(Product).insert(rows).onConflict('sku').ignore().execute();
+    this.logger.log(`Seeded ${rows.length} demo products`);
+  }
+}

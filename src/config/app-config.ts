@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import type { Env } from './env';
+
+export type DatabaseConfig = { kind: 'postgresql'; url: string } | { kind: 'pglite'; dataDir: string };
+
+export interface StripeConfig {
+  /** `sandbox` when no STRIPE_SECRET_KEY is given: our offline emulator plays Stripe. */
+  mode: 'sandbox' | 'stripe';
+  secretKey: string;
+  /** Every secret currently accepted for webhook signatures (rotation); the first one signs in the sandbox. */
+  webhookSecrets: string[];
+  /** Where the API is reached; absent means Stripe's own default (api.stripe.com:443). */
+  api?: { host: string; port: number; protocol: 'http' | 'https' };
+  timeoutMs: number;
+}
+
+/** Fixed credentials of the offline sandbox: they only ever unlock our own emulator. */
+export const SANDBOX_SECRET_KEY = 'sk_test_sandbox_51OfflineOrderFlow';
+export const SANDBOX_WEBHOOK_SECRET = 'whsec_sandbox_offline_order_flow_0000000000';
+
+/**
+ * The typed configuration every module reads (injected by its class). Built once from the parsed
+ * environment; nothing else in the code reads `process.env`.
+ */
+export class AppConfig {
+  readonly env: Env['NODE_ENV'];
+  readonly port: number;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly publicUrl: string;
+  readonly database: DatabaseConfig;
+  readonly stripe: StripeConfig;
+  readonly sandbox: { enabled: boolean; port: number };
+  readonly redisUrl?: string;
+  readonly checkoutExpiresMinutes: number;
+  readonly rateLimitPerMinute: number;
+  readonly reconciliation: { intervalSeconds: number; afterSeconds: number };
+  readonly corsOrigins: string[];
+
+  constructor(env: Env) {
+    this.env = env.NODE_ENV;
+    this.port = env.PORT;
+    this.logLevel = env.LOG_LEVEL;
+    this.publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+    this.database = env.DATABASE_URL
+      ? { kind: 'postgresql', url: env.DATABASE_URL }
+      : { kind: 'pglite', dataDir: resolve(env.DATA_DIR, 'pglite') };
+
+    const sandbox = !env.STRIPE_SECRET_KEY;
+    this.sandbox = { enabled: sandbox, port: env.SANDBOX_PORT };
+    const explicitApi = env.STRIPE_API_HOST
+      ? {
+          host: env.STRIPE_API_HOST,
+          port: env.STRIPE_API_PORT ?? (env.STRIPE_API_PROTOCOL === 'http' ? 80 : 443),
+          protocol: env.STRIPE_API_PROTOCOL ?? 'https',
+        }
+      : undefined;
+    this.stripe = {
+      mode: sandbox ? 'sandbox' : 'stripe',
+      secretKey: env.STRIPE_SECRET_KEY ?? SANDBOX_SECRET_KEY,
+      webhookSecrets: env.STRIPE_WEBHOOK_SECRET.length
+        ? env.STRIPE_WEBHOOK_SECRET
+        : sandbox
+          ? [SANDBOX_WEBHOOK_SECRET]
+          : [],
+      api:
+        explicitApi ??
+        (sandbox ? { host: '127.0.0.1', port: env.SANDBOX_PORT, protocol: 'http' as const } : undefined),
+      timeoutMs: env.STRIPE_TIMEOUT_MS,
+    };
+    this.redisUrl = env.REDIS_URL;
+    this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;
+    this.rateLimitPerMinute = env.RATE_LIMIT_PER_MINUTE;
+    this.reconciliation = {
+      intervalSeconds: env.RECONCILE_INTERVAL_SECONDS,
+      afterSeconds: env.RECONCILE_AFTER_SECONDS,
+    };
+    this.corsOrigins = env.CORS_ORIGINS.length ? env.CORS_ORIGINS : [this.publicUrl];
+  }
+}

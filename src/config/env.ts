@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * The service's whole configuration, read once at boot from the environment.
+ * Names are part of the public contract (ARCHITECTURE.md, "Public contract").
+ */
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+const list = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: integer(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.string().default('./.data'),
+  STRIPE_SECRET_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_\w+$/, 'must look like sk_test_…, sk_live_… or rk_…')
+      .optional(),
+  ),
+  STRIPE_WEBHOOK_SECRET: list.pipe(
+    z.array(z.string().regex(/^whsec_\w+$/, 'each secret must look like whsec_…')),
+  ),
+  STRIPE_API_HOST: optionalString,
+  STRIPE_API_PORT: integer(1, 65535).optional(),
+  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+  STRIPE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  SANDBOX_PORT: integer(0, 65535).default(12111),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  CHECKOUT_EXPIRES_MINUTES: integer(30, 24 * 60).default(30),
+  RATE_LIMIT_PER_MINUTE: integer(0, 1_000_000).default(60),
+  RECONCILE_INTERVAL_SECONDS: integer(0, 86_400).default(60),
+  RECONCILE_AFTER_SECONDS: integer(1, 7 * 86_400).default(300),
+  CORS_ORIGINS: list,
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment. Throws a `ConfigError` naming every variable at fault and what is wrong
+ * with it; the offending values are never echoed, since some of them are secrets.
+ */
+export function parseEnv(raw: Record<string, unknown>): Env {
+  const result = EnvSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+}

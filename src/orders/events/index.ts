@@ -1,0 +1,4 @@
+export { OrderCanceledEvent } from './order-canceled.event';
+export { OrderFlaggedForReviewEvent } from './order-flagged-for-review.event';
+export { OrderPlacedEvent } from './order-placed.event';
+export { OrderStatusChangedEvent } from './order-status-changed.event';

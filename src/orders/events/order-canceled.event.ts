@@ -1,0 +1,8 @@
+export class OrderCanceledEvent {
+  static readonly eventName = 'orders.canceled';
+
+  constructor(
+    readonly orderId: string,
+    readonly occurredAt: Date,
+  ) {}
+}

@@ -1,0 +1,21 @@
+export enum OrderStatus {
+  /** Placed, awaiting payment (also after a failed attempt, once a new checkout starts). */
+  Pending = 'pending',
+  /** The customer completed checkout with a delayed method (bank debit); settlement is awaited. */
+  Processing = 'processing',
+  /** Money confirmed. Absorbing: nothing moves an order out of it. */
+  Paid = 'paid',
+  /** The last attempt failed (decline, expiry, failed settlement); a later success still counts. */
+  Failed = 'failed',
+  /** Canceled before payment. Final. */
+  Canceled = 'canceled',
+}
+
+/** Who or what caused a change: an API call, a Stripe event, the success-page check, reconciliation. */
+export type TransitionSourceKind = 'api' | 'webhook' | 'redirect' | 'reconciliation';
+
+export interface TransitionSource {
+  readonly kind: TransitionSourceKind;
+  /** The Stripe event id, session id or similar, when there is one. */
+  readonly ref?: string;
+}

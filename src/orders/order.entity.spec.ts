@@ -1,0 +1,224 @@
+import { discoverEntities } from '../../test/support/metadata';
+import { Money } from '../shared/money';
+import { OrderCanceledEvent } from './events/order-canceled.event';
+import { OrderFlaggedForReviewEvent } from './events/order-flagged-for-review.event';
+import { OrderPlacedEvent } from './events/order-placed.event';
+import { OrderStatusChangedEvent } from './events/order-status-changed.event';
+import { OrderHistoryEntry } from './order-history-entry.entity';
+import { OrderItem } from './order-item.entity';
+import { Order, type OrderLine } from './order.entity';
+import {
+  MixedCurrenciesError,
+  OrderNotCancelableError,
+  OrderNotPayableError,
+  OrderTooLargeError,
+} from './order.errors';
+import { OrderStatus } from './order-status';
+
+beforeAll(() => discoverEntities([Order, OrderItem, OrderHistoryEntry]));
+
+const API = { kind: 'api' } as const;
+const WEBHOOK = { kind: 'webhook', ref: 'evt_1' } as const;
+
+const line = (amount: number, quantity = 1, currency = 'usd'): OrderLine => ({
+  productId: '4f6d80fd-285a-4e88-a626-7d0e653d206d',
+  name: 'Ceramic mug',
+  unitPrice: Money.of(amount, currency),
+  quantity,
+});
+
+function placed(): Order {
+  const { order } = Order.place('buyer@example.com', [line(1800)], API);
+  order.pullDomainEvents();
+  return order;
+}
+
+/** An order brought to `status` through the state machine itself. */
+function orderIn(status: OrderStatus): Order {
+  const order = placed();
+  switch (status) {
+    case OrderStatus.Pending:
+      break;
+    case OrderStatus.Processing:
+      order.markProcessing('Awaiting bank settlement', WEBHOOK);
+      break;
+    case OrderStatus.Paid:
+      order.markPaid('Payment confirmed', WEBHOOK);
+      break;
+    case OrderStatus.Failed:
+      order.markFailed('Your card was declined.', WEBHOOK);
+      break;
+    case OrderStatus.Canceled:
+      order.cancel(API);
+      break;
+  }
+  order.pullDomainEvents();
+  return order;
+}
+
+describe('Order.place', () => {
+  it('totals the lines on the server and starts pending with one history entry', () => {
+    const { order } = Order.place(' Buyer@Example.COM ', [line(1450, 2), line(1800)], API);
+    expect(order.status).toBe(OrderStatus.Pending);
+    expect(order.total.equals(Money.of(4700, 'usd'))).toBe(true);
+    expect(order.customerEmail).toBe('buyer@example.com');
+    expect(order.items.getItems().map((i) => i.lineTotal.amount)).toEqual([2900, 1800]);
+    expect(order.history.getItems().map((h) => [h.fromStatus, h.toStatus])).toEqual([[null, 'pending']]);
+    const events = order.pullDomainEvents();
+    expect(events[0]).toBeInstanceOf(OrderPlacedEvent);
+    expect(events[1]).toMatchObject({ status: 'pending', previousStatus: null });
+  });
+
+  it('issues an unguessable token and keeps only its hash', () => {
+    const a = Order.place('a@example.com', [line(100)], API);
+    const b = Order.place('a@example.com', [line(100)], API);
+    expect(a.accessToken).not.toBe(b.accessToken);
+    expect(a.order.grantsAccess(a.accessToken)).toBe(true);
+    expect(a.order.grantsAccess(b.accessToken)).toBe(false);
+    expect(a.order.grantsAccess(undefined)).toBe(false);
+    expect(a.order.grantsAccess('')).toBe(false);
+    expect(JSON.stringify(a.order)).not.toContain(a.accessToken);
+  });
+
+  it('refuses lines in different currencies, naming the first one at fault', () => {
+    expect(() =>
+      Order.place('a@example.com', [line(100), line(100, 1, 'usd'), line(100, 1, 'eur')], API),
+    ).toThrow(expect.objectContaining({ constructor: MixedCurrenciesError, field: 'items[2].productId' }));
+  });
+
+  it('refuses a total over the chargeable maximum', () => {
+    expect(() => Order.place('a@example.com', [line(99_999_999, 1), line(1, 1)], API)).toThrow(
+      OrderTooLargeError,
+    );
+  });
+
+  it('refuses an order without lines', () => {
+    expect(() => Order.place('a@example.com', [], API)).toThrow(RangeError);
+  });
+});
+
+type Action = 'startCheckout' | 'markProcessing' | 'markPaid' | 'markFailed' | 'cancel';
+
+const act: Record<Action, (order: Order) => void> = {
+  startCheckout: (o) => o.startCheckout(API),
+  markProcessing: (o) => o.markProcessing('Awaiting bank settlement', WEBHOOK),
+  markPaid: (o) => o.markPaid('Payment confirmed', WEBHOOK),
+  markFailed: (o) => o.markFailed('Your card has insufficient funds.', WEBHOOK),
+  cancel: (o) => o.cancel(API),
+};
+
+/**
+ * Every action from every status: the resulting status, how many history entries it writes, whether
+ * the customer is told (status changed event), or the error it raises.
+ */
+type Outcome =
+  | { to: OrderStatus; entries: number; announced: boolean; review?: true }
+  | { throws: new (...a: never[]) => Error };
+const { Pending, Processing, Paid, Failed, Canceled } = OrderStatus;
+const table: [OrderStatus, Action, Outcome][] = [
+  [Pending, 'startCheckout', { to: Pending, entries: 0, announced: false }],
+  [Pending, 'markProcessing', { to: Processing, entries: 1, announced: true }],
+  [Pending, 'markPaid', { to: Paid, entries: 1, announced: true }],
+  [Pending, 'markFailed', { to: Failed, entries: 1, announced: true }],
+  [Pending, 'cancel', { to: Canceled, entries: 1, announced: true }],
+
+  [Processing, 'startCheckout', { throws: OrderNotPayableError }],
+  [Processing, 'markProcessing', { to: Processing, entries: 0, announced: false }],
+  [Processing, 'markPaid', { to: Paid, entries: 1, announced: true }],
+  [Processing, 'markFailed', { to: Failed, entries: 1, announced: true }],
+  [Processing, 'cancel', { throws: OrderNotCancelableError }],
+
+  [Paid, 'startCheckout', { throws: OrderNotPayableError }],
+  [Paid, 'markProcessing', { to: Paid, entries: 1, announced: false }],
+  [Paid, 'markPaid', { to: Paid, entries: 0, announced: false }],
+  [Paid, 'markFailed', { to: Paid, entries: 1, announced: false }],
+  [Paid, 'cancel', { throws: OrderNotCancelableError }],
+
+  [Failed, 'startCheckout', { to: Pending, entries: 1, announced: true }],
+  [Failed, 'markProcessing', { to: Processing, entries: 1, announced: true }],
+  [Failed, 'markPaid', { to: Paid, entries: 1, announced: true }],
+  [Failed, 'markFailed', { to: Failed, entries: 1, announced: true }], // a new reason is news
+  [Failed, 'cancel', { to: Canceled, entries: 1, announced: true }],
+
+  [Canceled, 'startCheckout', { throws: OrderNotPayableError }],
+  [Canceled, 'markProcessing', { to: Canceled, entries: 1, announced: false, review: true }],
+  [Canceled, 'markPaid', { to: Canceled, entries: 1, announced: false, review: true }],
+  [Canceled, 'markFailed', { to: Canceled, entries: 1, announced: false }],
+  [Canceled, 'cancel', { to: Canceled, entries: 0, announced: false }],
+];
+
+describe('Order state machine', () => {
+  it('covers every status and action', () => {
+    expect(table).toHaveLength(Object.values(OrderStatus).length * Object.keys(act).length);
+  });
+
+  it.each(table)('%s --%s--> %j', (from, action, outcome) => {
+    const order = orderIn(from);
+    const entriesBefore = order.history.length;
+
+    if ('throws' in outcome) {
+      expect(() => act[action](order)).toThrow(outcome.throws);
+      expect(order.status).toBe(from);
+      expect(order.history.length).toBe(entriesBefore);
+      expect(order.pullDomainEvents()).toEqual([]);
+      return;
+    }
+
+    act[action](order);
+    expect(order.status).toBe(outcome.to);
+    expect(order.history.length - entriesBefore).toBe(outcome.entries);
+    const events = order.pullDomainEvents();
+    const changes = events.filter((e) => e instanceof OrderStatusChangedEvent);
+    expect(changes).toHaveLength(outcome.announced ? 1 : 0);
+    if (outcome.announced)
+      expect(changes[0]).toMatchObject({ orderId: order.id, status: outcome.to, previousStatus: from });
+    expect(order.needsReview).toBe(outcome.review ?? false);
+    expect(events.some((e) => e instanceof OrderFlaggedForReviewEvent)).toBe(outcome.review ?? false);
+  });
+
+  it('records the decline reason for the customer, and clears it once paid', () => {
+    const order = orderIn(Pending);
+    order.markFailed('Your card was declined.', WEBHOOK);
+    expect(order.statusReason).toBe('Your card was declined.');
+    order.markPaid('Payment confirmed', WEBHOOK);
+    expect(order.status).toBe(Paid);
+    expect(order.statusReason).toBeNull();
+  });
+
+  it('ignores a repeated identical failure', () => {
+    const order = orderIn(Failed);
+    const entries = order.history.length;
+    order.markFailed('Your card was declined.', WEBHOOK);
+    expect(order.history.length).toBe(entries);
+    expect(order.pullDomainEvents()).toEqual([]);
+  });
+
+  it('writes who caused each transition', () => {
+    const order = orderIn(Pending);
+    order.markPaid('Payment confirmed', { kind: 'webhook', ref: 'evt_123' });
+    const last = order.history.getItems().at(-1)!;
+    expect(last).toMatchObject({
+      fromStatus: Pending,
+      toStatus: Paid,
+      sourceKind: 'webhook',
+      sourceRef: 'evt_123',
+    });
+  });
+
+  it('announces a cancellation so that the open checkout can be closed', () => {
+    const order = orderIn(Failed);
+    order.cancel(API);
+    expect(order.pullDomainEvents().some((e) => e instanceof OrderCanceledEvent)).toBe(true);
+  });
+
+  it('keeps a late failure after payment in the history without changing anything', () => {
+    const order = orderIn(Paid);
+    order.markFailed('Checkout expired', WEBHOOK);
+    expect(order.status).toBe(Paid);
+    expect(order.history.getItems().at(-1)).toMatchObject({
+      fromStatus: Paid,
+      toStatus: Paid,
+      reason: 'Ignored, order paid: Checkout expired',
+    });
+  });
+});

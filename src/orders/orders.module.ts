@@ -1,0 +1,17 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog';
+import { OrderHistoryEntry } from './order-history-entry.entity';
+import { OrderItem } from './order-item.entity';
+import { Order } from './order.entity';
+import { OrdersController } from './orders.controller';
+import { OrdersReader } from './orders.reader';
+import { OrdersService } from './orders.service';
+
+@Module({
+  imports: [MikroOrmModule.forFeature([Order, OrderItem, OrderHistoryEntry]), CatalogModule],
+  controllers: [OrdersController],
+  providers: [OrdersService, OrdersReader],
+  exports: [OrdersReader],
+})
+export class OrdersModule {}

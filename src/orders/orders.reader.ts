@@ -1,0 +1,57 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import type { Money } from '../shared/money';
+import { Order } from './order.entity';
+import { OrderNotFoundError } from './order.errors';
+import type { OrderStatus } from './order-status';
+
+/** What another module may know of an order. */
+export interface OrderSnapshot {
+  id: string;
+  status: OrderStatus;
+  payable: boolean;
+  customerEmail: string;
+  total: Money;
+  items: { name: string; quantity: number; unitPrice: Money }[];
+}
+
+/** The orders module's read facade. */
+@Injectable()
+export class OrdersReader {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The order `token` opens; a wrong or missing token is answered like an unknown order (404). */
+  async getForCustomer(orderId: string, token: string | undefined): Promise<OrderSnapshot> {
+    const order = await this.em.findOne(Order, orderId, { populate: ['items'] });
+    if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
+    return snapshot(order);
+  }
+
+  /**
+   * Reads the order and holds its row lock until the caller's transaction ends, so that whatever the
+   * caller decides from it cannot race another change of the same order. Must run in a transaction.
+   */
+  async lock(orderId: string): Promise<OrderSnapshot | null> {
+    if (!this.em.isInTransaction()) throw new Error('OrdersReader.lock() needs a transaction');
+    const order = await this.em.findOne(Order, orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!order) return null;
+    await this.em.populate(order, ['items']);
+    return snapshot(order);
+  }
+}
+
+function snapshot(order: Order): OrderSnapshot {
+  return {
+    id: order.id,
+    status: order.status,
+    payable: order.isPayable,
+    customerEmail: order.customerEmail,
+    total: order.total,
+    items: order.items.getItems().map((item) => ({
+      name: item.name,
+      quantity: item.quantity,
+      unitPrice: item.unitPrice,
+    })),
+  };
+}

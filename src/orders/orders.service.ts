@@ -1,0 +1,63 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { CatalogReader } from '../catalog';
+import type { PlaceOrderDto } from './dto/place-order.dto';
+import type { OrderHistoryEntry } from './order-history-entry.entity';
+import { Order } from './order.entity';
+import { OrderNotFoundError, UnknownProductError } from './order.errors';
+
+const BY_CUSTOMER = { kind: 'api' } as const;
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly catalog: CatalogReader,
+  ) {}
+
+  /** Prices the items from the catalog (never from the client) and stores the new order. */
+  async place(input: PlaceOrderDto): Promise<{ order: Order; accessToken: string }> {
+    const products = new Map(
+      (await this.catalog.findPriced(input.items.map((item) => item.productId))).map((p) => [p.id, p]),
+    );
+    const lines = input.items.map((item, index) => {
+      const product = products.get(item.productId);
+      if (!product) throw new UnknownProductError(item.productId, `items[${index}].productId`);
+      return {
+        productId: product.id,
+        name: product.name,
+        unitPrice: product.unitPrice,
+        quantity: item.quantity,
+      };
+    });
+    const placed = Order.place(input.customerEmail, lines, BY_CUSTOMER);
+    await this.em.transactional((em) => em.persist(placed.order));
+    return placed;
+  }
+
+  /** The order with its items, if `token` opens it; otherwise exactly as if there were no such order. */
+  async findForCustomer(id: string, token: string | undefined): Promise<Order> {
+    const order = await this.em.findOne(Order, id, { populate: ['items'] });
+    if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
+    return order;
+  }
+
+  async historyForCustomer(id: string, token: string | undefined): Promise<OrderHistoryEntry[]> {
+    const order = await this.em.findOne(Order, id, { populate: ['history'] });
+    if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
+    return order.history.getItems();
+  }
+
+  /** Cancels an unpaid order; its open Checkout Session is then expired at Stripe (payments listens). */
+  async cancel(id: string, token: string | undefined): Promise<Order> {
+    const order = await this.em.transactional(async (em) => {
+      const locked = await em.findOne(Order, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!locked?.grantsAccess(token)) throw new OrderNotFoundError();
+      locked.cancel(BY_CUSTOMER);
+      return locked;
+    });
+    await this.em.populate(order, ['items']);
+    return order;
+  }
+}

@@ -1,0 +1,85 @@
+import { MikroORM } from '@mikro-orm/core';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config';
+import { AfterCommitPublisher } from './after-commit.publisher';
+import { EmbeddedPostgres } from './embedded-postgres';
+import { migrateToLatest } from './migrate';
+import { ormOptions } from './orm.config';
+
+/** The embedded database, or null when DATABASE_URL is set. */
+@Module({
+  providers: [
+    {
+      provide: EmbeddedPostgres,
+      inject: [AppConfig],
+      useFactory: ({ database }: AppConfig) =>
+        database.kind === 'pglite' ? new EmbeddedPostgres(database.dataDir) : null,
+    },
+  ],
+  exports: [EmbeddedPostgres],
+})
+class EmbeddedPostgresModule {}
+
+/**
+ * The database: PostgreSQL when `DATABASE_URL` is set, otherwise the embedded PGlite. Applies pending
+ * migrations before the application serves anything.
+ */
+@Global()
+@Module({
+  imports: [
+    EmbeddedPostgresModule,
+    MikroOrmModule.forRootAsync({
+      driver: PostgreSqlDriver,
+      imports: [EmbeddedPostgresModule],
+      inject: [AppConfig, EmbeddedPostgres],
+      useFactory: (config: AppConfig, embedded: EmbeddedPostgres | null) => ({
+        ...ormOptions(config.database, embedded ?? undefined),
+        autoLoadEntities: true,
+        // A request context (a fresh unit of work) for every HTTP request, in Express 5 route syntax.
+        forRoutesPath: '{*path}',
+        debug: config.logLevel === 'debug' || config.logLevel === 'trace',
+      }),
+    }),
+  ],
+  providers: [AfterCommitPublisher],
+})
+export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(DatabaseModule.name);
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: AppConfig,
+    @Inject(EmbeddedPostgres) private readonly embedded: EmbeddedPostgres | null,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const { database } = this.config;
+    this.logger.log(
+      database.kind === 'postgresql'
+        ? `Database: PostgreSQL at ${redactUrl(database.url)}`
+        : `Database: embedded PGlite in ${database.dataDir} (set DATABASE_URL for PostgreSQL)`,
+    );
+    const applied = await migrateToLatest(this.orm, { shared: database.kind === 'postgresql' });
+    if (applied.length) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
+  }
+
+  /** The embedded database closes after the ORM (closing an ORM twice is harmless). */
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.embedded) return;
+    await this.orm.close();
+    await this.embedded.close();
+  }
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

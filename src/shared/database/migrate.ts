@@ -1,0 +1,21 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+
+/** Any fixed number: all instances agree on it, so only one migrates at a time. */
+const MIGRATION_LOCK = 7_203_114_001;
+
+/**
+ * Applies pending migrations and returns the names it applied. On a shared PostgreSQL, instances
+ * starting together take turns through an advisory lock held by a transaction that wraps the run.
+ * The embedded PGlite has a single connection and a single process: no lock, nothing to wait for.
+ */
+export async function migrateToLatest(orm: MikroORM, { shared }: { shared: boolean }): Promise<string[]> {
+  const migrator = orm.getMigrator();
+  if (!shared) return (await migrator.up()).map((migration) => migration.name);
+  const em = orm.em.fork() as EntityManager;
+  return em.transactional(async (tx) => {
+    await tx.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    const applied = await migrator.up({ transaction: tx.getTransactionContext<Knex.Transaction>() });
+    return applied.map((migration) => migration.name);
+  });
+}

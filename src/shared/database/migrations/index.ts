@@ -1,0 +1,11 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126194947 } from './Migration20261126194947_orders';
+
+/**
+ * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
+ * the tests and the CLI run exactly the same set. `npm run migration:create` writes a new file: add
+ * it here.
+ */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261126194947_orders', class: Migration20261126194947 },
+];

@@ -1,0 +1,42 @@
+import { Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
+import { Logger } from '@nestjs/common';
+import { PGliteDriver } from 'mikro-orm-pglite';
+import type { DatabaseConfig } from '../../config';
+import type { EmbeddedPostgres } from './embedded-postgres';
+import { migrationsList } from './migrations';
+
+const ormLogger = new Logger('MikroORM');
+
+/**
+ * MikroORM options shared by the service and the CLI. `DATABASE_URL` set means PostgreSQL; absent,
+ * the embedded PGlite, which the caller owns and closes after the ORM.
+ */
+export function ormOptions(database: DatabaseConfig, embedded?: EmbeddedPostgres): Options {
+  const common: Options = {
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      migrationsList,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      path: 'dist/shared/database/migrations',
+      pathTs: 'src/shared/database/migrations',
+    },
+    ignoreUndefinedInQuery: true,
+    colors: false,
+    logger: (message) => ormLogger.log(message),
+  };
+  if (database.kind === 'postgresql') {
+    return { ...common, driver: PostgreSqlDriver, clientUrl: database.url, pool: { min: 0, max: 10 } };
+  }
+  if (!embedded) throw new Error('The embedded database needs its EmbeddedPostgres');
+  return {
+    ...common,
+    // PGliteDriver speaks PostgreSQL's dialect; its types line up with PostgreSqlDriver's.
+    driver: PGliteDriver as unknown as typeof PostgreSqlDriver,
+    dbName: 'postgres',
+    driverOptions: { connection: { pglite: embedded.open } },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * A fact one module tells the others. Each event class carries its name as `static readonly
+ * eventName` (`'orders.placed'`); the payload is readonly ids and values, never entities.
+ */
+export interface DomainEventClass<E extends object = object> {
+  readonly eventName: string;
+  new (...args: never[]): E;
+}
+
+export function eventNameOf(event: object): string {
+  const { eventName } = event.constructor as Partial<DomainEventClass>;
+  if (!eventName) throw new Error(`${event.constructor.name} has no static eventName`);
+  return eventName;
+}
+
+/**
+ * An aggregate that records the events its state changes raise. They are published only after the
+ * transaction that persisted the change commits (`AfterCommitPublisher`).
+ */
+export interface RecordsDomainEvents {
+  pullDomainEvents(): object[];
+}
+
+export function recordsDomainEvents(entity: object): entity is RecordsDomainEvents {
+  return typeof (entity as Partial<RecordsDomainEvents>).pullDomainEvents === 'function';
+}

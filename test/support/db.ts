@@ -1,0 +1,24 @@
+import type { MikroORM } from '@mikro-orm/core';
+
+/** Tables that keep their rows between tests: reference data seeded at boot, and migration bookkeeping. */
+const KEPT = new Set(['products', 'mikro_orm_migrations']);
+
+/** Empties every table the entities map, except reference data, between tests. */
+export async function truncateAll(orm: MikroORM): Promise<void> {
+  const tables = Object.values(orm.getMetadata().getAll())
+    .filter((meta) => !meta.embeddable && !meta.virtual && meta.tableName && !KEPT.has(meta.tableName))
+    .map((meta) => `"${meta.tableName}"`);
+  await orm.em
+    .fork()
+    .getConnection()
+    .execute(`truncate ${[...new Set(tables)].join(', ')} restart identity cascade`);
+}
+
+/** Number of rows of a table, straight from SQL. */
+export async function countRows(orm: MikroORM, table: string): Promise<number> {
+  const [row] = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ count: string }[]>(`select count(*) from "${table}"`);
+  return Number(row.count);
+}
