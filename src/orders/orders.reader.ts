@@ -10,6 +10,9 @@ import type { OrderStatus } from './order-status';
 export interface OrderSnapshot {
   id: string;
   status: OrderStatus;
+  /** Why the order is in its status, for the customer ("Your card was declined."). */
+  reason: string | null;
+  updatedAt: Date;
   payable: boolean;
   customerEmail: string;
   total: Money;
@@ -45,6 +48,8 @@ function snapshot(order: Order): OrderSnapshot {
   return {
     id: order.id,
     status: order.status,
+    reason: order.statusReason,
+    updatedAt: order.updatedAt,
     payable: order.isPayable,
     customerEmail: order.customerEmail,
     total: order.total,
