@@ -6,8 +6,9 @@ import tseslint from 'typescript-eslint';
 const modules = ['catalog', 'orders', 'payments', 'notifications', 'storefront', 'sandbox'];
 
 /**
- * A module is reached only through its index.ts (STYLE.md §6): `../orders` is fine,
- * `../orders/order.entity` is not.
+ * A module is reached only through its public entry points (STYLE.md §6): `../orders` (index.ts:
+ * module class, read facade, events) and `../orders/events` (the events alone, for listeners, so
+ * that listening to a module never loads its wiring). `../orders/order.entity` is refused.
  */
 const boundaries = modules.map((own) => ({
   files: [`src/${own}/**/*.ts`],
@@ -18,7 +19,7 @@ const boundaries = modules.map((own) => ({
         patterns: modules
           .filter((other) => other !== own)
           .map((other) => ({
-            group: [`**/${other}/*`],
+            group: [`**/${other}/*`, `!**/${other}/events`],
             message: `Import ${other} through its index.ts, not a deep path.`,
           })),
       },

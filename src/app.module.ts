@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { CatalogModule } from './catalog';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders';
+import { PaymentsModule } from './payments';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
 
@@ -14,6 +16,7 @@ import { loggerParams } from './shared/logging';
     ConfigModule,
     LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
     EventEmitterModule.forRoot(),
+    ScheduleModule.forRoot(),
     DatabaseModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
@@ -25,6 +28,7 @@ import { loggerParams } from './shared/logging';
     HealthModule,
     CatalogModule,
     OrdersModule,
+    PaymentsModule,
   ],
 })
 export class AppModule {}

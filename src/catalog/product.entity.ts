@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Embedded, Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Embedded, Entity, PrimaryKey, Property } from '@mikro-orm/core';
 import { Money } from '../shared/money';
 
 /** Something the shop sells, at a price set here on the server (never taken from a client). */
 @Entity({ tableName: 'products' })
+@Check({ name: 'products_price_amount_check', expression: 'price_amount >= 0' })
 export class Product {
   @PrimaryKey({ type: 'uuid' })
   readonly id: string = randomUUID();

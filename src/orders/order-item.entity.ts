@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Embedded, Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Embedded, Entity, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/core';
 import { Money } from '../shared/money';
 import type { Order } from './order.entity';
 
 /** One line of an order, priced when the order was placed (later catalog changes do not touch it). */
 @Entity({ tableName: 'order_items' })
+@Index({ name: 'order_items_order_id_index', properties: ['order'] })
+@Check({ name: 'order_items_quantity_check', expression: 'quantity > 0' })
+@Check({ name: 'order_items_unit_amount_check', expression: 'unit_amount >= 0' })
 export class OrderItem {
   @PrimaryKey({ type: 'uuid' })
   readonly id: string = randomUUID();

@@ -19,3 +19,9 @@ export interface TransitionSource {
   /** The Stripe event id, session id or similar, when there is one. */
   readonly ref?: string;
 }
+
+/** Reasons shown with a status, where the status alone does not say it. */
+export const REASONS = {
+  paid: 'Payment confirmed',
+  processing: 'Payment processing: awaiting bank settlement',
+} as const;

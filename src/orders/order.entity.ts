@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Collection, Embedded, Entity, Enum, OneToMany, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Collection, Embedded, Entity, Enum, OneToMany, PrimaryKey, Property } from '@mikro-orm/core';
 import type { RecordsDomainEvents } from '../shared/domain-event';
 import { Money, MoneyError } from '../shared/money';
 import { OrderCanceledEvent } from './events/order-canceled.event';
@@ -32,6 +32,7 @@ const PAYABLE: ReadonlySet<OrderStatus> = new Set([OrderStatus.Pending, OrderSta
  * records an `OrderStatusChangedEvent`, published after commit.
  */
 @Entity({ tableName: 'orders' })
+@Check({ name: 'orders_total_amount_check', expression: 'total_amount >= 0' })
 export class Order implements RecordsDomainEvents {
   @PrimaryKey({ type: 'uuid' })
   readonly id: string;
@@ -232,6 +233,11 @@ export class Order implements RecordsDomainEvents {
       case OrderStatus.Paid:
         throw new OrderNotCancelableError(this._status);
     }
+  }
+
+  /** News about a payment that changes nothing (an expiry after payment): written down, nothing more. */
+  recordIgnoredNews(description: string, source: TransitionSource, now = new Date()): void {
+    this.note(`Ignored: ${description}`, source, now);
   }
 
   /** Marks the order for a person to look at (amount mismatch, money for a canceled order). */

@@ -1,6 +1,7 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog';
+import { PaymentOutcomeListener } from './listeners/payment-outcome.listener';
 import { OrderHistoryEntry } from './order-history-entry.entity';
 import { OrderItem } from './order-item.entity';
 import { Order } from './order.entity';
@@ -11,7 +12,7 @@ import { OrdersService } from './orders.service';
 @Module({
   imports: [MikroOrmModule.forFeature([Order, OrderItem, OrderHistoryEntry]), CatalogModule],
   controllers: [OrdersController],
-  providers: [OrdersService, OrdersReader],
+  providers: [OrdersService, OrdersReader, PaymentOutcomeListener],
   exports: [OrdersReader],
 })
 export class OrdersModule {}

@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import type { Money } from '../shared/money';
 import { Order } from './order.entity';
 import { OrderNotFoundError } from './order.errors';
@@ -37,6 +38,8 @@ export class OrdersReader {
    */
   async lock(orderId: string): Promise<OrderSnapshot | null> {
     if (!this.em.isInTransaction()) throw new Error('OrdersReader.lock() needs a transaction');
+    // Ids from outside (Stripe metadata) may be anything; only a UUID can name an order.
+    if (!isUUID(orderId)) return null;
     const order = await this.em.findOne(Order, orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!order) return null;
     await this.em.populate(order, ['items']);

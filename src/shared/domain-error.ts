@@ -3,7 +3,7 @@
  * may rely on; `DomainErrorFilter` maps the kind to an HTTP status. Services throw these, never
  * `HttpException`.
  */
-export type DomainErrorKind = 'not_found' | 'conflict' | 'unprocessable' | 'bad_gateway';
+export type DomainErrorKind = 'bad_request' | 'not_found' | 'conflict' | 'unprocessable' | 'bad_gateway';
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;

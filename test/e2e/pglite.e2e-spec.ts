@@ -53,5 +53,5 @@ describe('Embedded database (PGlite)', () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 180_000);
 });

@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126194947 } from './Migration20261126194947_orders';
+import { Migration20261126200703 } from './Migration20261126200703_payments';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
@@ -8,4 +9,5 @@ import { Migration20261126194947 } from './Migration20261126194947_orders';
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126194947_orders', class: Migration20261126194947 },
+  { name: 'Migration20261126200703_payments', class: Migration20261126200703 },
 ];

@@ -1,0 +1,13 @@
+import type { TransitionSource } from '../../orders';
+
+/** Checkout completed with a delayed method (bank debit): the money is on its way. */
+export class PaymentProcessingEvent {
+  static readonly eventName = 'payments.processing';
+
+  constructor(
+    readonly orderId: string,
+    readonly paymentId: string,
+    readonly source: TransitionSource,
+    readonly occurredAt: Date,
+  ) {}
+}

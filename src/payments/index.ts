@@ -1,0 +1,2 @@
+export * from './events';
+export { PaymentsModule } from './payments.module';
