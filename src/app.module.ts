@@ -6,6 +6,7 @@ import { CatalogModule } from './catalog';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders';
+import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
 
@@ -25,6 +26,8 @@ import { loggerParams } from './shared/logging';
     HealthModule,
     CatalogModule,
     OrdersModule,
+    // Starts the offline Stripe on SANDBOX_PORT when no STRIPE_SECRET_KEY is set (see src/sandbox).
+    SandboxModule,
   ],
 })
 export class AppModule {}
