@@ -67,7 +67,7 @@ export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler:
           if ('field' in input) return send(res, 400, checkoutPage(session, values, input));
           outcome = checkout.payByBank(session, input.accountNumber, customer);
         } else {
-          const input = readCardInput(values, new Date(scheduler.now()));
+          const input = readCardInput({ ...values, cvc: form.cvc }, new Date(scheduler.now()));
           if ('field' in input) return send(res, 400, checkoutPage(session, values, input));
           outcome = checkout.payByCard(session, input.card, customer);
         }
