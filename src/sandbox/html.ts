@@ -8,8 +8,8 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-/** Template tag: interpolations are escaped unless they are `raw(...)` fragments. */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): RawHtml {
+/** Template tag: interpolations are escaped unless they are `raw(...)` fragments (not named `html`, so that Prettier leaves the markup alone). */
+export function markup(strings: TemplateStringsArray, ...values: unknown[]): RawHtml {
   let out = strings[0];
   values.forEach((value, i) => {
     out += renderValue(value) + strings[i + 1];

@@ -1,4 +1,4 @@
-import { html, page } from '../html';
+import { markup, page } from '../html';
 import type { CheckoutSessionRecord, DeliveryRecord, EventRecord } from '../sandbox.store';
 import { formatAmount } from '../stripe/currencies';
 import type { ChaosSettings } from '../webhooks/webhook.dispatcher';
@@ -10,13 +10,13 @@ function time(ms: number): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
-function delivery(d: DeliveryRecord): ReturnType<typeof html> {
-  return html`<li>
-    ${d.copy > 1 ? html`<span class="badge">duplicate</span> ` : ''}${d.status}${d.nextAttemptAt ? html`, next attempt ${time(d.nextAttemptAt)}` : ''}
+function delivery(d: DeliveryRecord): ReturnType<typeof markup> {
+  return markup`<li>
+    ${d.copy > 1 ? markup`<span class="badge">duplicate</span> ` : ''}${d.status}${d.nextAttemptAt ? markup`, next attempt ${time(d.nextAttemptAt)}` : ''}
     <ol>
       ${d.attempts.map(
         (a) =>
-          html`<li>
+          markup`<li>
             <span class="${a.statusCode !== null && a.statusCode < 300 ? 'ok' : 'bad'}"
               >${a.statusCode ?? a.error}</span
             >
@@ -38,7 +38,7 @@ export function dashboardPage(state: {
   pendingTimers: number;
 }): string {
   const { chaos } = state;
-  const body = html` <h1>Stripe sandbox <span class="badge">Test mode</span></h1>
+  const body = markup` <h1>Stripe sandbox <span class="badge">Test mode</span></h1>
     <p class="muted">
       API <code>${state.baseUrl}/v1</code> · webhooks to <code>${state.webhookUrl}</code> · clock advanced by
       ${state.advancedSeconds} s · ${state.pendingTimers} pending timers
@@ -66,8 +66,8 @@ export function dashboardPage(state: {
       <tbody>
         ${state.sessions.map(
           (s) =>
-            html`<tr>
-              <td>${s.status === 'open' ? html`<a href="${s.url}">${s.id}</a>` : s.id}</td>
+            markup`<tr>
+              <td>${s.status === 'open' ? markup`<a href="${s.url}">${s.id}</a>` : s.id}</td>
               <td>${s.status}</td>
               <td>${s.paymentStatus}</td>
               <td class="num">${formatAmount(s.amountTotal, s.currency)}</td>
@@ -88,7 +88,7 @@ export function dashboardPage(state: {
       <tbody>
         ${state.events.map(
           (e) =>
-            html`<tr>
+            markup`<tr>
               <td>${time(e.created * 1000)}</td>
               <td>
                 <code>${e.type}</code><br /><span class="muted">${e.id}<br />${e.objectId}</span>

@@ -1,4 +1,4 @@
-import { html, page, type RawHtml } from '../html';
+import { markup, page, type RawHtml } from '../html';
 import type { CheckoutSessionRecord } from '../sandbox.store';
 import { formatAmount } from '../stripe/currencies';
 import { DISPLAY_NAME } from '../stripe/stripe-objects';
@@ -22,7 +22,7 @@ export interface CheckoutFormError {
 
 function summary(session: CheckoutSessionRecord): RawHtml {
   const total = formatAmount(session.amountTotal, session.currency);
-  return html`<section class="panel" aria-labelledby="summary-heading">
+  return markup`<section class="panel" aria-labelledby="summary-heading">
     <p class="muted">${DISPLAY_NAME} <span class="badge">Test mode</span></p>
     <h1 id="summary-heading">Pay ${DISPLAY_NAME}</h1>
     <p class="total" data-testid="total">${total}</p>
@@ -40,7 +40,7 @@ function summary(session: CheckoutSessionRecord): RawHtml {
       <tbody>
         ${session.lineItems.map(
           (item) =>
-            html`<tr>
+            markup`<tr>
               <td>
                 ${item.description}<br /><span class="muted"
                   >${formatAmount(item.price.unitAmount, item.price.currency)} each</span
@@ -62,7 +62,7 @@ function summary(session: CheckoutSessionRecord): RawHtml {
 }
 
 function backLink(session: CheckoutSessionRecord): RawHtml {
-  return session.cancelUrl ? html`<p><a href="${session.cancelUrl}">Cancel</a></p>` : html``;
+  return session.cancelUrl ? markup`<p><a href="${session.cancelUrl}">Cancel</a></p>` : markup``;
 }
 
 function field(
@@ -82,19 +82,19 @@ function field(
 ): RawHtml {
   const invalid = error?.field === id;
   const value = attributes.value ?? (values as Record<string, string | undefined>)[id] ?? '';
-  return html`<label for="${id}">${label}</label>
+  return markup`<label for="${id}">${label}</label>
     <input
       id="${id}"
       name="${id}"
       type="${attributes.type ?? 'text'}"
       autocomplete="${attributes.autocomplete}"
-      ${attributes.inputmode ? html`inputmode="${attributes.inputmode}"` : ''}
-      ${attributes.placeholder ? html`placeholder="${attributes.placeholder}"` : ''}
-      ${attributes.readonly ? html`readonly` : ''}
+      ${attributes.inputmode ? markup`inputmode="${attributes.inputmode}"` : ''}
+      ${attributes.placeholder ? markup`placeholder="${attributes.placeholder}"` : ''}
+      ${attributes.readonly ? markup`readonly` : ''}
       value="${value}"
-      ${invalid ? html` aria-invalid="true" aria-describedby="form-error"` : ''}
+      ${invalid ? markup` aria-invalid="true" aria-describedby="form-error"` : ''}
     />
-    ${attributes.hint ? html`<p class="hint" id="${id}-hint">${attributes.hint}</p>` : ''}`;
+    ${attributes.hint ? markup`<p class="hint" id="${id}-hint">${attributes.hint}</p>` : ''}`;
 }
 
 /** The hosted payment page: works without JavaScript, every field labelled, errors announced. */
@@ -109,12 +109,12 @@ export function checkoutPage(
   const failing = Object.entries(FAILING_BANK_ACCOUNTS)
     .map(([number, failure]) => `${number} (${failure.code})`)
     .join(', ');
-  const body = html` ${backLink(session)}
+  const body = markup` ${backLink(session)}
     <div class="checkout">
       ${summary(session)}
       <section class="panel" aria-labelledby="pay-heading">
         <h2 id="pay-heading">Payment details</h2>
-        ${error ? html`<div class="alert" role="alert" id="form-error">${error.message}</div>` : ''}
+        ${error ? markup`<div class="alert" role="alert" id="form-error">${error.message}</div>` : ''}
         <form method="post" action="/c/pay/${session.id}" novalidate>
           ${field('email', 'Email', values, error, {
             type: 'email',
@@ -125,17 +125,17 @@ export function checkoutPage(
           <fieldset class="choice">
             <legend>Payment method</legend>
             <label
-              ><input type="radio" name="method" value="card" ${method === 'card' ? html` checked` : ''} />
+              ><input type="radio" name="method" value="card" ${method === 'card' ? markup` checked` : ''} />
               Card</label
             >
             ${
               offersBank
-                ? html`<label
+                ? markup`<label
                     ><input
                       type="radio"
                       name="method"
                       value="us_bank_account"
-                      ${method === 'us_bank_account' ? html` checked` : ''}
+                      ${method === 'us_bank_account' ? markup` checked` : ''}
                     />
                     US bank account</label
                   >`
@@ -165,7 +165,7 @@ export function checkoutPage(
           </fieldset>
           ${
             offersBank
-              ? html`<fieldset>
+              ? markup`<fieldset>
                   <legend>US bank account (ACH Direct Debit)</legend>
                   ${field('accountNumber', 'Account number', values, error, {
                     autocomplete: 'off',
@@ -186,12 +186,12 @@ export function checkoutPage(
 export function closedCheckoutPage(session: CheckoutSessionRecord, successUrl: string): string {
   const body =
     session.status === 'expired'
-      ? html`<section class="panel">
+      ? markup`<section class="panel">
           <h1>This checkout session has expired</h1>
           <p role="alert">The time to pay has run out. Nothing was charged.</p>
           ${backLink(session)}
         </section>`
-      : html`<section class="panel">
+      : markup`<section class="panel">
           <h1>This checkout session is complete</h1>
           <p role="status">
             ${session.paymentStatus === 'paid' ? 'Your payment was received.' : 'Your payment is being processed.'}
@@ -204,7 +204,7 @@ export function closedCheckoutPage(session: CheckoutSessionRecord, successUrl: s
 export function notFoundPage(): string {
   return page(
     'Checkout not found',
-    html`<section class="panel">
+    markup`<section class="panel">
       <h1>Something went wrong</h1>
       <p role="alert">The page you were looking for could not be found.</p>
     </section>`,
