@@ -3,6 +3,8 @@ import type { Config } from 'jest';
 const transform: Config['transform'] = { '^.+\\.ts$': '@swc/jest' };
 
 const config: Config = {
+  // Jest reads testTimeout from the top level only (the e2e project's own setting alone is ignored).
+  testTimeout: 30_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   projects: [
     {
