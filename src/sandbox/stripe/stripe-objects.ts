@@ -3,7 +3,6 @@ import type {
   ChargeRecord,
   CheckoutSessionRecord,
   CustomerDetails,
-  EventRecord,
   LineItemRecord,
   PaymentIntentRecord,
   PaymentMethodRecord,
@@ -499,9 +498,4 @@ export function eventJson(event: {
     request: event.request,
     type: event.type,
   };
-}
-
-/** An event as the Events API returns it (the stored body, parsed). */
-export function storedEventJson(event: EventRecord): Record<string, unknown> {
-  return event.json;
 }
