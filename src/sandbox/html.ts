@@ -8,7 +8,7 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-/** Template tag: interpolations are escaped unless they are `raw(...)` fragments (it is not named `html`, so that Prettier leaves the markup alone). */
+/** Template tag: interpolations are escaped unless they are markup fragments themselves (not named `html`, so that Prettier leaves the markup alone). */
 export function markup(strings: TemplateStringsArray, ...values: unknown[]): RawHtml {
   let out = strings[0];
   values.forEach((value, i) => {
