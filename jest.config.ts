@@ -4,8 +4,8 @@ const transform: Config['transform'] = { '^.+\\.ts$': '@swc/jest' };
 
 const config: Config = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
-  // Generous: e2e tests boot applications and processes on a shared, noisy 2-core machine. Time is
-  // never asserted; benchmarks measure it (npm run bench).
+  // Read from the top level only (a project's own setting is ignored). Generous: e2e tests boot
+  // applications and processes on a shared, noisy 2-core machine. Time is never asserted.
   testTimeout: 60_000,
   projects: [
     {

@@ -8,6 +8,7 @@ import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders';
 import { PaymentsModule } from './payments';
+import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
 
@@ -29,6 +30,8 @@ import { loggerParams } from './shared/logging';
     CatalogModule,
     OrdersModule,
     PaymentsModule,
+    // Starts the offline Stripe on SANDBOX_PORT when no STRIPE_SECRET_KEY is set (see src/sandbox).
+    SandboxModule,
   ],
 })
 export class AppModule {}

@@ -14,6 +14,26 @@ export interface StripeConfig {
   timeoutMs: number;
 }
 
+/** The offline Stripe sandbox (src/sandbox): where it listens and how it behaves. */
+export interface SandboxConfig {
+  /** True when no STRIPE_SECRET_KEY is given: the service starts the sandbox in its own process. */
+  enabled: boolean;
+  port: number;
+  /** Base URL of the hosted checkout pages; absent: `http://127.0.0.1:<the port it listens on>`. */
+  publicUrl?: string;
+  /** Where webhook events are POSTed. */
+  webhookUrl: string;
+  /** The secret webhook signatures are made with. */
+  webhookSecret: string;
+  /** How long a bank (ACH) payment takes to settle or fail. */
+  settlementSeconds: number;
+  /** Waits before each retry of a failed delivery; its length is the number of retries. */
+  retryScheduleSeconds: number[];
+  webhookTimeoutSeconds: number;
+  /** Switches for tests and demos: every event twice; events newest first; a wait before delivery. */
+  chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
+}
+
 /** Fixed credentials of the offline sandbox: they only ever unlock our own emulator. */
 export const SANDBOX_SECRET_KEY = 'sk_test_sandbox_51OfflineOrderFlow';
 export const SANDBOX_WEBHOOK_SECRET = 'whsec_sandbox_offline_order_flow_0000000000';
@@ -29,7 +49,7 @@ export class AppConfig {
   readonly publicUrl: string;
   readonly database: DatabaseConfig;
   readonly stripe: StripeConfig;
-  readonly sandbox: { enabled: boolean; port: number };
+  readonly sandbox: SandboxConfig;
   readonly redisUrl?: string;
   readonly checkoutExpiresMinutes: number;
   readonly rateLimitPerMinute: number;
@@ -46,7 +66,6 @@ export class AppConfig {
       : { kind: 'pglite', dataDir: resolve(env.DATA_DIR, 'pglite') };
 
     const sandbox = !env.STRIPE_SECRET_KEY;
-    this.sandbox = { enabled: sandbox, port: env.SANDBOX_PORT };
     const explicitApi = env.STRIPE_API_HOST
       ? {
           host: env.STRIPE_API_HOST,
@@ -66,6 +85,21 @@ export class AppConfig {
         explicitApi ??
         (sandbox ? { host: '127.0.0.1', port: env.SANDBOX_PORT, protocol: 'http' as const } : undefined),
       timeoutMs: env.STRIPE_TIMEOUT_MS,
+    };
+    this.sandbox = {
+      enabled: sandbox,
+      port: env.SANDBOX_PORT,
+      publicUrl: env.SANDBOX_PUBLIC_URL?.replace(/\/+$/, ''),
+      webhookUrl: env.SANDBOX_WEBHOOK_URL ?? `http://127.0.0.1:${env.PORT}/api/webhooks/stripe`,
+      webhookSecret: this.stripe.webhookSecrets[0] ?? SANDBOX_WEBHOOK_SECRET,
+      settlementSeconds: env.SANDBOX_SETTLEMENT_SECONDS,
+      retryScheduleSeconds: env.SANDBOX_RETRY_SCHEDULE,
+      webhookTimeoutSeconds: env.SANDBOX_WEBHOOK_TIMEOUT_SECONDS,
+      chaos: {
+        duplicates: env.SANDBOX_CHAOS.includes('duplicates'),
+        outOfOrder: env.SANDBOX_CHAOS.includes('out_of_order'),
+        delaySeconds: env.SANDBOX_CHAOS_DELAY_SECONDS,
+      },
     };
     this.redisUrl = env.REDIS_URL;
     this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;

@@ -1,4 +1,4 @@
-import { AppConfig, SANDBOX_SECRET_KEY } from './app-config';
+import { AppConfig, SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET } from './app-config';
 import { ConfigError, parseEnv } from './env';
 
 describe('parseEnv', () => {
@@ -26,6 +26,41 @@ describe('parseEnv', () => {
     expect(config.publicUrl).toBe('https://shop.example.com');
   });
 
+  it('configures the sandbox: webhooks to this service by default, retry schedule, chaos switches', () => {
+    const defaults = new AppConfig(parseEnv({ PORT: '4000' })).sandbox;
+    expect(defaults).toMatchObject({
+      enabled: true,
+      port: 12111,
+      webhookUrl: 'http://127.0.0.1:4000/api/webhooks/stripe',
+      webhookSecret: SANDBOX_WEBHOOK_SECRET,
+      settlementSeconds: 10,
+      retryScheduleSeconds: [5, 30, 120, 600, 3600],
+      chaos: { duplicates: false, outOfOrder: false, delaySeconds: 0 },
+    });
+    expect(defaults.publicUrl).toBeUndefined();
+
+    const custom = new AppConfig(
+      parseEnv({
+        SANDBOX_WEBHOOK_URL: 'http://127.0.0.1:9999/hook',
+        SANDBOX_PUBLIC_URL: 'https://pay.example.test/',
+        SANDBOX_RETRY_SCHEDULE: '0.5, 2',
+        SANDBOX_CHAOS: 'duplicates,out_of_order',
+        SANDBOX_CHAOS_DELAY_SECONDS: '30',
+        STRIPE_WEBHOOK_SECRET: 'whsec_rotated_new,whsec_rotated_old',
+      }),
+    ).sandbox;
+    expect(custom).toMatchObject({
+      webhookUrl: 'http://127.0.0.1:9999/hook',
+      publicUrl: 'https://pay.example.test',
+      webhookSecret: 'whsec_rotated_new',
+      retryScheduleSeconds: [0.5, 2],
+      chaos: { duplicates: true, outOfOrder: true, delaySeconds: 30 },
+    });
+    expect(new AppConfig(parseEnv({ SANDBOX_RETRY_SCHEDULE: 'none' })).sandbox.retryScheduleSeconds).toEqual(
+      [],
+    );
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
@@ -37,6 +72,10 @@ describe('parseEnv', () => {
     ['RATE_LIMIT_PER_MINUTE', '-1'],
     ['REDIS_URL', 'localhost:6379'],
     ['PUBLIC_URL', 'ftp://shop'],
+    ['SANDBOX_WEBHOOK_URL', 'not a url'],
+    ['SANDBOX_RETRY_SCHEDULE', '5,soon'],
+    ['SANDBOX_CHAOS', 'gremlins'],
+    ['SANDBOX_SETTLEMENT_SECONDS', '-1'],
   ])('stops on a bad %s, naming it', (name, value) => {
     expect(() => parseEnv({ [name]: value })).toThrow(ConfigError);
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));

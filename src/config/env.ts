@@ -20,6 +20,21 @@ const list = z
       .filter(Boolean),
   );
 
+/** Seconds, fractions allowed (tests use short delays). */
+const seconds = (max: number) => z.coerce.number().min(0).max(max);
+/** A comma-separated list of seconds; unset or empty: `fallback`; `none`: an empty list. */
+const secondsList = (fallback: number[], max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => {
+      const text = (value ?? '').trim();
+      if (text === '') return fallback;
+      if (text === 'none') return [];
+      return text.split(',').map((item) => (item.trim() === '' ? NaN : Number(item)));
+    })
+    .pipe(z.array(z.number().min(0).max(max)));
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: integer(0, 65535).default(3000),
@@ -46,6 +61,13 @@ const EnvSchema = z.object({
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
   STRIPE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   SANDBOX_PORT: integer(0, 65535).default(12111),
+  SANDBOX_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SANDBOX_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SANDBOX_SETTLEMENT_SECONDS: seconds(7 * 86_400).default(10),
+  SANDBOX_RETRY_SCHEDULE: secondsList([5, 30, 120, 600, 3600], 3 * 86_400),
+  SANDBOX_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(120).default(10),
+  SANDBOX_CHAOS: list.pipe(z.array(z.enum(['duplicates', 'out_of_order']))),
+  SANDBOX_CHAOS_DELAY_SECONDS: seconds(86_400).default(0),
   REDIS_URL: optionalString.pipe(
     z
       .string()

@@ -5,6 +5,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { AppConfig, parseEnv } from '../../src/config';
+import { freePort } from './service-process';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -18,18 +19,25 @@ export interface TestApp {
 
 /**
  * Boots the real AppModule against the test database, configured exactly as `main.ts` does, with
- * `env` added to the environment. `listen: true` serves on a random port (for sockets and browsers).
+ * `env` added to the environment. `listen: true` serves on a free port, which is also `PORT` in its
+ * configuration (so PUBLIC_URL and the sandbox's webhook URL point at it). Without
+ * STRIPE_SECRET_KEY the Stripe sandbox starts too, on a free SANDBOX_PORT unless `env` names one:
+ * engineers run tests side by side on one machine.
  */
 export async function createTestApp(
   options: { env?: Record<string, string>; listen?: boolean } = {},
 ): Promise<TestApp> {
-  const config = new AppConfig(parseEnv({ ...process.env, ...options.env }));
+  const ports = {
+    ...(options.listen ? { PORT: String(await freePort()) } : {}),
+    SANDBOX_PORT: String(await freePort()),
+  };
+  const config = new AppConfig(parseEnv({ ...process.env, ...ports, ...options.env }));
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(AppConfig)
     .useValue(config)
     .compile();
   const app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ rawBody: true }));
-  if (options.listen) await app.listen(0, '127.0.0.1');
+  if (options.listen) await app.listen(config.port, '127.0.0.1');
   else await app.init();
   const orm = app.get(MikroORM);
   return {

@@ -25,13 +25,15 @@ export interface ServiceProcess {
 
 /**
  * Runs the built service (`node dist/main.js`, what `npm start` runs) as a child process with `env`
- * on top of the test environment, and waits until it answers its liveness check.
+ * on top of the test environment, and waits until it answers its liveness check. Its Stripe sandbox
+ * (when it starts one) gets a free port unless `env` names SANDBOX_PORT.
  */
 export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
+  const sandboxPort = env.SANDBOX_PORT ?? String(await freePort());
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port), SANDBOX_PORT: sandboxPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,308 @@
+import { Logger } from '@nestjs/common';
+import express, { type Request, type Response, Router } from 'express';
+import Stripe from 'stripe';
+import type { CheckoutService } from '../checkout/checkout.service';
+import type { SandboxScheduler } from '../sandbox.scheduler';
+import type { CheckoutSessionRecord, SandboxStore } from '../sandbox.store';
+import { paramError, resourceMissing, StripeApiError } from '../stripe/stripe-error';
+import { newId } from '../stripe/stripe-ids';
+import {
+  chargeJson,
+  checkoutSessionJson,
+  lineItemJson,
+  listJson,
+  paymentIntentJson,
+  priceJson,
+  productJson,
+} from '../stripe/stripe-objects';
+import { createPrice, createProduct } from './catalog.params';
+import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checkout-session.params';
+import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
+import { IdempotencyStore } from './idempotency';
+
+export interface ApiContext {
+  params: ParamReader;
+  requestId: string;
+  idempotencyKey: string | null;
+}
+
+type Handler = (context: ApiContext, req: Request) => unknown;
+
+const NO_API_KEY =
+  "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). " +
+  'See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.';
+
+/** `sk_test_sandbox_51OfflineOrderFlow` → `sk_test_**********************Flow`, as Stripe masks keys. */
+function maskKey(key: string): string {
+  if (key.length <= 12) return key.replace(/./g, '*');
+  return `${key.slice(0, 8)}${'*'.repeat(key.length - 12)}${key.slice(-4)}`;
+}
+
+/** The API key of a request: `Authorization: Bearer <key>`, or Basic auth with the key as user. */
+function apiKeyOf(req: Request): string | undefined {
+  const header = req.get('authorization') ?? '';
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(header);
+  if (basic) return Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0] || undefined;
+  return undefined;
+}
+
+/**
+ * Stripe's API (mounted at `/v1`), the part the service and the Stripe CLI use: form-encoded requests, a
+ * secret key required, Stripe's error bodies, and idempotent POSTs.
+ */
+export function apiRouter(deps: {
+  secretKey: string;
+  store: SandboxStore;
+  scheduler: SandboxScheduler;
+  checkout: CheckoutService;
+}): Router {
+  const { store, scheduler, checkout } = deps;
+  const logger = new Logger('StripeSandbox');
+  const idempotency = new IdempotencyStore(() => scheduler.now());
+  const router = Router();
+
+  router.use(express.text({ type: () => true, limit: '1mb' }));
+  router.use((req, res, next) => {
+    res.set('Request-Id', newId.request());
+    res.set('Stripe-Version', req.get('stripe-version') ?? Stripe.API_VERSION);
+    const key = apiKeyOf(req);
+    if (!key) {
+      res.set('WWW-Authenticate', 'Bearer realm="Stripe"');
+      res.status(401).json({ error: { message: NO_API_KEY, type: 'invalid_request_error' } });
+      return;
+    }
+    if (key !== deps.secretKey) {
+      res.status(401).json({
+        error: { message: `Invalid API Key provided: ${maskKey(key)}`, type: 'invalid_request_error' },
+      });
+      return;
+    }
+    next();
+  });
+
+  /** Runs a handler; POSTs with an `Idempotency-Key` are saved and replayed as Stripe does. */
+  const route =
+    (handler: Handler) =>
+    (req: Request, res: Response): void => {
+      const requestId = res.get('Request-Id')!;
+      const idempotencyKey = req.method === 'POST' ? (req.get('idempotency-key') ?? null) : null;
+      try {
+        const raw =
+          req.method === 'GET'
+            ? (req.originalUrl.split('?')[1] ?? '')
+            : typeof req.body === 'string'
+              ? req.body
+              : '';
+        const values: FormObject = parseStripeForm(raw);
+        const print = `${req.method} ${req.path} ${fingerprint(values)}`;
+        if (idempotencyKey) {
+          res.set('Idempotency-Key', idempotencyKey);
+          const saved = idempotency.replay(idempotencyKey, print);
+          if (saved) {
+            res.set('Idempotent-Replayed', 'true').status(saved.statusCode).json(saved.body);
+            return;
+          }
+        }
+        let statusCode = 200;
+        let body: unknown;
+        let validation = false;
+        try {
+          body = handler({ params: ParamReader.root(values), requestId, idempotencyKey }, req);
+        } catch (error) {
+          if (!(error instanceof StripeApiError)) throw error;
+          statusCode = error.statusCode;
+          body = error.toJSON();
+          validation = error.validation;
+        }
+        // Stripe saves no result for a request refused before it ran (bad parameters).
+        if (idempotencyKey && !validation) idempotency.save(idempotencyKey, print, statusCode, body);
+        res.status(statusCode).json(body);
+      } catch (error) {
+        if (error instanceof StripeApiError) {
+          res.status(error.statusCode).json(error.toJSON());
+          return;
+        }
+        logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
+        res.status(500).json({ error: { type: 'api_error', message: 'An unknown error occurred' } });
+      }
+    };
+
+  const sessionOr404 = (id: string): CheckoutSessionRecord => {
+    const session = checkout.get(id);
+    if (!session) throw resourceMissing('checkout.session', id, 'session');
+    return session;
+  };
+  const sessionJson = (session: CheckoutSessionRecord, expand: Set<string>) => {
+    const json = checkoutSessionJson(session, { lineItems: expand.has('line_items') });
+    if (expand.has('payment_intent') && session.paymentIntentId) {
+      const intent = store.paymentIntents.get(session.paymentIntentId);
+      if (intent) return { ...json, payment_intent: paymentIntentJson(intent) };
+    }
+    return json;
+  };
+
+  router.post(
+    '/checkout/sessions',
+    route(({ params }) => {
+      const session = checkout.create(readNewCheckoutSession(store, params, scheduler.unixNow()));
+      return sessionJson(session, readExpand(params, SESSION_EXPANSIONS));
+    }),
+  );
+  router.get(
+    '/checkout/sessions',
+    route(({ params }, req) => {
+      params.allowOnly(['payment_intent', 'status', 'limit', 'starting_after', 'ending_before', 'expand']);
+      const sessions = checkout.list({
+        paymentIntent: params.string('payment_intent'),
+        status: params.string('status'),
+      });
+      const expand = readExpand(
+        params,
+        SESSION_EXPANSIONS.map((path) => `data.${path}`),
+      );
+      const page = paginate(sessions, params);
+      const data = page.items.map((s) =>
+        sessionJson(s, new Set([...expand].map((path) => path.replace(/^data\./, '')))),
+      );
+      return listJson(`/v1${req.path}`, data, page.hasMore);
+    }),
+  );
+  router.get(
+    '/checkout/sessions/:id',
+    route(({ params }, req) => {
+      params.allowOnly(['expand']);
+      return sessionJson(sessionOr404(String(req.params.id)), readExpand(params, SESSION_EXPANSIONS));
+    }),
+  );
+  router.get(
+    '/checkout/sessions/:id/line_items',
+    route(({ params }, req) => {
+      params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
+      const session = sessionOr404(String(req.params.id));
+      const page = paginate(session.lineItems, params);
+      return listJson(`/v1${req.path}`, page.items.map(lineItemJson), page.hasMore);
+    }),
+  );
+  router.post(
+    '/checkout/sessions/:id/expire',
+    route(({ params, requestId, idempotencyKey }, req) => {
+      params.allowOnly(['expand']);
+      const session = sessionOr404(String(req.params.id));
+      checkout.expire(session, { id: requestId, idempotency_key: idempotencyKey });
+      return sessionJson(session, readExpand(params, SESSION_EXPANSIONS));
+    }),
+  );
+
+  router.post(
+    '/products',
+    route(({ params }) => productJson(createProduct(store, params, scheduler.unixNow()))),
+  );
+  router.get(
+    '/products/:id',
+    route((_context, req) => {
+      const product = store.products.get(String(req.params.id));
+      if (!product) throw resourceMissing('product', String(req.params.id), 'id');
+      return productJson(product);
+    }),
+  );
+  router.post(
+    '/prices',
+    route(({ params }) => priceJson(createPrice(store, params, scheduler.unixNow()))),
+  );
+  router.get(
+    '/prices/:id',
+    route((_context, req) => {
+      const price = store.prices.get(String(req.params.id));
+      if (!price) throw resourceMissing('price', String(req.params.id), 'price');
+      return priceJson(price);
+    }),
+  );
+  router.get(
+    '/payment_intents/:id',
+    route((_context, req) => {
+      const intent = store.paymentIntents.get(String(req.params.id));
+      if (!intent) throw resourceMissing('payment_intent', String(req.params.id), 'intent');
+      return paymentIntentJson(intent);
+    }),
+  );
+  router.get(
+    '/charges/:id',
+    route((_context, req) => {
+      const charge = store.charges.get(String(req.params.id));
+      if (!charge) throw resourceMissing('charge', String(req.params.id), 'id');
+      return chargeJson(charge);
+    }),
+  );
+  router.get(
+    '/events',
+    route(({ params }, req) => {
+      params.allowOnly([
+        'type',
+        'types',
+        'limit',
+        'starting_after',
+        'ending_before',
+        'created',
+        'delivery_success',
+      ]);
+      const type = params.string('type');
+      const events = [...store.events]
+        .reverse()
+        .filter((event) => type === undefined || event.type === type)
+        .map((event) => ({ id: event.id, json: event.json }));
+      const page = paginate(events, params);
+      return listJson(
+        `/v1${req.path}`,
+        page.items.map((event) => event.json),
+        page.hasMore,
+      );
+    }),
+  );
+  router.get(
+    '/events/:id',
+    route((_context, req) => {
+      const event = store.events.find((e) => e.id === req.params.id);
+      if (!event) throw resourceMissing('event', String(req.params.id), 'id');
+      return event.json;
+    }),
+  );
+
+  router.use((req: Request, res: Response) => {
+    res.status(404).json({
+      error: {
+        type: 'invalid_request_error',
+        message: `Unrecognized request URL (${req.method}: ${req.originalUrl.split('?')[0]}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+      },
+    });
+  });
+  return router;
+}
+
+/** Stripe's cursor pagination over a newest-first list: `limit`, `starting_after`, `ending_before`. */
+function paginate<T extends { id: string }>(
+  items: T[],
+  params: ParamReader,
+): { items: T[]; hasMore: boolean } {
+  const limit = params.integer('limit', { min: 1, max: 100 }) ?? 10;
+  const after = params.string('starting_after');
+  const before = params.string('ending_before');
+  let start = 0;
+  let end = items.length;
+  if (after !== undefined) {
+    const index = items.findIndex((item) => item.id === after);
+    if (index < 0)
+      throw paramError.invalid('starting_after', `No such object: '${after}'`, 'resource_missing');
+    start = index + 1;
+  }
+  if (before !== undefined) {
+    const index = items.findIndex((item) => item.id === before);
+    if (index < 0)
+      throw paramError.invalid('ending_before', `No such object: '${before}'`, 'resource_missing');
+    end = index;
+    start = Math.max(start, end - limit);
+  }
+  const page = items.slice(start, Math.min(end, start + limit));
+  return { items: page, hasMore: start + page.length < end };
+}

@@ -1,0 +1,98 @@
+import type { PriceRecord, ProductRecord, SandboxStore } from '../sandbox.store';
+import { SUPPORTED_CURRENCIES } from '../stripe/currencies';
+import { paramError, resourceMissing } from '../stripe/stripe-error';
+import { newId } from '../stripe/stripe-ids';
+import type { ParamReader } from './form-params';
+
+/** Accepted and stored as far as the sandbox needs; the rest is accepted and ignored. */
+const PRODUCT_PARAMS = ['name', 'description', 'metadata', 'active', 'expand', 'id', 'images', 'shippable',
+  'statement_descriptor', 'tax_code', 'unit_label', 'url'] as const; // prettier-ignore
+const PRICE_PARAMS = ['currency', 'product', 'product_data', 'unit_amount', 'metadata', 'active', 'expand',
+  'nickname', 'lookup_key', 'tax_behavior', 'recurring'] as const; // prettier-ignore
+const PRODUCT_DATA_PARAMS = ['name', 'metadata', 'active', 'statement_descriptor', 'tax_code',
+  'unit_label', 'images', 'description'] as const; // prettier-ignore
+
+export function readCurrency(params: ParamReader, key = 'currency'): string {
+  const currency = params.string(key, { required: true })!.toLowerCase();
+  if (!SUPPORTED_CURRENCIES.has(currency)) {
+    throw paramError.invalid(
+      params.name(key),
+      `Invalid currency: ${currency}. Stripe currently supports these currencies: ${[...SUPPORTED_CURRENCIES].join(', ')}`,
+    );
+  }
+  return currency;
+}
+
+export function readUnitAmount(params: ParamReader): number {
+  return params.integer('unit_amount', { required: true, min: 0, max: 99_999_999 })!;
+}
+
+/** `POST /v1/products` */
+export function createProduct(store: SandboxStore, params: ParamReader, created: number): ProductRecord {
+  params.allowOnly(PRODUCT_PARAMS);
+  return saveProduct(store, params, created);
+}
+
+/** A product from `product_data` (inline in a price or a Checkout line item). */
+export function createInlineProduct(
+  store: SandboxStore,
+  params: ParamReader,
+  created: number,
+): ProductRecord {
+  params.allowOnly(PRODUCT_DATA_PARAMS);
+  return saveProduct(store, params, created);
+}
+
+function saveProduct(store: SandboxStore, params: ParamReader, created: number): ProductRecord {
+  const name = params.string('name', { required: true, maxLength: 250 })!;
+  const product: ProductRecord = {
+    id: newId.product(),
+    created,
+    name,
+    description: params.string('description', { maxLength: 40_000 }) ?? null,
+    metadata: params.metadata('metadata'),
+  };
+  store.products.set(product.id, product);
+  return product;
+}
+
+export function findProduct(store: SandboxStore, params: ParamReader, key: string): ProductRecord {
+  const id = params.string(key, { required: true })!;
+  const product = store.products.get(id);
+  if (!product) throw resourceMissing('product', id, params.name(key), 400);
+  return product;
+}
+
+/** `POST /v1/prices` (one-time prices: the sandbox has no subscriptions). */
+export function createPrice(store: SandboxStore, params: ParamReader, created: number): PriceRecord {
+  params.allowOnly(PRICE_PARAMS);
+  if (params.has('recurring')) {
+    throw paramError.invalid('recurring', 'The sandbox supports one-time prices only (no `recurring`).');
+  }
+  const currency = readCurrency(params);
+  const product = readPriceProduct(store, params, created);
+  const price: PriceRecord = {
+    id: newId.price(),
+    created,
+    productId: product.id,
+    currency,
+    unitAmount: readUnitAmount(params),
+    metadata: params.metadata('metadata'),
+  };
+  store.prices.set(price.id, price);
+  return price;
+}
+
+/** `product` (an id) or `product_data` (a new product), exactly one of them. */
+export function readPriceProduct(store: SandboxStore, params: ParamReader, created: number): ProductRecord {
+  if (params.has('product') && params.has('product_data')) {
+    throw paramError.invalid(
+      params.name('product'),
+      'You may only specify one of these parameters: product, product_data.',
+    );
+  }
+  const productData = params.hash('product_data');
+  if (productData) return createInlineProduct(store, productData, created);
+  if (!params.has('product')) throw paramError.missing(params.name('product'));
+  return findProduct(store, params, 'product');
+}

@@ -1,0 +1,354 @@
+import { Logger } from '@nestjs/common';
+import { type EventLog, type EventRequest, type NewEvent } from '../sandbox.events';
+import type { SandboxScheduler } from '../sandbox.scheduler';
+import type {
+  ChargeRecord,
+  CheckoutSessionRecord,
+  CustomerDetails,
+  PaymentIntentRecord,
+  PaymentMethodRecord,
+  PriceRecord,
+  SandboxStore,
+} from '../sandbox.store';
+import { invalidState } from '../stripe/stripe-error';
+import { newId } from '../stripe/stripe-ids';
+import { chargeJson, checkoutSessionJson, paymentIntentJson } from '../stripe/stripe-objects';
+import {
+  type CardInput,
+  FAILING_BANK_ACCOUNTS,
+  type PaymentFailure,
+  TEST_BANK_NAME,
+  TEST_ROUTING_NUMBER,
+  testCard,
+} from '../stripe/test-payment-methods';
+
+/** A Checkout Session as the API asked for it, parameters already checked. */
+export interface NewCheckoutSession {
+  currency: string;
+  lineItems: { description: string; quantity: number; price: PriceRecord }[];
+  successUrl: string;
+  cancelUrl: string | null;
+  clientReferenceId: string | null;
+  customerEmail: string | null;
+  metadata: Record<string, string>;
+  paymentIntentMetadata: Record<string, string>;
+  paymentIntentDescription: string | null;
+  expiresAt: number;
+}
+
+export type PaymentOutcome =
+  /** Paid, or (bank) submitted: the customer goes to `success_url`. */
+  | { kind: 'completed'; redirectTo: string }
+  /** The bank said no; the session stays open for another try. */
+  | { kind: 'declined'; failure: PaymentFailure };
+
+export interface CheckoutSettings {
+  /** Base URL of the hosted pages (known once the server listens). */
+  baseUrl: () => string;
+  settlementSeconds: number;
+}
+
+/**
+ * Checkout Sessions and what happens to them: payment by card or bank account on the hosted page,
+ * settlement of bank payments, expiry. Every change emits the events Stripe emits for it.
+ */
+export class CheckoutService {
+  private readonly logger = new Logger('StripeSandbox');
+
+  constructor(
+    private readonly store: SandboxStore,
+    private readonly scheduler: SandboxScheduler,
+    private readonly events: EventLog,
+    private readonly settings: CheckoutSettings,
+  ) {}
+
+  create(input: NewCheckoutSession): CheckoutSessionRecord {
+    const id = newId.checkoutSession();
+    const lineItems = input.lineItems.map((item) => ({
+      id: newId.lineItem(),
+      description: item.description,
+      quantity: item.quantity,
+      price: item.price,
+      amount: item.price.unitAmount * item.quantity,
+    }));
+    const session: CheckoutSessionRecord = {
+      id,
+      created: this.scheduler.unixNow(),
+      expiresAt: input.expiresAt,
+      currency: input.currency,
+      lineItems,
+      amountTotal: lineItems.reduce((sum, item) => sum + item.amount, 0),
+      successUrl: input.successUrl,
+      cancelUrl: input.cancelUrl,
+      clientReferenceId: input.clientReferenceId,
+      customerEmail: input.customerEmail,
+      metadata: input.metadata,
+      paymentIntentMetadata: input.paymentIntentMetadata,
+      paymentIntentDescription: input.paymentIntentDescription,
+      // ACH Direct Debit is offered for USD only, as Stripe does.
+      paymentMethodTypes: input.currency === 'usd' ? ['card', 'link', 'us_bank_account'] : ['card', 'link'],
+      status: 'open',
+      paymentStatus: 'unpaid',
+      paymentIntentId: null,
+      customerDetails: null,
+      url: `${this.settings.baseUrl()}/c/pay/${id}`,
+    };
+    this.store.sessions.set(id, session);
+    this.scheduler.schedule(session.expiresAt * 1000 - this.scheduler.now(), `expire ${id}`, () => {
+      if (session.status === 'open') this.expireNow(session);
+    });
+    this.logger.log(
+      `Checkout Session ${id} created: ${session.amountTotal} ${session.currency}, expires at ${session.expiresAt}`,
+    );
+    return session;
+  }
+
+  get(id: string): CheckoutSessionRecord | undefined {
+    return this.store.sessions.get(id);
+  }
+
+  /** Newest first, as Stripe lists. */
+  list(filter: { paymentIntent?: string; status?: string }): CheckoutSessionRecord[] {
+    return [...this.store.sessions.values()]
+      .filter((s) => filter.paymentIntent === undefined || s.paymentIntentId === filter.paymentIntent)
+      .filter((s) => filter.status === undefined || s.status === filter.status)
+      .reverse();
+  }
+
+  /** `POST /v1/checkout/sessions/:id/expire`: only an open session can be expired. */
+  expire(session: CheckoutSessionRecord, request: EventRequest): CheckoutSessionRecord {
+    if (session.status !== 'open') {
+      throw invalidState(
+        `Only Checkout Sessions with a status in ["open"] can be expired. ` +
+          `This Checkout Session has a status of \`${session.status}\`.`,
+      );
+    }
+    this.expireNow(session, request);
+    return session;
+  }
+
+  successUrl(session: CheckoutSessionRecord): string {
+    return session.successUrl.replaceAll('{CHECKOUT_SESSION_ID}', session.id);
+  }
+
+  payByCard(session: CheckoutSessionRecord, card: CardInput, customer: CustomerDetails): PaymentOutcome {
+    this.assertOpen(session);
+    const events: NewEvent[] = [];
+    const request = { id: newId.request(), idempotency_key: newId.uuid() };
+    const intent = this.paymentIntentFor(session, events, request);
+    const outcome = testCard(card.number);
+    const method: PaymentMethodRecord = {
+      id: newId.paymentMethod(),
+      created: this.scheduler.unixNow(),
+      type: 'card',
+      billing: customer,
+      card: {
+        brand: outcome.brand,
+        last4: card.number.slice(-4),
+        expMonth: card.expMonth,
+        expYear: card.expYear,
+        funding: outcome.funding,
+        fingerprint: newId.fingerprint(),
+      },
+    };
+    const charge = this.newCharge(intent, method, outcome.decline ? 'failed' : 'succeeded', outcome.decline);
+
+    if (outcome.decline) {
+      this.fail(intent, charge, outcome.decline);
+      events.push(
+        { type: 'charge.failed', object: chargeJson(charge), request },
+        { type: 'payment_intent.payment_failed', object: paymentIntentJson(intent), request },
+      );
+      this.events.emit(events);
+      this.logger.log(
+        `Checkout Session ${session.id}: card declined (${outcome.decline.declineCode ?? outcome.decline.code})`,
+      );
+      return { kind: 'declined', failure: outcome.decline };
+    }
+
+    this.succeed(intent, charge);
+    intent.paymentMethodId = method.id;
+    session.status = 'complete';
+    session.paymentStatus = 'paid';
+    session.customerDetails = customer;
+    events.push(
+      { type: 'charge.succeeded', object: chargeJson(charge), request },
+      { type: 'payment_intent.succeeded', object: paymentIntentJson(intent), request },
+      { type: 'checkout.session.completed', object: checkoutSessionJson(session) },
+    );
+    this.events.emit(events);
+    this.logger.log(`Checkout Session ${session.id}: paid by card`);
+    return { kind: 'completed', redirectTo: this.successUrl(session) };
+  }
+
+  /** A US bank account debit: the session completes unpaid now and settles (or fails) later. */
+  payByBank(
+    session: CheckoutSessionRecord,
+    accountNumber: string,
+    customer: CustomerDetails,
+  ): PaymentOutcome {
+    this.assertOpen(session);
+    if (!session.paymentMethodTypes.includes('us_bank_account')) {
+      throw invalidState('This payment method is not available for this Checkout Session.');
+    }
+    const events: NewEvent[] = [];
+    const request = { id: newId.request(), idempotency_key: newId.uuid() };
+    const intent = this.paymentIntentFor(session, events, request);
+    const method: PaymentMethodRecord = {
+      id: newId.paymentMethod(),
+      created: this.scheduler.unixNow(),
+      type: 'us_bank_account',
+      billing: customer,
+      bankAccount: {
+        last4: accountNumber.slice(-4),
+        routingNumber: TEST_ROUTING_NUMBER,
+        bankName: TEST_BANK_NAME,
+        fingerprint: newId.fingerprint(),
+      },
+    };
+    const charge = this.newCharge(intent, method, 'pending', null);
+    intent.status = 'processing';
+    intent.paymentMethodId = method.id;
+    intent.lastPaymentError = null;
+    session.status = 'complete';
+    session.customerDetails = customer;
+    events.push(
+      { type: 'payment_intent.processing', object: paymentIntentJson(intent), request },
+      { type: 'charge.pending', object: chargeJson(charge), request },
+      { type: 'checkout.session.completed', object: checkoutSessionJson(session) },
+    );
+    this.events.emit(events);
+    this.logger.log(
+      `Checkout Session ${session.id}: bank debit submitted, settles in ${this.settings.settlementSeconds} s`,
+    );
+    this.scheduler.schedule(this.settings.settlementSeconds * 1000, `settle ${session.id}`, () =>
+      this.settle(session, intent, charge, accountNumber),
+    );
+    return { kind: 'completed', redirectTo: this.successUrl(session) };
+  }
+
+  private settle(
+    session: CheckoutSessionRecord,
+    intent: PaymentIntentRecord,
+    charge: ChargeRecord,
+    accountNumber: string,
+  ): void {
+    const failure = FAILING_BANK_ACCOUNTS[accountNumber];
+    if (failure) {
+      charge.status = 'failed';
+      charge.failure = failure;
+      this.fail(intent, charge, failure);
+      this.events.emit([
+        { type: 'charge.failed', object: chargeJson(charge) },
+        { type: 'payment_intent.payment_failed', object: paymentIntentJson(intent) },
+        { type: 'checkout.session.async_payment_failed', object: checkoutSessionJson(session) },
+      ]);
+      this.logger.log(`Checkout Session ${session.id}: bank debit failed (${failure.code})`);
+      return;
+    }
+    charge.status = 'succeeded';
+    this.succeed(intent, charge);
+    session.paymentStatus = 'paid';
+    this.events.emit([
+      { type: 'charge.succeeded', object: chargeJson(charge) },
+      { type: 'payment_intent.succeeded', object: paymentIntentJson(intent) },
+      { type: 'checkout.session.async_payment_succeeded', object: checkoutSessionJson(session) },
+    ]);
+    this.logger.log(`Checkout Session ${session.id}: bank debit settled`);
+  }
+
+  private expireNow(session: CheckoutSessionRecord, request: EventRequest | null = null): void {
+    const events: NewEvent[] = [];
+    const intent = session.paymentIntentId
+      ? this.store.paymentIntents.get(session.paymentIntentId)
+      : undefined;
+    if (intent && intent.status === 'requires_payment_method') {
+      intent.status = 'canceled';
+      intent.canceledAt = this.scheduler.unixNow();
+      intent.cancellationReason = 'abandoned';
+      events.push({ type: 'payment_intent.canceled', object: paymentIntentJson(intent) });
+    }
+    session.status = 'expired';
+    events.push({
+      type: 'checkout.session.expired',
+      object: checkoutSessionJson(session),
+      ...(request ? { request } : {}),
+    });
+    this.logger.log(`Checkout Session ${session.id} expired${request ? ' (API)' : ''}`);
+    this.events.emit(events);
+  }
+
+  private assertOpen(session: CheckoutSessionRecord): void {
+    if (session.status !== 'open') {
+      throw invalidState(`This Checkout Session is no longer active (status \`${session.status}\`).`);
+    }
+  }
+
+  /** Checkout creates the PaymentIntent on the first attempt to pay, and reuses it after a decline. */
+  private paymentIntentFor(
+    session: CheckoutSessionRecord,
+    events: NewEvent[],
+    request: EventRequest,
+  ): PaymentIntentRecord {
+    const existing = session.paymentIntentId && this.store.paymentIntents.get(session.paymentIntentId);
+    if (existing) return existing;
+    const id = newId.paymentIntent();
+    const intent: PaymentIntentRecord = {
+      id,
+      created: this.scheduler.unixNow(),
+      amount: session.amountTotal,
+      currency: session.currency,
+      metadata: { ...session.paymentIntentMetadata },
+      description: session.paymentIntentDescription,
+      paymentMethodTypes: [...session.paymentMethodTypes],
+      clientSecret: newId.clientSecret(id),
+      status: 'requires_payment_method',
+      amountReceived: 0,
+      latestChargeId: null,
+      paymentMethodId: null,
+      lastPaymentError: null,
+      canceledAt: null,
+      cancellationReason: null,
+    };
+    this.store.paymentIntents.set(id, intent);
+    session.paymentIntentId = id;
+    events.push({ type: 'payment_intent.created', object: paymentIntentJson(intent), request });
+    return intent;
+  }
+
+  private newCharge(
+    intent: PaymentIntentRecord,
+    method: PaymentMethodRecord,
+    status: ChargeRecord['status'],
+    failure: PaymentFailure | null | undefined,
+  ): ChargeRecord {
+    const charge: ChargeRecord = {
+      id: newId.charge(),
+      created: this.scheduler.unixNow(),
+      amount: intent.amount,
+      currency: intent.currency,
+      paymentIntentId: intent.id,
+      paymentMethod: method,
+      metadata: { ...intent.metadata },
+      status,
+      failure: failure ?? null,
+      balanceTransactionId: status === 'succeeded' ? newId.balanceTransaction() : null,
+    };
+    this.store.charges.set(charge.id, charge);
+    intent.latestChargeId = charge.id;
+    return charge;
+  }
+
+  private succeed(intent: PaymentIntentRecord, charge: ChargeRecord): void {
+    charge.balanceTransactionId ??= newId.balanceTransaction();
+    intent.status = 'succeeded';
+    intent.amountReceived = intent.amount;
+    intent.lastPaymentError = null;
+  }
+
+  private fail(intent: PaymentIntentRecord, charge: ChargeRecord, failure: PaymentFailure): void {
+    intent.status = 'requires_payment_method';
+    intent.paymentMethodId = null;
+    intent.lastPaymentError = { failure, chargeId: charge.id, paymentMethod: charge.paymentMethod };
+  }
+}

@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger, LoggerModule } from 'nestjs-pino';
+import { AppConfig, ConfigError, ConfigModule } from '../config';
+import { loggerParams } from '../shared/logging';
+import { SandboxModule } from './sandbox.module';
+import { SandboxServer } from './sandbox.server';
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
+    SandboxModule,
+  ],
+})
+class StandaloneSandboxModule {}
+
+/**
+ * `npm run sandbox`: the Stripe sandbox on its own (SANDBOX_PORT), whatever STRIPE_SECRET_KEY says.
+ * Point a service at it with STRIPE_SECRET_KEY=sk_test_sandbox_51OfflineOrderFlow,
+ * STRIPE_API_HOST=127.0.0.1, STRIPE_API_PORT, STRIPE_API_PROTOCOL=http.
+ */
+async function bootstrap(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const app = await NestFactory.createApplicationContext(StandaloneSandboxModule, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  await app.get(SandboxServer).start();
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

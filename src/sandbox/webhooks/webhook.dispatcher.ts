@@ -1,0 +1,184 @@
+import { Logger } from '@nestjs/common';
+import type { SandboxScheduler } from '../sandbox.scheduler';
+import type { DeliveryRecord, EventRecord } from '../sandbox.store';
+import { signatureHeader } from './webhook-signature';
+
+export interface WebhookSettings {
+  url: string;
+  secret: string;
+  retryScheduleSeconds: number[];
+  timeoutSeconds: number;
+}
+
+/** Switches for tests and demos, changeable at run time (`POST /_sandbox/chaos`). */
+export interface ChaosSettings {
+  /** Every event is delivered twice (two deliveries, same event id and body). */
+  duplicates: boolean;
+  /**
+   * Events go out newest first: those one action causes, or, with `delaySeconds`, all those
+   * created within that many seconds of the first one held.
+   */
+  outOfOrder: boolean;
+  /** Events wait this long before their first delivery attempt. */
+  delaySeconds: number;
+}
+
+interface QueuedAttempt {
+  event: EventRecord;
+  delivery: DeliveryRecord;
+}
+
+/**
+ * Delivers events to the webhook endpoint as Stripe does: a JSON POST signed with the endpoint's
+ * secret; any answer but 2xx, a timeout or a refused connection is retried on the retry schedule,
+ * re-signed with a new timestamp each time. First attempts go out one at a time in the order the
+ * events were created (unless chaos says otherwise); retries come when they are due.
+ */
+export class WebhookDispatcher {
+  private readonly logger = new Logger('StripeSandbox');
+  private readonly queue: QueuedAttempt[] = [];
+  private held: EventRecord[] = [];
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly inFlight = new Set<AbortController>();
+  private closed = false;
+
+  constructor(
+    private readonly settings: WebhookSettings,
+    readonly chaos: ChaosSettings,
+    private readonly scheduler: SandboxScheduler,
+  ) {}
+
+  get url(): string {
+    return this.settings.url;
+  }
+
+  /** Sends the events one action caused, in the order given, chaos permitting. */
+  publish(events: EventRecord[]): void {
+    if (!events.length || this.closed) return;
+    const { outOfOrder, delaySeconds } = this.chaos;
+    if (outOfOrder && delaySeconds > 0) {
+      if (!this.held.length) {
+        this.scheduler.schedule(delaySeconds * 1000, 'chaos: release held events', () => {
+          const held = this.held.reverse();
+          this.held = [];
+          this.enqueue(held);
+        });
+      }
+      this.held.push(...events);
+    } else if (outOfOrder) {
+      this.enqueue([...events].reverse());
+    } else if (delaySeconds > 0) {
+      this.scheduler.schedule(delaySeconds * 1000, 'chaos: delayed delivery', () => this.enqueue(events));
+    } else {
+      this.enqueue(events);
+    }
+  }
+
+  /** Resolves once no first attempt is waiting or under way (retries may still be scheduled). */
+  idle(): Promise<void> {
+    if (!this.draining && !this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const controller of this.inFlight) controller.abort();
+  }
+
+  private enqueue(events: EventRecord[]): void {
+    for (const event of events) {
+      const copies = this.chaos.duplicates ? 2 : 1;
+      for (let copy = 1; copy <= copies; copy++) {
+        const delivery: DeliveryRecord = { copy, status: 'pending', attempts: [], nextAttemptAt: null };
+        event.deliveries.push(delivery);
+        this.queue.push({ event, delivery });
+      }
+    }
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        const next = this.queue.shift()!;
+        await this.attempt(next.event, next.delivery);
+      }
+    } finally {
+      this.draining = false;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async attempt(event: EventRecord, delivery: DeliveryRecord): Promise<void> {
+    const number = delivery.attempts.length + 1;
+    const startedAt = this.scheduler.now();
+    const signedAt = Math.floor(startedAt / 1000);
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), this.settings.timeoutSeconds * 1000);
+    this.inFlight.add(controller);
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(this.settings.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json; charset=utf-8',
+          'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+          'Cache-Control': 'no-cache',
+          Accept: '*/*; q=0.5, application/xml',
+          'Stripe-Signature': signatureHeader(event.body, this.settings.secret, signedAt),
+        },
+        body: event.body,
+        redirect: 'manual',
+        signal: controller.signal,
+      });
+      statusCode = response.status;
+      await response.body?.cancel();
+    } catch (caught) {
+      error = controller.signal.aborted
+        ? this.closed
+          ? 'sandbox stopped'
+          : `timed out after ${this.settings.timeoutSeconds} s`
+        : describeFetchError(caught);
+    } finally {
+      clearTimeout(timeout);
+      this.inFlight.delete(controller);
+    }
+
+    const durationMs = this.scheduler.now() - startedAt;
+    delivery.attempts.push({ number, at: startedAt, signedAt, statusCode, error, durationMs });
+    delivery.nextAttemptAt = null;
+    const outcome = statusCode ?? error;
+    if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
+      delivery.status = 'succeeded';
+      this.logger.log(`Webhook ${event.id} (${event.type}) delivered: ${statusCode}, attempt ${number}`);
+      return;
+    }
+    if (this.closed) return;
+    const wait = this.settings.retryScheduleSeconds[number - 1];
+    if (wait === undefined) {
+      delivery.status = 'failed';
+      this.logger.warn(
+        `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}, giving up`,
+      );
+      return;
+    }
+    delivery.nextAttemptAt = this.scheduler.now() + wait * 1000;
+    this.logger.warn(
+      `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}; retry in ${wait} s`,
+    );
+    this.scheduler.schedule(wait * 1000, `retry ${event.id}`, () => {
+      this.queue.push({ event, delivery });
+      void this.drain();
+    });
+  }
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message ?? 'request failed';
+}
