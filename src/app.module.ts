@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { CatalogModule } from './catalog';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
+import { NotificationsModule } from './notifications';
 import { OrdersModule } from './orders';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
@@ -25,6 +26,7 @@ import { loggerParams } from './shared/logging';
     HealthModule,
     CatalogModule,
     OrdersModule,
+    NotificationsModule,
   ],
 })
 export class AppModule {}
