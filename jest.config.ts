@@ -4,6 +4,8 @@ const transform: Config['transform'] = { '^.+\\.ts$': '@swc/jest' };
 
 const config: Config = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // A global option: Jest ignores it inside a project (the e2e tests ran with the default 5 s).
+  testTimeout: 30_000,
   projects: [
     {
       displayName: 'unit',
@@ -19,7 +21,6 @@ const config: Config = {
       transform,
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       setupFiles: ['<rootDir>/test/support/env.ts'],
-      testTimeout: 30_000,
     },
   ],
 };
