@@ -9,6 +9,7 @@ import { NotificationsModule } from './notifications';
 import { OrdersModule } from './orders';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
+import { StorefrontModule } from './storefront';
 
 @Module({
   imports: [
@@ -27,6 +28,7 @@ import { loggerParams } from './shared/logging';
     CatalogModule,
     OrdersModule,
     NotificationsModule,
+    StorefrontModule,
   ],
 })
 export class AppModule {}
