@@ -6,11 +6,13 @@ import { LoggerModule } from 'nestjs-pino';
 import { CatalogModule } from './catalog';
 import { AppConfig, ConfigModule } from './config';
 import { HealthModule } from './health/health.module';
+import { NotificationsModule } from './notifications';
 import { OrdersModule } from './orders';
 import { PaymentsModule } from './payments';
 import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
+import { StorefrontModule } from './storefront';
 
 @Module({
   imports: [
@@ -32,6 +34,8 @@ import { loggerParams } from './shared/logging';
     PaymentsModule,
     // Starts the offline Stripe on SANDBOX_PORT when no STRIPE_SECRET_KEY is set (see src/sandbox).
     SandboxModule,
+    NotificationsModule,
+    StorefrontModule,
   ],
 })
 export class AppModule {}

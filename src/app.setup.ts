@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
+import { NotificationsModule } from './notifications';
 import { DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
 
@@ -21,6 +22,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableCors({ origin: config.corsOrigins });
+  app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
   app.enableShutdownHooks();
 

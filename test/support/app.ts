@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AbstractLoader, ExpressLoader } from '@nestjs/serve-static';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
@@ -35,6 +36,10 @@ export async function createTestApp(
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(AppConfig)
     .useValue(config)
+    // ServeStaticModule picks its loader from the HTTP adapter, which a testing module gets only after
+    // compiling: without this it would serve nothing (NestFactory has the adapter from the start).
+    .overrideProvider(AbstractLoader)
+    .useClass(ExpressLoader)
     .compile();
   const app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ rawBody: true }));
   if (options.listen) await app.listen(config.port, '127.0.0.1');

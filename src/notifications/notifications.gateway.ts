@@ -1,0 +1,175 @@
+import { CreateRequestContext, MikroORM } from '@mikro-orm/core';
+import { Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import type { ExtendedError, Namespace, Socket } from 'socket.io';
+import { type OrderSnapshot, OrdersReader } from '../orders';
+import { DomainError } from '../shared/domain-error';
+import { ORDER_STATUS_EVENT, OrderStatusMessage } from './order-status.message';
+import { SubscribeOrderDto } from './subscribe-order.dto';
+
+export const ORDERS_NAMESPACE = '/orders';
+export const SUBSCRIBE_MESSAGE = 'orders.subscribe';
+
+export interface SubscriptionError {
+  code: string;
+  message: string;
+}
+
+/** The acknowledgement of `orders.subscribe`. */
+export type SubscribeAck = { ok: true; order: OrderStatusMessage } | { ok: false; error: SubscriptionError };
+
+/**
+ * The one refusal for an unknown order, a wrong token, a missing token or a malformed request: the
+ * REST API's 404 for the same cases. Nothing tells whether an order exists.
+ */
+export const NOT_FOUND: SubscriptionError = { code: 'ORDERS.NOT_FOUND', message: 'Order not found' };
+/** The database could not be read; the client may try again. */
+export const UNAVAILABLE: SubscriptionError = {
+  code: 'UNAVAILABLE',
+  message: 'The order status cannot be read right now; try again',
+};
+
+interface ClientToServerEvents {
+  [SUBSCRIBE_MESSAGE]: (body: unknown, ack?: (answer: SubscribeAck) => void) => void;
+}
+
+interface ServerToClientEvents {
+  [ORDER_STATUS_EVENT]: (message: OrderStatusMessage) => void;
+}
+
+interface SocketData {
+  /** The handshake's request, once the middleware admitted it. */
+  handshake?: SubscribeOrderDto;
+}
+
+type OrdersNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
+type OrdersSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
+
+const roomOf = (orderId: string): string => `order:${orderId}`;
+
+/** What the client's `connect_error` receives: `err.message` and `err.data` ({code, message}). */
+function refusal(error: SubscriptionError): ExtendedError {
+  return Object.assign(new Error(error.message), { data: error });
+}
+
+/**
+ * Live order status over Socket.IO, namespace `/orders` (ARCHITECTURE.md, "Public contract").
+ *
+ * - Handshake `auth: {orderId, token}`. Refused (unknown order, wrong or no token, malformed): the
+ *   client's `connect_error` carries `message` "Order not found" and `data.code` "ORDERS.NOT_FOUND",
+ *   and the socket joins nothing.
+ * - Admitted: the socket joins the order's room and gets `order.status` at once.
+ * - `orders.subscribe` `{orderId, token}` (re)subscribes without reconnecting: acknowledged with
+ *   `{ok: true, order}` (and `order.status` is emitted) or `{ok: false, error: {code, message}}`.
+ * - Every status change is pushed as `order.status` to that order's room only (see the listener).
+ *
+ * It reads orders through `OrdersReader` and writes nothing.
+ */
+@WebSocketGateway({ namespace: ORDERS_NAMESPACE })
+export class NotificationsGateway
+  implements OnGatewayInit<OrdersNamespace>, OnGatewayConnection<OrdersSocket>
+{
+  private readonly logger = new Logger(NotificationsGateway.name);
+
+  @WebSocketServer()
+  private readonly namespace!: OrdersNamespace;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly orders: OrdersReader,
+  ) {}
+
+  /** Admits a connection only with a valid `{orderId, token}`; otherwise the client gets `connect_error`. */
+  afterInit(namespace: OrdersNamespace): void {
+    namespace.use((socket, next) => {
+      const request = SubscribeOrderDto.parse(socket.handshake.auth);
+      this.lookUp(request)
+        .then((outcome) => {
+          if (!outcome.ok) return next(refusal(outcome.error));
+          socket.data.handshake = request ?? undefined;
+          next();
+        })
+        .catch((error: unknown) => this.logger.error({ err: error }, 'Live-status handshake failed'));
+    });
+  }
+
+  /** Runs once the middleware admitted the socket. Never throws: a rejection here would be unhandled. */
+  async handleConnection(socket: OrdersSocket): Promise<void> {
+    const request = socket.data.handshake;
+    if (!request) return;
+    try {
+      await this.follow(socket, request);
+    } catch (error) {
+      this.logger.error(
+        { err: error, orderId: request.orderId },
+        'Could not start a live-status subscription',
+      );
+    }
+  }
+
+  @SubscribeMessage(SUBSCRIBE_MESSAGE)
+  async subscribe(
+    @ConnectedSocket() socket: OrdersSocket,
+    @MessageBody() body: unknown,
+  ): Promise<SubscribeAck> {
+    try {
+      const request = SubscribeOrderDto.parse(body);
+      const admitted = await this.lookUp(request);
+      if (!admitted.ok || !request) return admitted;
+      return await this.follow(socket, request);
+    } catch (error) {
+      this.logger.error({ err: error }, 'orders.subscribe failed');
+      return { ok: false, error: UNAVAILABLE };
+    }
+  }
+
+  /** Pushes a status to the sockets following that order, on every instance. */
+  push(message: OrderStatusMessage): void {
+    this.namespace.to(roomOf(message.orderId)).emit(ORDER_STATUS_EVENT, message);
+  }
+
+  /**
+   * Joins the order's room, then reads the order and sends its status to this socket. Read after
+   * joining: a change committed before the read is in the snapshot, one committed after it is pushed
+   * to the room, so none falls in between (a push may arrive before an older snapshot; clients keep
+   * the latest `updatedAt`).
+   */
+  private async follow(socket: OrdersSocket, request: SubscribeOrderDto): Promise<SubscribeAck> {
+    const room = roomOf(request.orderId);
+    await socket.join(room);
+    const current = await this.lookUp(request);
+    if (!current.ok) {
+      await socket.leave(room);
+      return current;
+    }
+    socket.emit(ORDER_STATUS_EVENT, current.order);
+    return current;
+  }
+
+  /** The order's status if the request opens it; the uniform refusal otherwise. Never throws. */
+  private async lookUp(request: SubscribeOrderDto | null): Promise<SubscribeAck> {
+    if (!request) return { ok: false, error: NOT_FOUND };
+    try {
+      return { ok: true, order: OrderStatusMessage.fromSnapshot(await this.read(request)) };
+    } catch (error) {
+      // The reader's only domain error is OrderNotFoundError: unknown order and wrong token alike.
+      if (error instanceof DomainError) return { ok: false, error: NOT_FOUND };
+      this.logger.error({ err: error, orderId: request.orderId }, 'Could not read an order for live status');
+      return { ok: false, error: UNAVAILABLE };
+    }
+  }
+
+  /** A unit of work of its own for each read, so the read after joining sees the database, not a cache. */
+  @CreateRequestContext()
+  private async read(request: SubscribeOrderDto): Promise<OrderSnapshot> {
+    return this.orders.getForCustomer(request.orderId, request.token);
+  }
+}
