@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { io } from 'socket.io-client';
 import { Order } from '../../src/orders/order.entity';
+import { AppConfig } from '../../src/config';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
@@ -296,7 +297,7 @@ describe('Live order status over Socket.IO (/orders)', () => {
 
     it('admits the configured origins, PUBLIC_URL, the service’s own host and non-browser clients', async () => {
       const own = new URL(url).origin;
-      for (const origin of ['https://shop.example', 'http://localhost:3000', own, undefined]) {
+      for (const origin of ['https://shop.example', t.app.get(AppConfig).publicUrl, own, undefined]) {
         const response = await handshake(origin).expect(200);
         expect(response.text).toContain('"sid"');
       }
