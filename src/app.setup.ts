@@ -24,6 +24,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.enableCors({ origin: config.corsOrigins });
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
+  // Behind a load balancer, the client's address (for the rate limit) comes from X-Forwarded-For.
+  app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

@@ -55,6 +55,8 @@ export class AppConfig {
   readonly rateLimitPerMinute: number;
   readonly reconciliation: { intervalSeconds: number; afterSeconds: number };
   readonly corsOrigins: string[];
+  /** Whom to believe about the client's address (X-Forwarded-For); false: the socket's peer. */
+  readonly trustProxy: boolean | number | string;
 
   constructor(env: Env) {
     this.env = env.NODE_ENV;
@@ -109,5 +111,12 @@ export class AppConfig {
       afterSeconds: env.RECONCILE_AFTER_SECONDS,
     };
     this.corsOrigins = env.CORS_ORIGINS.length ? env.CORS_ORIGINS : [this.publicUrl];
+    this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
   }
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }

@@ -81,6 +81,15 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
   });
 
+  it('reads TRUST_PROXY as Express does: hops, a flag, or addresses', () => {
+    expect(new AppConfig(parseEnv({})).trustProxy).toBe(false);
+    expect(new AppConfig(parseEnv({ TRUST_PROXY: '1' })).trustProxy).toBe(1);
+    expect(new AppConfig(parseEnv({ TRUST_PROXY: 'true' })).trustProxy).toBe(true);
+    expect(new AppConfig(parseEnv({ TRUST_PROXY: 'loopback, 10.0.0.0/8' })).trustProxy).toBe(
+      'loopback, 10.0.0.0/8',
+    );
+  });
+
   it('never echoes the value it refuses', () => {
     const secret = 'sk_live_with-a-dash-so-it-is-invalid';
     let message = '';

@@ -79,6 +79,8 @@ const EnvSchema = z.object({
   RECONCILE_INTERVAL_SECONDS: integer(0, 86_400).default(60),
   RECONCILE_AFTER_SECONDS: integer(1, 7 * 86_400).default(300),
   CORS_ORIGINS: list,
+  /** Express's `trust proxy`: hops (`1`), `true`, or addresses/subnets (`loopback, 10.0.0.0/8`). */
+  TRUST_PROXY: optionalString,
 });
 
 export type Env = z.infer<typeof EnvSchema>;

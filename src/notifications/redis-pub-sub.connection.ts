@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis, type RedisOptions } from 'ioredis';
+import { redactUrl } from '../shared/redact-url';
 
 /**
  * A Redis client whose commands never end as unhandled rejections. The Socket.IO Redis adapter fires
@@ -102,16 +103,5 @@ async function closeClient(client: Redis): Promise<void> {
     await client.quit();
   } catch {
     client.disconnect();
-  }
-}
-
-/** `redis://user:secret@host:6379` → `redis://user:***@host:6379`. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
   }
 }

@@ -16,8 +16,9 @@ export class CheckoutNotOpenError extends PaymentProviderError {
   }
 }
 
+/** The order is paid, being settled or canceled. Clients see the orders module's code for it. */
 export class CheckoutNotAllowedError extends DomainError {
-  readonly code = 'PAYMENTS.ORDER_NOT_PAYABLE';
+  readonly code = 'ORDERS.NOT_PAYABLE';
   readonly kind = 'conflict';
   constructor(status: string) {
     super(`The order is ${status} and cannot be paid`);

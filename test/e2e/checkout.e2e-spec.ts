@@ -148,7 +148,7 @@ describe('Checkout', () => {
         .set(auth(paid.accessToken))
         .expect(409);
       expect(refusal.body).toMatchObject({
-        code: 'PAYMENTS.ORDER_NOT_PAYABLE',
+        code: 'ORDERS.NOT_PAYABLE',
         message: 'The order is paid and cannot be paid',
       });
 

@@ -293,7 +293,7 @@ describe('Orders API', () => {
 describe('Rate limit on order creation', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '2' } });
+    t = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1' } });
   });
   afterAll(() => t.close());
 
@@ -307,5 +307,18 @@ describe('Rate limit on order creation', () => {
       .expect(429);
     expect(response.body).toMatchObject({ statusCode: 429, code: 'HTTP.TOO_MANY_REQUESTS' });
     expect(response.headers['retry-after']).toBeDefined();
+  });
+
+  it('counts each client behind the load balancer on its own (X-Forwarded-For, TRUST_PROXY=1)', async () => {
+    const beans = await productBySku(t, 'BEANS-250');
+    const place = (client: string) =>
+      request(t.http())
+        .post('/api/orders')
+        .set('X-Forwarded-For', client)
+        .send({ customerEmail: 'buyer@example.com', items: [{ productId: beans.id, quantity: 1 }] });
+    expect((await place('203.0.113.7')).status).toBe(201);
+    expect((await place('203.0.113.7')).status).toBe(201);
+    expect((await place('203.0.113.7')).status).toBe(429);
+    expect((await place('198.51.100.4')).status).toBe(201);
   });
 });

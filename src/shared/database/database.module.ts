@@ -7,6 +7,7 @@ import { AfterCommitPublisher } from './after-commit.publisher';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrateToLatest } from './migrate';
 import { ormOptions } from './orm.config';
+import { redactUrl } from '../redact-url';
 
 /** The embedded database, or null when DATABASE_URL is set. */
 @Module({
@@ -70,16 +71,5 @@ export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
     if (!this.embedded) return;
     await this.orm.close();
     await this.embedded.close();
-  }
-}
-
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
   }
 }
