@@ -132,8 +132,9 @@ export class PaymentEventsService {
         { sessionId: session.id },
         { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
       )) ?? (await this.adoptSession(order.id, session.id));
-    if (!payment)
+    if (!payment) {
       return result(WebhookOutcome.Unmatched, order.id, `session ${session.id} was not opened here`);
+    }
     if (payment.orderId !== order.id) {
       return this.needsReview(order.id, source, `Session ${session.id} belongs to another order`);
     }
@@ -150,14 +151,10 @@ export class PaymentEventsService {
     const effect = this.record(kind, payment, session, reason ?? REASON.settlementFailed, now);
     if (effect === 'stale') {
       // The same success learned twice (webhook after the success page's check) is no news at all.
-      const repeat =
-        payment.status === PaymentStatus.Succeeded && kind !== 'async_failed' && kind !== 'expired';
-      if (repeat)
-        return result(
-          WebhookOutcome.Ignored,
-          payment.orderId,
-          `attempt ${payment.attempt} already succeeded`,
-        );
+      if (payment.status === PaymentStatus.Succeeded && kind !== 'async_failed' && kind !== 'expired') {
+        const detail = `attempt ${payment.attempt} already succeeded`;
+        return result(WebhookOutcome.Ignored, payment.orderId, detail);
+      }
       return this.ignoreStale(payment, DESCRIPTION[kind], source, now);
     }
     switch (payment.status) {
