@@ -23,18 +23,18 @@ import {
 } from '../stripe/test-payment-methods';
 
 /** A Checkout Session as the API asked for it, parameters already checked. */
-export interface NewCheckoutSession {
-  currency: string;
-  lineItems: { description: string; quantity: number; price: PriceRecord }[];
-  successUrl: string;
-  cancelUrl: string | null;
-  clientReferenceId: string | null;
-  customerEmail: string | null;
-  metadata: Record<string, string>;
-  paymentIntentMetadata: Record<string, string>;
-  paymentIntentDescription: string | null;
-  expiresAt: number;
-}
+export type NewCheckoutSession = Pick<
+  CheckoutSessionRecord,
+  | 'currency'
+  | 'successUrl'
+  | 'cancelUrl'
+  | 'clientReferenceId'
+  | 'customerEmail'
+  | 'metadata'
+  | 'paymentIntentMetadata'
+  | 'paymentIntentDescription'
+  | 'expiresAt'
+> & { lineItems: { description: string; quantity: number; price: PriceRecord }[] };
 
 export type PaymentOutcome =
   /** Paid, or (bank) submitted: the customer goes to `success_url`. */
