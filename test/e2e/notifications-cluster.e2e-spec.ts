@@ -4,6 +4,7 @@ import { placeOrder, type PlacedOrderBody } from '../support/factories';
 import { PrivateRedis } from '../support/redis-server';
 import { freePort, type ServiceProcess, startService } from '../support/service-process';
 import { OrdersClient } from '../support/sockets';
+import { waitFor } from '../support/wait';
 
 /**
  * Several instances behind one PostgreSQL and one Redis. These tests run the built service
@@ -24,22 +25,7 @@ function logLines(service: ServiceProcess, text: string): number {
 
 /** Waits until `service` has logged `text` at least `times` times. */
 async function logged(service: ServiceProcess, text: string, times = 1, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (logLines(service, text) < times) {
-    if (Date.now() > deadline) {
-      throw new Error(`no ${times}× "${text}" within ${timeoutMs} ms:\n${service.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Polls `condition` until it holds, for at most `timeoutMs`. */
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(() => logLines(service, text) >= times, `${times}× "${text}" in the log`, timeoutMs, 50);
 }
 
 /** The REST API of a running instance. */
@@ -207,7 +193,7 @@ describe('The Redis adapter in one process', () => {
       });
       await client.heard(order.id, 'pending');
       client.close();
-      await until(async () => (await redis.clientNames()).length === 2);
+      await waitFor(async () => (await redis.clientNames()).length === 2, 'both Redis clients connected');
       expect((await redis.clientNames()).sort()).toEqual(['socket.io-pub', 'socket.io-sub']);
 
       await t.close();

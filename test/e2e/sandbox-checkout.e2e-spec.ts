@@ -13,9 +13,9 @@ import {
   TEST_BANK_ACCOUNTS,
   TEST_CARDS,
   type TestSandbox,
-  waitFor,
   type WebhookReceiver,
 } from '../support/sandbox';
+import { waitFor } from '../support/wait';
 
 /**
  * The hosted checkout page, driven through its HTML form as a customer without JavaScript would,

@@ -24,14 +24,7 @@ describe('Stripe CLI against the sandbox', () => {
     try {
       const { stdout, stderr } = await run(
         join(ROOT, 'node_modules/.bin/stripe'),
-        [
-          'trigger',
-          'checkout.session.expired',
-          '--api-key',
-          SANDBOX_SECRET_KEY,
-          '--api-base',
-          sandbox.baseUrl,
-        ],
+        ['trigger', 'checkout.session.expired', '--api-key', SANDBOX_SECRET_KEY, '--api-base', sandbox.url],
         {
           cwd: ROOT,
           timeout: 60_000,
@@ -45,7 +38,7 @@ describe('Stripe CLI against the sandbox', () => {
       expect(delivery.event.type).toBe('checkout.session.expired');
       expect(receiver.rejected).toEqual([]);
 
-      const stripe = sandboxStripe(sandbox.baseUrl);
+      const stripe = sandboxStripe(sandbox.url);
       const session = await stripe.checkout.sessions.retrieve(
         (delivery.event.data.object as { id: string }).id,
         {

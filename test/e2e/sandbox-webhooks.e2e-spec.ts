@@ -11,10 +11,10 @@ import {
   TEST_BANK_ACCOUNTS,
   TEST_CARDS,
   type TestSandbox,
-  waitFor,
   waitForDeliveries,
   type WebhookReceiver,
 } from '../support/sandbox';
+import { waitFor } from '../support/wait';
 
 /**
  * Webhook delivery as Stripe does it: signed, retried with backoff on errors and timeouts (re-signed

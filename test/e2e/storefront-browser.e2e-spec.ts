@@ -7,6 +7,7 @@ import { countRows, truncateAll } from '../support/db';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
 import { orderRow } from '../support/payments';
 import { advanceSandboxClock, TEST_BANK_ACCOUNTS, TEST_CARDS } from '../support/sandbox';
+import { waitFor } from '../support/wait';
 
 /**
  * A customer in a real browser (Debian's Chromium, driven by playwright-core) buying from the
@@ -121,7 +122,10 @@ describe('Storefront in a browser', () => {
     await expectText(page.getByRole('alert'), 'Your card was declined.');
     await screenshot('declined-0002');
     // Meanwhile the order shows the decline to anyone watching it.
-    await waitForRow(async () => (await orderRow(t, await placedOrderId())).status === 'failed');
+    await waitFor(
+      async () => (await orderRow(t, await placedOrderId())).status === 'failed',
+      'the order to fail',
+    );
 
     await payWithCard(TEST_CARDS.success);
     await page.waitForURL('**/checkout/success?*');
@@ -223,12 +227,4 @@ async function expectText(locator: Locator, text: string): Promise<void> {
     await locator.page().waitForTimeout(50);
   }
   throw new Error(`expected "${text}" in "${seen.trim()}"`);
-}
-
-async function waitForRow(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the database');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

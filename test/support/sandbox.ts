@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Test, type TestingModule } from '@nestjs/testing';
 import Stripe from 'stripe';
 import {
@@ -13,7 +11,8 @@ import {
   SANDBOX_WEBHOOK_SECRET,
 } from '../../src/config';
 import { SandboxModule } from '../../src/sandbox';
-import { freePort } from './service-process';
+import { freePort, type ServiceProcess, startNodeProcess } from './service-process';
+import { waitFor } from './wait';
 
 /*
  * Test hooks for the Stripe sandbox: start one, talk to it with the real stripe SDK, act as the
@@ -32,21 +31,6 @@ export const TEST_CARDS = {
 
 /** Stripe's test bank accounts (routing number 110000000). */
 export const TEST_BANK_ACCOUNTS = { settles: '000123456789', accountClosed: '000111111113' } as const;
-
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A stripe-node client pointed at a sandbox (no network retries, so that tests see each answer). */
 export function sandboxStripe(baseUrl: string, apiKey: string = SANDBOX_SECRET_KEY): Stripe {
@@ -96,41 +80,14 @@ export async function startTestSandbox(env: Record<string, string> = {}): Promis
 export async function startSandboxProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
-): Promise<{ baseUrl: string; output(): string; stop(): Promise<void> }> {
+): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/sandbox/main.js'], {
-    cwd: join(__dirname, '..', '..'),
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, SANDBOX_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startNodeProcess('dist/sandbox/main.js', {
+    env: { ...env, SANDBOX_PORT: String(port) },
+    port,
+    readyPath: '/_sandbox/health',
+    timeoutMs,
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  };
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`sandbox exited with ${child.exitCode}:\n${output}`);
-        return fetch(`${baseUrl}/_sandbox/health`).then(
-          (response) => response.ok,
-          () => false,
-        );
-      },
-      'the sandbox process to answer',
-      timeoutMs,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { baseUrl, output: () => output, stop };
 }
 
 // ---------------------------------------------------------------------------------------------

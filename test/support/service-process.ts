@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { waitFor } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -24,48 +25,62 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs the built service (`node dist/main.js`, what `npm start` runs) as a child process with `env`
- * on top of the test environment, and waits until it answers its liveness check. Its Stripe sandbox
- * (when it starts one) gets a free port unless `env` names SANDBOX_PORT.
+ * Runs a built entry point (`dist/…`) as a child process with `env` on top of the test environment,
+ * and waits until `url + readyPath` answers 2xx. A process that exits first, or never answers, fails
+ * with what it printed.
+ */
+export async function startNodeProcess(
+  script: string,
+  options: { env: Record<string, string>; port: number; readyPath: string; timeoutMs?: number },
+): Promise<ServiceProcess> {
+  const { env, port, readyPath, timeoutMs = 60_000 } = options;
+  const child = spawn(process.execPath, [script], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await once(child, 'exit');
+    clearTimeout(timer);
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}:\n${output}`);
+        return fetch(`${url}${readyPath}`).then(
+          (response) => response.ok,
+          () => false, // not listening yet
+        );
+      },
+      `${script} to answer ${readyPath}\n${output}`,
+      timeoutMs,
+      100,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, port, output: () => output, stop };
+}
+
+/**
+ * Runs the built service (`node dist/main.js`, what `npm start` runs) and waits until it answers its
+ * liveness check. Its Stripe sandbox (when it starts one) gets a free port unless `env` names one.
  */
 export async function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const sandboxPort = env.SANDBOX_PORT ?? String(await freePort());
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port), SANDBOX_PORT: sandboxPort },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`service did not answer within ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-
-  return {
-    url,
+  return startNodeProcess('dist/main.js', {
+    env: { ...env, PORT: String(port), SANDBOX_PORT: sandboxPort },
     port,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await once(child, 'exit');
-      clearTimeout(timer);
-    },
-  };
+    readyPath: '/api/health',
+    timeoutMs,
+  });
 }

@@ -64,7 +64,7 @@ export class OrdersClient {
     timeoutMs = 5000,
     what: () => string = () => 'an order.status',
   ): Promise<StatusMessage> {
-    return waitFor(
+    return whenWoken(
       () => this.statuses.find(match),
       (wake) => {
         this.waiters.add(wake);
@@ -135,7 +135,7 @@ function open(baseUrl: string, auth: unknown, options: Options): Socket {
  * Resolves with the first defined value of `probe`, re-checked whenever `subscribe`'s callback
  * fires, or rejects after `timeoutMs` naming `what`.
  */
-export function waitFor<T>(
+function whenWoken<T>(
   probe: () => T | undefined,
   subscribe: (wake: () => void) => () => void,
   timeoutMs: number,
