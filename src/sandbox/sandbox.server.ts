@@ -6,6 +6,8 @@ import express from 'express';
 import { AppConfig, SANDBOX_SECRET_KEY } from '../config';
 import { adminRouter } from './admin/admin.router';
 import { apiRouter } from './api/api.router';
+import { FaultSwitches } from './api/faults';
+import { IdempotencyStore } from './api/idempotency';
 import { CheckoutService } from './checkout/checkout.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
 import { EventLog } from './sandbox.events';
@@ -62,9 +64,14 @@ export class SandboxServer {
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
-    app.use('/v1', apiRouter({ secretKey: SANDBOX_SECRET_KEY, store, scheduler, checkout }));
+    const idempotency = new IdempotencyStore(() => scheduler.now());
+    const faults = new FaultSwitches();
+    app.use(
+      '/v1',
+      apiRouter({ secretKey: SANDBOX_SECRET_KEY, store, scheduler, checkout, idempotency, faults }),
+    );
     app.use(checkoutPageRouter({ checkout, scheduler }));
-    app.use(adminRouter({ store, scheduler, dispatcher, baseUrl: () => this.baseUrl }));
+    app.use(adminRouter({ store, scheduler, dispatcher, faults, baseUrl: () => this.baseUrl }));
 
     const server = app.listen(settings.port);
     try {

@@ -338,3 +338,29 @@ export async function startWebhookReceiver(
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fault switches (`/_sandbox/faults`): see src/sandbox/api/faults.ts.
+
+export type SandboxFaultInput =
+  | { operation: string; fault: 'status'; status: number; count?: number }
+  | { operation: string; fault: 'timeout' | 'drop_response'; count?: number }
+  | { operation: string; fault: 'slow'; seconds: number; count?: number };
+
+export type SandboxFault = SandboxFaultInput & { remaining: number };
+
+/** Makes the next `count` (default 1) calls of an operation (`checkout.sessions.create`, …) fail so. */
+export async function setSandboxFault(baseUrl: string, fault: SandboxFaultInput): Promise<SandboxFault> {
+  return (await adminJson<{ fault: SandboxFault }>(baseUrl, '/_sandbox/faults', fault)).fault;
+}
+
+/** The faults still switched on. */
+export async function sandboxFaults(baseUrl: string): Promise<SandboxFault[]> {
+  return (await adminJson<{ faults: SandboxFault[] }>(baseUrl, '/_sandbox/faults')).faults;
+}
+
+/** Switches every fault off. */
+export async function clearSandboxFaults(baseUrl: string): Promise<void> {
+  const response = await fetch(`${baseUrl}/_sandbox/faults`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`DELETE /_sandbox/faults answered ${response.status}`);
+}

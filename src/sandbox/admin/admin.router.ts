@@ -2,6 +2,7 @@ import express, { type Request, type Response, Router } from 'express';
 import type { SandboxScheduler } from '../sandbox.scheduler';
 import type { EventRecord, SandboxStore } from '../sandbox.store';
 import type { WebhookDispatcher } from '../webhooks/webhook.dispatcher';
+import { FaultInputError, type FaultSwitches } from '../api/faults';
 import { dashboardPage } from './dashboard.view';
 
 function eventSummary(event: EventRecord) {
@@ -26,9 +27,10 @@ export function adminRouter(deps: {
   store: SandboxStore;
   scheduler: SandboxScheduler;
   dispatcher: WebhookDispatcher;
+  faults: FaultSwitches;
   baseUrl: () => string;
 }): Router {
-  const { store, scheduler, dispatcher } = deps;
+  const { store, scheduler, dispatcher, faults } = deps;
   const router = Router();
   const fromForm = (req: Request) =>
     req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
@@ -117,6 +119,35 @@ export function adminRouter(deps: {
     }
     if (fromForm(req)) return res.redirect(303, '/');
     return res.json(dispatcher.chaos);
+  });
+
+  /** The faults switched on, with how many calls each still applies to. */
+  router.get('/_sandbox/faults', (_req, res) => {
+    res.json({ faults: faults.list(), operations: faults.knownOperations() });
+  });
+
+  /** `{operation, fault: "status"|"timeout"|"drop_response", status?, count?}`: see api/faults.ts. */
+  router.post('/_sandbox/faults', (req, res) => {
+    if (!req.is('application/json')) {
+      return badRequest(res, 'body', 'Send the fault as JSON (Content-Type: application/json)');
+    }
+    const body: unknown = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      return badRequest(res, 'body', 'The body must be a JSON object');
+    }
+    try {
+      const fault = faults.add(body as Record<string, unknown>);
+      return res.json({ fault, faults: faults.list() });
+    } catch (error) {
+      if (error instanceof FaultInputError) return badRequest(res, error.param, error.message);
+      throw error;
+    }
+  });
+
+  /** Switches every fault off. */
+  router.delete('/_sandbox/faults', (_req, res) => {
+    faults.clear();
+    res.json({ faults: [] });
   });
 
   return router;
