@@ -29,6 +29,8 @@ export function adminRouter(deps: {
   dispatcher: WebhookDispatcher;
   faults: FaultSwitches;
   baseUrl: () => string;
+  /** Forgets everything, stored state included. */
+  reset: () => Promise<void>;
 }): Router {
   const { store, scheduler, dispatcher, faults } = deps;
   const router = Router();
@@ -46,7 +48,7 @@ export function adminRouter(deps: {
         baseUrl: deps.baseUrl(),
         webhookUrl: dispatcher.url,
         sessions: [...store.sessions.values()].reverse(),
-        events: [...store.events].reverse(),
+        events: [...store.events.values()].reverse(),
         chaos: dispatcher.chaos,
         advancedSeconds: scheduler.advancedSeconds,
         pendingTimers: scheduler.pending,
@@ -59,11 +61,11 @@ export function adminRouter(deps: {
   });
 
   router.get('/_sandbox/events', (_req, res) => {
-    res.json({ webhookUrl: dispatcher.url, events: store.events.map(eventSummary) });
+    res.json({ webhookUrl: dispatcher.url, events: [...store.events.values()].map(eventSummary) });
   });
 
   router.get('/_sandbox/events/:id', (req, res) => {
-    const event = store.events.find((e) => e.id === req.params.id);
+    const event = store.events.get(String(req.params.id));
     if (!event) {
       res
         .status(404)
@@ -119,6 +121,13 @@ export function adminRouter(deps: {
     }
     if (fromForm(req)) return res.redirect(303, '/');
     return res.json(dispatcher.chaos);
+  });
+
+  /** Starts the sandbox empty: objects, events, deliveries, timers, idempotency keys, clock, faults. */
+  router.post('/_sandbox/reset', async (req, res) => {
+    await deps.reset();
+    if (fromForm(req)) return res.redirect(303, '/');
+    return res.json({ reset: true });
   });
 
   /** The faults switched on, with how many calls each still applies to. */

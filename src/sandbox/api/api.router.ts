@@ -163,9 +163,11 @@ export function apiRouter(deps: {
       if (idempotencyKey) {
         holdsKey = false;
         if (saveResult)
-          await idempotency.finish(idempotencyKey, { endpoint, fingerprint: print, statusCode, body });
+          idempotency.finish(idempotencyKey, { endpoint, fingerprint: print, statusCode, body });
         else idempotency.release(idempotencyKey);
       }
+      // What the request changed (and its saved result) is stored before anyone hears of it.
+      await store.flush();
       if (fault?.fault === 'drop_response') {
         logger.warn(`Sandbox fault: ${operation} done, answer dropped`);
         req.socket.destroy();
@@ -303,7 +305,7 @@ export function apiRouter(deps: {
         'delivery_success',
       ]);
       const type = params.string('type');
-      const events = [...store.events]
+      const events = [...store.events.values()]
         .reverse()
         .filter((event) => type === undefined || event.type === type)
         .map((event) => ({ id: event.id, json: event.json }));
@@ -318,7 +320,7 @@ export function apiRouter(deps: {
   router.get(
     '/events/:id',
     route('events.retrieve', (_context, req) => {
-      const event = store.events.find((e) => e.id === req.params.id);
+      const event = store.events.get(String(req.params.id));
       if (!event) throw resourceMissing('event', String(req.params.id), 'id');
       return event.json;
     }),

@@ -1,14 +1,11 @@
+import type { Collection, IdempotencyRecord } from '../sandbox.store';
 import { StripeApiError } from '../stripe/stripe-error';
 
-export interface StoredResponse {
-  /** `POST /v1/checkout/sessions`: a key is bound to the endpoint it was first used on. */
-  endpoint: string;
-  /** The request's parameters, normalized: a key is bound to them too. */
-  fingerprint: string;
-  statusCode: number;
-  body: unknown;
-  savedAt: number;
-}
+/**
+ * A saved result: `endpoint` (`POST /v1/checkout/sessions`) and `fingerprint` (the parameters,
+ * normalized) are what a key is bound to.
+ */
+export type StoredResponse = IdempotencyRecord;
 
 /** Stripe keeps idempotency keys for at least 24 hours. */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -27,18 +24,19 @@ export type IdempotencyStart =
  * the endpoint, keeps no result, so the key can be used again.
  */
 export class IdempotencyStore {
-  private readonly responses = new Map<string, StoredResponse>();
   private readonly executing = new Set<string>();
 
   constructor(
     private readonly now: () => number,
-    /** Called with each saved result, before it is answered (the durable store writes it through). */
-    private readonly onSave: (key: string, response: StoredResponse) => Promise<void> = async () => {},
+    /** Saved results by key: a collection of the store, so they survive a restart. */
+    private readonly responses: Collection<IdempotencyRecord>,
   ) {}
 
-  /** Loads saved results (at start, from the durable store). */
-  load(entries: Iterable<[string, StoredResponse]>): void {
-    for (const [key, response] of entries) this.responses.set(key, response);
+  /** Drops results older than the retention (at start). */
+  prune(): void {
+    for (const stored of [...this.responses.values()]) {
+      if (this.now() - stored.savedAt > IDEMPOTENCY_RETENTION_MS) this.responses.delete(stored.id);
+    }
   }
 
   /** Replay, or run (the key is then held until `finish` or `release`); throws 400/409 as Stripe does. */
@@ -74,25 +72,18 @@ export class IdempotencyStore {
     return { kind: 'run' };
   }
 
-  /** Saves the result of a request that ran, and frees the key. */
-  async finish(key: string, response: Omit<StoredResponse, 'savedAt'>): Promise<StoredResponse> {
-    const saved = { ...response, savedAt: this.now() };
-    try {
-      await this.onSave(key, saved);
-      this.responses.set(key, saved);
-    } finally {
-      this.executing.delete(key);
-    }
-    return saved;
+  /**
+   * Saves the result of a request that ran and frees the key. The result is written with the store's
+   * next flush, which the router awaits before it answers.
+   */
+  finish(key: string, response: Omit<StoredResponse, 'id' | 'savedAt'>): void {
+    this.responses.set(key, { id: key, ...response, savedAt: this.now() });
+    this.executing.delete(key);
   }
 
   /** Frees the key without a result (refused by validation, or never ran). */
   release(key: string): void {
     this.executing.delete(key);
-  }
-
-  clear(): void {
-    this.responses.clear();
   }
 }
 
