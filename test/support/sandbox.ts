@@ -75,13 +75,13 @@ export async function startTestSandbox(env: Record<string, string> = {}): Promis
 
 /**
  * Runs the built standalone sandbox (`node dist/sandbox/main.js`, what `npm run sandbox` runs) as a
- * child process on a free port, and waits until it answers.
+ * child process on `env.SANDBOX_PORT` or a free port, and waits until it answers.
  */
 export async function startSandboxProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<ServiceProcess> {
-  const port = await freePort();
+  const port = env.SANDBOX_PORT ? Number(env.SANDBOX_PORT) : await freePort();
   return startNodeProcess('dist/sandbox/main.js', {
     env: { ...env, SANDBOX_PORT: String(port) },
     port,
