@@ -109,6 +109,23 @@ export interface ChargeRecord {
   balanceTransactionId: string | null;
 }
 
+/** `/v1/webhook_endpoints`: where events go, each endpoint with its own signing secret. */
+export interface WebhookEndpointRecord {
+  id: string;
+  created: number;
+  url: string;
+  /** `whsec_…`: shown once, in the answer to its creation, as Stripe does. */
+  secret: string;
+  /** Event types it receives; `*` for all. */
+  enabledEvents: string[];
+  status: 'enabled' | 'disabled';
+  description: string | null;
+  metadata: Record<string, string>;
+  apiVersion: string | null;
+  /** The endpoint configured by SANDBOX_WEBHOOK_URL and the first STRIPE_WEBHOOK_SECRET (kept in step at each start). */
+  configured: boolean;
+}
+
 export interface DeliveryAttempt {
   number: number;
   /** Wall-clock time of the attempt (ms). */
@@ -122,6 +139,9 @@ export interface DeliveryAttempt {
 }
 
 export interface DeliveryRecord {
+  /** The webhook endpoint it goes to, and its URL when the event was sent. */
+  endpointId: string;
+  url: string;
   /** 1, or 2 for the extra copy the `duplicates` chaos switch sends. */
   copy: number;
   status: 'pending' | 'succeeded' | 'failed';
@@ -139,7 +159,10 @@ export interface EventRecord {
   body: string;
   /** The event as JSON (parsed `body`), for the API. */
   json: Record<string, unknown>;
+  /** One per endpoint that listens to its type (and per chaos copy), made when it is sent. */
   deliveries: DeliveryRecord[];
+  /** Handed to the dispatcher (its deliveries made); false while a chaos delay holds it. */
+  dispatched?: boolean;
 }
 
 /** A job of the scheduler that survives a restart (see `SandboxScheduler.scheduleDurable`). */
@@ -278,6 +301,7 @@ export class SandboxStore {
   readonly charges = this.collection<ChargeRecord>('charge');
   /** In creation order. */
   readonly events = this.collection<EventRecord>('event', eventCodec);
+  readonly webhookEndpoints = this.collection<WebhookEndpointRecord>('webhook_endpoint');
   /** Pending jobs of the scheduler (expiries, settlements, webhook retries). */
   readonly timers = this.collection<TimerRecord>('timer');
   readonly idempotency = this.collection<IdempotencyRecord>('idempotency_key');

@@ -3,7 +3,12 @@ import express, { type Request, type Response, Router } from 'express';
 import Stripe from 'stripe';
 import type { CheckoutService } from '../checkout/checkout.service';
 import type { SandboxScheduler } from '../sandbox.scheduler';
-import type { CheckoutSessionRecord, SandboxStore } from '../sandbox.store';
+import type { CheckoutSessionRecord, SandboxStore, WebhookEndpointRecord } from '../sandbox.store';
+import {
+  createWebhookEndpoint,
+  updateWebhookEndpoint,
+  webhookEndpointJson,
+} from '../webhooks/webhook-endpoints';
 import { paramError, resourceMissing, StripeApiError, type StripeErrorBody } from '../stripe/stripe-error';
 import { newId } from '../stripe/stripe-ids';
 import {
@@ -102,7 +107,7 @@ export function apiRouter(deps: {
     let holdsKey = false;
     try {
       const raw =
-        req.method === 'GET'
+        req.method === 'GET' || req.method === 'DELETE'
           ? (req.originalUrl.split('?')[1] ?? '')
           : typeof req.body === 'string'
             ? req.body
@@ -323,6 +328,59 @@ export function apiRouter(deps: {
       const event = store.events.get(String(req.params.id));
       if (!event) throw resourceMissing('event', String(req.params.id), 'id');
       return event.json;
+    }),
+  );
+
+  const endpointOr404 = (id: string): WebhookEndpointRecord => {
+    const endpoint = store.webhookEndpoints.get(id);
+    if (!endpoint) throw resourceMissing('webhook_endpoint', id, 'id');
+    return endpoint;
+  };
+  router.post(
+    '/webhook_endpoints',
+    route('webhookEndpoints.create', ({ params }) => {
+      readExpand(params, []);
+      const endpoint = createWebhookEndpoint(store, params, scheduler.unixNow());
+      return webhookEndpointJson(endpoint, { withSecret: true });
+    }),
+  );
+  router.get(
+    '/webhook_endpoints',
+    route('webhookEndpoints.list', ({ params }, req) => {
+      params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
+      readExpand(params, []);
+      const page = paginate([...store.webhookEndpoints.values()].reverse(), params);
+      return listJson(
+        `/v1${req.path}`,
+        page.items.map((endpoint) => webhookEndpointJson(endpoint)),
+        page.hasMore,
+      );
+    }),
+  );
+  router.get(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      readExpand(params, []);
+      return webhookEndpointJson(endpointOr404(String(req.params.id)));
+    }),
+  );
+  router.post(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.update', ({ params }, req) => {
+      const endpoint = endpointOr404(String(req.params.id));
+      readExpand(params, []);
+      updateWebhookEndpoint(endpoint, params);
+      return webhookEndpointJson(endpoint);
+    }),
+  );
+  router.delete(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.del', ({ params }, req) => {
+      params.allowOnly([]);
+      const endpoint = endpointOr404(String(req.params.id));
+      store.webhookEndpoints.delete(endpoint.id);
+      return { id: endpoint.id, object: 'webhook_endpoint', deleted: true };
     }),
   );
 
