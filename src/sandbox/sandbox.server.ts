@@ -66,7 +66,7 @@ export class SandboxServer {
     app.use(checkoutPageRouter({ checkout, scheduler }));
     app.use(adminRouter({ store, scheduler, dispatcher, baseUrl: () => this.baseUrl }));
 
-    const server = app.listen(settings.port);
+    const server = app.listen(settings.port, settings.host);
     try {
       await Promise.race([
         once(server, 'listening'),
