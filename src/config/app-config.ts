@@ -39,6 +39,8 @@ export interface SandboxConfig {
   webhookTimeoutSeconds: number;
   /** Switches for tests and demos: every event twice; events newest first; a wait before delivery. */
   chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
+  /** Where the standalone sandbox (`npm run sandbox`) keeps its PGlite when DATABASE_URL is not set. */
+  dataDir: string;
 }
 
 /**
@@ -109,6 +111,7 @@ export class AppConfig {
         outOfOrder: env.SANDBOX_CHAOS.includes('out_of_order'),
         delaySeconds: env.SANDBOX_CHAOS_DELAY_SECONDS,
       },
+      dataDir: resolve(env.DATA_DIR, 'sandbox'),
     };
     this.redisUrl = env.REDIS_URL;
     this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;

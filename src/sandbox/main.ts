@@ -12,7 +12,7 @@ import { SandboxServer } from './sandbox.server';
   imports: [
     ConfigModule,
     LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
-    SandboxModule,
+    SandboxModule.standalone(),
   ],
 })
 class StandaloneSandboxModule {}
@@ -20,7 +20,8 @@ class StandaloneSandboxModule {}
 /**
  * `npm run sandbox`: the Stripe sandbox on its own (SANDBOX_PORT), whatever STRIPE_SECRET_KEY says.
  * Point a service at it with STRIPE_SECRET_KEY=sk_test_sandbox_51OfflineOrderFlow,
- * STRIPE_API_HOST=127.0.0.1, STRIPE_API_PORT, STRIPE_API_PROTOCOL=http.
+ * STRIPE_API_HOST=127.0.0.1, STRIPE_API_PORT, STRIPE_API_PROTOCOL=http. Its state survives a
+ * restart: in PostgreSQL at DATABASE_URL when set, else in PGlite under DATA_DIR/sandbox.
  */
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
