@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger, LoggerModule } from 'nestjs-pino';
-import { AppConfig, ConfigError, ConfigModule } from '../config';
+import { AppConfig, ConfigError, ConfigModule, parseEnv } from '../config';
 import { loggerParams } from '../shared/logging';
 import { SandboxModule } from './sandbox.module';
 import { SandboxServer } from './sandbox.server';
@@ -25,6 +25,7 @@ class StandaloneSandboxModule {}
  */
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  parseEnv(process.env);
   const app = await NestFactory.createApplicationContext(StandaloneSandboxModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();

@@ -79,7 +79,7 @@ export class SandboxServer {
       return this.runtime.router(req, res, next);
     });
 
-    const server = app.listen(settings.port);
+    const server = app.listen(settings.port, settings.host);
     try {
       await Promise.race([
         once(server, 'listening'),
