@@ -184,9 +184,9 @@ export class StripeTypes {
       const property = member.getProperty(key);
       if (typeof given !== 'string' || !property) continue;
       const propertyType = this.checker.getTypeOfSymbol(property);
-      const literals = (propertyType.isUnion() ? propertyType.types : [propertyType]).filter((t) =>
-        t.isStringLiteral(),
-      ) as ts.StringLiteralType[];
+      const literals = (propertyType.isUnion() ? propertyType.types : [propertyType]).filter(
+        (t): t is ts.StringLiteralType => t.isStringLiteral(),
+      );
       if (literals.length && !literals.some((literal) => literal.value === given)) return true;
     }
     return false;
