@@ -34,6 +34,18 @@ export interface SandboxConfig {
   chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
 }
 
+/** The transactional outbox's relay (src/shared/outbox). */
+export interface OutboxConfig {
+  /** Safety-net timer: commits wake the relay at once. */
+  pollSeconds: number;
+  /** Waits before each retry; its length is the number of retries before the dead-letter state. */
+  retryScheduleSeconds: number[];
+  /** How long a claimed delivery stays reserved for the instance that claimed it. */
+  leaseSeconds: number;
+  /** Test hook: the subscriber before which the process kills itself (NODE_ENV=test only). */
+  testCrashBefore?: string;
+}
+
 /** Fixed credentials of the offline sandbox: they only ever unlock our own emulator. */
 export const SANDBOX_SECRET_KEY = 'sk_test_sandbox_51OfflineOrderFlow';
 export const SANDBOX_WEBHOOK_SECRET = 'whsec_sandbox_offline_order_flow_0000000000';
@@ -57,6 +69,9 @@ export class AppConfig {
   readonly corsOrigins: string[];
   /** Whom to believe about the client's address (X-Forwarded-For); false: the socket's peer. */
   readonly trustProxy: boolean | number | string;
+  readonly outbox: OutboxConfig;
+  /** The worked example of a durable subscriber (src/fulfilment). */
+  readonly fulfilmentExample: boolean;
 
   constructor(env: Env) {
     this.env = env.NODE_ENV;
@@ -112,6 +127,13 @@ export class AppConfig {
     };
     this.corsOrigins = env.CORS_ORIGINS.length ? env.CORS_ORIGINS : [this.publicUrl];
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
+    this.outbox = {
+      pollSeconds: env.OUTBOX_POLL_SECONDS,
+      retryScheduleSeconds: env.OUTBOX_RETRY_SCHEDULE,
+      leaseSeconds: env.OUTBOX_LEASE_SECONDS,
+      testCrashBefore: env.OUTBOX_TEST_CRASH_BEFORE,
+    };
+    this.fulfilmentExample = env.FULFILMENT_EXAMPLE;
   }
 }
 

@@ -81,6 +81,16 @@ const EnvSchema = z.object({
   CORS_ORIGINS: list,
   /** Express's `trust proxy`: hops (`1`), `true`, or addresses/subnets (`loopback, 10.0.0.0/8`). */
   TRUST_PROXY: optionalString,
+  /** The outbox relay's safety-net timer; commits wake it at once (in process and by LISTEN/NOTIFY). */
+  OUTBOX_POLL_SECONDS: z.coerce.number().min(0.05).max(3600).default(5),
+  /** Waits before each retry of a failed durable delivery; after the last one it is dead-lettered. */
+  OUTBOX_RETRY_SCHEDULE: secondsList([1, 5, 30, 120, 600, 1800, 3600], 86_400),
+  /** How long a claimed delivery is reserved for its instance; a crashed instance's claims expire then. */
+  OUTBOX_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  /** Test hook (NODE_ENV=test only): the process kills itself just before running this subscriber. */
+  OUTBOX_TEST_CRASH_BEFORE: optionalString,
+  /** The worked example of a durable subscriber (src/fulfilment): on, it records paid orders to ship. */
+  FULFILMENT_EXAMPLE: z.stringbool().default(false),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -94,7 +104,10 @@ export class ConfigError extends Error {
  * with it; the offending values are never echoed, since some of them are secrets.
  */
 export function parseEnv(raw: Record<string, unknown>): Env {
-  const result = EnvSchema.safeParse(raw);
+  const result = EnvSchema.refine((env) => !env.OUTBOX_TEST_CRASH_BEFORE || env.NODE_ENV === 'test', {
+    path: ['OUTBOX_TEST_CRASH_BEFORE'],
+    message: 'is a test hook: only with NODE_ENV=test',
+  }).safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -3,7 +3,6 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { AfterCommitPublisher } from './after-commit.publisher';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrateToLatest } from './migrate';
 import { ormOptions } from './orm.config';
@@ -44,7 +43,6 @@ class EmbeddedPostgresModule {}
       }),
     }),
   ],
-  providers: [AfterCommitPublisher],
 })
 export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseModule.name);
