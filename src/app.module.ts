@@ -12,6 +12,7 @@ import { OrdersModule } from './orders';
 import { PaymentsModule } from './payments';
 import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
+import { IdempotencyModule } from './shared/idempotency';
 import { OutboxModule } from './shared/outbox';
 import { loggerParams } from './shared/logging';
 import { StorefrontModule } from './storefront';
@@ -24,6 +25,7 @@ import { StorefrontModule } from './storefront';
     ScheduleModule.forRoot(),
     DatabaseModule,
     OutboxModule,
+    IdempotencyModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({

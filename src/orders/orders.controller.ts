@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { BearerToken, ParseId } from '../shared/http';
+import { Idempotent } from '../shared/idempotency';
 import { OrderHistoryEntryResponse, OrderResponse, PlacedOrderResponse } from './dto/order.response';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrdersService } from './orders.service';
@@ -21,6 +22,7 @@ export class OrdersController {
 
   @Post()
   @UseGuards(ThrottlerGuard)
+  @Idempotent()
   @ApiCreatedResponse({ type: PlacedOrderResponse })
   @ApiUnprocessableEntityResponse({ description: 'Unknown product, or items in different currencies' })
   async place(@Body() body: PlaceOrderDto): Promise<PlacedOrderResponse> {
@@ -50,6 +52,7 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(HttpStatus.OK)
+  @Idempotent({ safeToRepeat: true })
   @ApiBearerAuth()
   @ApiOkResponse({ type: OrderResponse })
   @ApiConflictResponse({ description: 'Already paid, or a payment is being settled' })

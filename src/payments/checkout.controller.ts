@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { BearerToken, ParseId } from '../shared/http';
+import { Idempotent } from '../shared/idempotency';
 import { CheckoutResponse, ConfirmCheckoutDto, OrderStatusResponse } from './dto/checkout.dto';
 import { PaymentsService } from './payments.service';
 
@@ -21,6 +22,7 @@ export class CheckoutController {
 
   @Post()
   @UseGuards(ThrottlerGuard)
+  @Idempotent({ safeToRepeat: true })
   @ApiCreatedResponse({ type: CheckoutResponse, description: 'A new session, or the one still open' })
   @ApiNotFoundResponse({ description: 'Unknown order, or a missing or wrong token' })
   @ApiConflictResponse({ description: 'The order is paid, being settled, or canceled' })

@@ -3,6 +3,7 @@ import { Migration20261126194947 } from './Migration20261126194947_orders';
 import { Migration20261126200703 } from './Migration20261126200703_payments';
 import { Migration20261129071500 } from './Migration20261129071500_outbox';
 import { Migration20261129071600 } from './Migration20261129071600_fulfilment';
+import { Migration20261129073000 } from './Migration20261129073000_idempotency_keys';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
@@ -14,4 +15,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126200703_payments', class: Migration20261126200703 },
   { name: 'Migration20261129071500_outbox', class: Migration20261129071500 },
   { name: 'Migration20261129071600_fulfilment', class: Migration20261129071600 },
+  { name: 'Migration20261129073000_idempotency_keys', class: Migration20261129073000 },
 ];
