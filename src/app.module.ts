@@ -14,6 +14,7 @@ import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
 import { IdempotencyModule } from './shared/idempotency';
 import { OutboxModule } from './shared/outbox';
+import { ShutdownModule } from './shared/shutdown';
 import { loggerParams } from './shared/logging';
 import { StorefrontModule } from './storefront';
 
@@ -26,6 +27,7 @@ import { StorefrontModule } from './storefront';
     DatabaseModule,
     OutboxModule,
     IdempotencyModule,
+    ShutdownModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({

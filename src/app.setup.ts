@@ -1,10 +1,13 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
 import { DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
+import { GracefulShutdown } from './shared/shutdown';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
@@ -16,6 +19,9 @@ export const BODY_LIMIT = '100kb';
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  // First: requests in flight are counted, so that a SIGTERM lets them finish.
+  app.use(app.get(GracefulShutdown).middleware);
+  app.use('/api', apiSecurityHeaders());
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.setGlobalPrefix('api');
@@ -39,4 +45,27 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   );
   SwaggerModule.setup('api/docs', app, document);
   return app;
+}
+
+/**
+ * Security headers (helmet) on the API and its documentation. The API answers JSON only: nothing
+ * may load from it. The documentation page (Swagger UI) loads its own scripts and inline styles.
+ */
+function apiSecurityHeaders(): (request: Request, response: Response, next: NextFunction) => void {
+  const api = helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  const docs = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  return (request, response, next) =>
+    (request.path.startsWith('/docs') ? docs : api)(request, response, next);
 }

@@ -1,7 +1,16 @@
 import { resolve } from 'node:path';
 import type { Env } from './env';
 
-export type DatabaseConfig = { kind: 'postgresql'; url: string } | { kind: 'pglite'; dataDir: string };
+/** Bounds on every PostgreSQL connection, so that a stuck database answers errors, not hangs. */
+export interface DatabaseLimits {
+  /** Opening a connection, and waiting for one from the pool. */
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+}
+
+export type DatabaseConfig =
+  { kind: 'postgresql'; url: string; limits: DatabaseLimits } | { kind: 'pglite'; dataDir: string };
 
 export interface StripeConfig {
   /** `sandbox` when no STRIPE_SECRET_KEY is given: our offline emulator plays Stripe. */
@@ -70,6 +79,10 @@ export class AppConfig {
   /** Whom to believe about the client's address (X-Forwarded-For); false: the socket's peer. */
   readonly trustProxy: boolean | number | string;
   readonly outbox: OutboxConfig;
+  /** After SIGTERM: how long in-flight requests may still take. */
+  readonly shutdownTimeoutSeconds: number;
+  readonly sockets: { maxConnectionsPerIp: number; messagesPerMinute: number };
+  readonly retention: { intervalSeconds: number; ledgerDays: number };
   /** The worked example of a durable subscriber (src/fulfilment). */
   readonly fulfilmentExample: boolean;
 
@@ -79,7 +92,15 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
     this.database = env.DATABASE_URL
-      ? { kind: 'postgresql', url: env.DATABASE_URL }
+      ? {
+          kind: 'postgresql',
+          url: env.DATABASE_URL,
+          limits: {
+            connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+            statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+            lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+          },
+        }
       : { kind: 'pglite', dataDir: resolve(env.DATA_DIR, 'pglite') };
 
     const sandbox = !env.STRIPE_SECRET_KEY;
@@ -134,6 +155,12 @@ export class AppConfig {
       testCrashBefore: env.OUTBOX_TEST_CRASH_BEFORE,
     };
     this.fulfilmentExample = env.FULFILMENT_EXAMPLE;
+    this.shutdownTimeoutSeconds = env.SHUTDOWN_TIMEOUT_SECONDS;
+    this.retention = { intervalSeconds: env.CLEANUP_INTERVAL_SECONDS, ledgerDays: env.LEDGER_RETENTION_DAYS };
+    this.sockets = {
+      maxConnectionsPerIp: env.SOCKET_MAX_CONNECTIONS_PER_IP,
+      messagesPerMinute: env.SOCKET_MESSAGES_PER_MINUTE,
+    };
   }
 }
 

@@ -81,6 +81,19 @@ const EnvSchema = z.object({
   CORS_ORIGINS: list,
   /** Express's `trust proxy`: hops (`1`), `true`, or addresses/subnets (`loopback, 10.0.0.0/8`). */
   TRUST_PROXY: optionalString,
+  /** Bounds on the database: connecting (and waiting for a pooled connection), a statement, a lock wait. */
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(3000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
+  DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(2000),
+  /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_SECONDS: seconds(600).default(10),
+  /** Live-status sockets one client address may hold at once, and messages one socket may send a minute. */
+  SOCKET_MAX_CONNECTIONS_PER_IP: integer(1, 100_000).default(20),
+  SOCKET_MESSAGES_PER_MINUTE: integer(1, 100_000).default(60),
+  /** Old rows are deleted every this many seconds (0: never): ledger, idempotency keys, delivered outbox rows. */
+  CLEANUP_INTERVAL_SECONDS: integer(0, 86_400).default(3600),
+  /** Processed webhook events are kept this long: beyond Stripe's retry horizon (3 days), so at least 30. */
+  LEDGER_RETENTION_DAYS: integer(30, 3650).default(30),
   /** The outbox relay's safety-net timer; commits wake it at once (in process and by LISTEN/NOTIFY). */
   OUTBOX_POLL_SECONDS: z.coerce.number().min(0.05).max(3600).default(5),
   /** Waits before each retry of a failed durable delivery; after the last one it is dead-lettered. */

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from './database/unavailable';
 import { DomainError, DomainErrorKind } from './domain-error';
 
 const STATUS_BY_KIND: Record<DomainErrorKind, HttpStatus> = {
@@ -45,7 +46,13 @@ export class DomainErrorFilter implements ExceptionFilter {
     const request = http.getRequest<Request & { id?: string | number }>();
     const response = http.getResponse<Response>();
     const body: ErrorBody = { ...this.toBody(exception), requestId: request.id?.toString() };
-    if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
+    if (body.statusCode === 503) {
+      this.logger.warn(
+        { err: (exception as Error).message, requestId: body.requestId },
+        'Database unavailable',
+      );
+      response.setHeader('Retry-After', '1');
+    } else if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
       this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
     }
     response.status(body.statusCode).json(body);
@@ -73,6 +80,14 @@ export class DomainErrorFilter implements ExceptionFilter {
       // Nest's built-in exceptions keep the readable text in their response's `message`.
       const { message } = { message: exception.message, ...asRecord(exception.getResponse()) };
       return { statusCode: status, code: httpCode(status), message: String(message) };
+    }
+    // The database cannot serve right now (down, frozen, out of connections): try again later.
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'UNAVAILABLE',
+        message: 'The service is temporarily unavailable; try again shortly',
+      };
     }
     // body-parser and similar middleware raise errors carrying an HTTP status (413, 400, 415).
     const status = statusOf(exception);
