@@ -66,7 +66,7 @@ describe('Hardening', () => {
     const csp = docs.headers['content-security-policy'];
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
-    const scripts = [...(docs.text).matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    const scripts = [...docs.text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
     expect(scripts.length).toBeGreaterThan(0);
     for (const [, attributes, inline] of scripts) {
       // Inline script would be blocked by that policy: every script is a file of its own.
