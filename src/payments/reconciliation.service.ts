@@ -122,7 +122,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
       const after = await this.em.fork().findOneOrFail(Payment, payment.id);
       if (after.status === PaymentStatus.Creating) return 'nothing new';
       if (after.isFinal || !after.sessionId) return 'applied';
-      // The session is ours now (that is news); then it is handled as any open one.
+      // The session is ours now (that is what we learned); then it is handled as any open one.
       const finding = await this.reconcile(after);
       return finding === 'nothing new' ? 'applied' : finding;
     }
