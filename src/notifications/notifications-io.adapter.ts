@@ -4,6 +4,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import proxyAddr from 'proxy-addr';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config';
+import { CrossInstanceLink } from './cross-instance-link';
 import { RedisPubSubConnection } from './redis-pub-sub.connection';
 
 /**
@@ -24,7 +25,7 @@ export class NotificationsIoAdapter extends IoAdapter {
   private readonly trust: (address: string, hop: number) => boolean;
 
   constructor(
-    app: INestApplicationContext,
+    private readonly app: INestApplicationContext,
     private readonly config: AppConfig,
   ) {
     super(app);
@@ -43,7 +44,11 @@ export class NotificationsIoAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    if (this.config.redisUrl && !this.redis) this.redis = new RedisPubSubConnection(this.config.redisUrl);
+    if (this.config.redisUrl && !this.redis) {
+      const redis = new RedisPubSubConnection(this.config.redisUrl);
+      this.redis = redis;
+      this.app.get(CrossInstanceLink).attach(() => redis.isLinked);
+    }
     const server = super.createIOServer(port, {
       ...options,
       serveClient: true,
