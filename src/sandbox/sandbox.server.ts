@@ -21,6 +21,7 @@ import {
   ServiceDatabaseStorageFactory,
 } from './storage/storage.factory';
 import { WebhookDispatcher } from './webhooks/webhook.dispatcher';
+import { ensureConfiguredEndpoint } from './webhooks/webhook-endpoints';
 
 /** One running sandbox account: its state, timers, deliveries and routes. Replaced whole by a reset. */
 interface Runtime {
@@ -151,12 +152,7 @@ export class SandboxServer {
     const store = new SandboxStore(storage);
     const scheduler = new SandboxScheduler(Date.now, store);
     const dispatcher = new WebhookDispatcher(
-      {
-        url: settings.webhookUrl,
-        secret: settings.webhookSecret,
-        retryScheduleSeconds: settings.retryScheduleSeconds,
-        timeoutSeconds: settings.webhookTimeoutSeconds,
-      },
+      { retryScheduleSeconds: settings.retryScheduleSeconds, timeoutSeconds: settings.webhookTimeoutSeconds },
       { ...settings.chaos },
       scheduler,
       store,
@@ -169,6 +165,11 @@ export class SandboxServer {
     const idempotency = new IdempotencyStore(() => scheduler.now(), store.idempotency);
 
     const loaded = await store.load();
+    ensureConfiguredEndpoint(
+      store,
+      { url: settings.webhookUrl, secret: settings.webhookSecret },
+      scheduler.unixNow(),
+    );
     idempotency.prune();
     scheduler.restore();
     await store.flush();

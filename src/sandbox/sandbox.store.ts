@@ -32,6 +32,20 @@ export interface LineItemRecord {
   quantity: number;
   price: PriceRecord;
   amount: number;
+  metadata?: Record<string, string>;
+}
+
+/** Settings of a session that the sandbox keeps and shows as given (each at Stripe's default when absent). */
+export interface CheckoutSessionSettings {
+  locale: 'auto' | 'en' | null;
+  submitType: 'auto' | 'pay' | null;
+  billingAddressCollection: 'auto' | null;
+  allowPromotionCodes: false | null;
+  paymentMethodCollection: 'always' | 'if_required';
+  /** `allowed_payment_method_types` as given (null: not given). */
+  allowedPaymentMethodTypes: string[] | null;
+  /** `payment_intent_data[receipt_email]`. */
+  receiptEmail: string | null;
 }
 
 export interface CustomerDetails {
@@ -54,6 +68,8 @@ export interface CheckoutSessionRecord {
   paymentIntentMetadata: Record<string, string>;
   paymentIntentDescription: string | null;
   paymentMethodTypes: ('card' | 'link' | 'us_bank_account')[];
+  /** Absent on sessions stored before these were kept: all defaults. */
+  settings?: CheckoutSessionSettings;
   status: 'open' | 'complete' | 'expired';
   paymentStatus: 'unpaid' | 'paid';
   paymentIntentId: string | null;
@@ -86,6 +102,7 @@ export interface PaymentIntentRecord {
   metadata: Record<string, string>;
   description: string | null;
   paymentMethodTypes: string[];
+  receiptEmail?: string | null;
   clientSecret: string;
   status: 'requires_payment_method' | 'processing' | 'succeeded' | 'canceled';
   amountReceived: number;
@@ -109,6 +126,23 @@ export interface ChargeRecord {
   balanceTransactionId: string | null;
 }
 
+/** `/v1/webhook_endpoints`: where events go, each endpoint with its own signing secret. */
+export interface WebhookEndpointRecord {
+  id: string;
+  created: number;
+  url: string;
+  /** `whsec_…`: shown once, in the answer to its creation, as Stripe does. */
+  secret: string;
+  /** Event types it receives; `*` for all. */
+  enabledEvents: string[];
+  status: 'enabled' | 'disabled';
+  description: string | null;
+  metadata: Record<string, string>;
+  apiVersion: string | null;
+  /** The endpoint configured by SANDBOX_WEBHOOK_URL and the first STRIPE_WEBHOOK_SECRET (kept in step at each start). */
+  configured: boolean;
+}
+
 export interface DeliveryAttempt {
   number: number;
   /** Wall-clock time of the attempt (ms). */
@@ -122,6 +156,9 @@ export interface DeliveryAttempt {
 }
 
 export interface DeliveryRecord {
+  /** The webhook endpoint it goes to, and its URL when the event was sent. */
+  endpointId: string;
+  url: string;
   /** 1, or 2 for the extra copy the `duplicates` chaos switch sends. */
   copy: number;
   status: 'pending' | 'succeeded' | 'failed';
@@ -139,7 +176,10 @@ export interface EventRecord {
   body: string;
   /** The event as JSON (parsed `body`), for the API. */
   json: Record<string, unknown>;
+  /** One per endpoint that listens to its type (and per chaos copy), made when it is sent. */
   deliveries: DeliveryRecord[];
+  /** Handed to the dispatcher (its deliveries made); false while a chaos delay holds it. */
+  dispatched?: boolean;
 }
 
 /** A job of the scheduler that survives a restart (see `SandboxScheduler.scheduleDurable`). */
@@ -207,6 +247,7 @@ export class Collection<T extends { id: string }> implements Iterable<T> {
   }
 
   set(id: string, record: T): this {
+    if (!this.records.has(id)) this.store.noteCreated(this, id);
     this.records.set(id, record);
     this.store.markChanged(this, record);
     return this;
@@ -278,6 +319,7 @@ export class SandboxStore {
   readonly charges = this.collection<ChargeRecord>('charge');
   /** In creation order. */
   readonly events = this.collection<EventRecord>('event', eventCodec);
+  readonly webhookEndpoints = this.collection<WebhookEndpointRecord>('webhook_endpoint');
   /** Pending jobs of the scheduler (expiries, settlements, webhook retries). */
   readonly timers = this.collection<TimerRecord>('timer');
   readonly idempotency = this.collection<IdempotencyRecord>('idempotency_key');
@@ -312,6 +354,32 @@ export class SandboxStore {
       this.written.set(`${row.kind}\0${row.id}`, JSON.stringify(row.data));
     }
     return rows.length;
+  }
+
+  private creationLog: [Collection<{ id: string }>, string][] | null = null;
+
+  /**
+   * Runs `work` (synchronously); if it throws, the records it created are removed again, so that a
+   * request refused halfway (a bad parameter after an inline product was made) leaves nothing.
+   */
+  undoCreationsOnError<T>(work: () => T): T {
+    const outer = this.creationLog;
+    const log: [Collection<{ id: string }>, string][] = [];
+    this.creationLog = log;
+    try {
+      return work();
+    } catch (error) {
+      for (const [collection, id] of log.reverse()) collection.delete(id);
+      throw error;
+    } finally {
+      this.creationLog = outer;
+      outer?.push(...log);
+    }
+  }
+
+  /** @internal */
+  noteCreated(collection: Collection<{ id: string }>, id: string): void {
+    this.creationLog?.push([collection, id]);
   }
 
   /** @internal */

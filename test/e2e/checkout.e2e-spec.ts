@@ -99,8 +99,7 @@ describe('Checkout', () => {
 
     it('an answered Stripe error ends the attempt: 502 now, and the next click opens a new attempt with a new key', async () => {
       const order = await placeOrder(t);
-      stub.failNext(500);
-      stub.failNext(500); // the SDK's own retry (same idempotency key): Stripe replays its answer
+      stub.failNext(500); // the SDK's own retry (same idempotency key) gets it replayed, as from Stripe
       const failed = await request(t.http())
         .post(`/api/orders/${order.id}/checkout`)
         .set(auth(order.accessToken))
@@ -220,7 +219,6 @@ describe('Checkout', () => {
 
     it('a decline is matched to its attempt by the id on its payment, not by timing: an older attempt is recorded only', async () => {
       const order = await placeOrder(t);
-      stub.failNext(500);
       stub.failNext(500);
       await request(t.http())
         .post(`/api/orders/${order.id}/checkout`)

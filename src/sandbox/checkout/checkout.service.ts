@@ -34,7 +34,16 @@ export type NewCheckoutSession = Pick<
   | 'paymentIntentMetadata'
   | 'paymentIntentDescription'
   | 'expiresAt'
-> & { lineItems: { description: string; quantity: number; price: PriceRecord }[] };
+  | 'paymentMethodTypes'
+  | 'settings'
+> & {
+  lineItems: {
+    description: string;
+    quantity: number;
+    price: PriceRecord;
+    metadata: Record<string, string>;
+  }[];
+};
 
 const EXPIRE_JOB = 'checkout.session.expire';
 const SETTLE_JOB = 'checkout.session.settle';
@@ -82,6 +91,7 @@ export class CheckoutService {
       quantity: item.quantity,
       price: item.price,
       amount: item.price.unitAmount * item.quantity,
+      metadata: item.metadata,
     }));
     const session: CheckoutSessionRecord = {
       id,
@@ -97,8 +107,8 @@ export class CheckoutService {
       metadata: input.metadata,
       paymentIntentMetadata: input.paymentIntentMetadata,
       paymentIntentDescription: input.paymentIntentDescription,
-      // ACH Direct Debit is offered for USD only, as Stripe does.
-      paymentMethodTypes: input.currency === 'usd' ? ['card', 'link', 'us_bank_account'] : ['card', 'link'],
+      paymentMethodTypes: input.paymentMethodTypes,
+      settings: input.settings,
       status: 'open',
       paymentStatus: 'unpaid',
       paymentIntentId: null,
@@ -319,6 +329,7 @@ export class CheckoutService {
       metadata: { ...session.paymentIntentMetadata },
       description: session.paymentIntentDescription,
       paymentMethodTypes: [...session.paymentMethodTypes],
+      receiptEmail: session.settings?.receiptEmail ?? null,
       clientSecret: newId.clientSecret(id),
       status: 'requires_payment_method',
       amountReceived: 0,
