@@ -3,8 +3,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
-import { DomainErrorFilter } from './shared/domain-error.filter';
+import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
+import { assignRequestId } from './shared/logging';
+import { StorefrontModule } from './storefront';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
@@ -16,11 +18,13 @@ export const BODY_LIMIT = '100kb';
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  app.use(assignRequestId);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use(bodyParserErrors);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainErrorFilter());
+  app.useGlobalFilters(new DomainErrorFilter({ notFoundPage: StorefrontModule.notFoundPage }));
   app.enableCors({ origin: config.corsOrigins });
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
