@@ -24,7 +24,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(bodyParserErrors);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainErrorFilter({ notFoundPage: StorefrontModule.notFoundPage }));
+  app.useGlobalFilters(new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) }));
   app.enableCors({ origin: config.corsOrigins });
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
