@@ -32,6 +32,8 @@ export interface SandboxConfig {
   webhookTimeoutSeconds: number;
   /** Switches for tests and demos: every event twice; events newest first; a wait before delivery. */
   chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
+  /** The business name on its checkout pages and receipts. */
+  shopName: string;
 }
 
 /** Fixed credentials of the offline sandbox: they only ever unlock our own emulator. */
@@ -102,6 +104,7 @@ export class AppConfig {
         outOfOrder: env.SANDBOX_CHAOS.includes('out_of_order'),
         delaySeconds: env.SANDBOX_CHAOS_DELAY_SECONDS,
       },
+      shopName: env.SANDBOX_SHOP_NAME,
     };
     this.redisUrl = env.REDIS_URL;
     this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;

@@ -8,6 +8,7 @@ import { adminRouter } from './admin/admin.router';
 import { apiRouter } from './api/api.router';
 import { CheckoutService } from './checkout/checkout.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
+import { mailboxRouter } from './mailbox/mailbox.router';
 import { EventLog } from './sandbox.events';
 import { SandboxScheduler } from './sandbox.scheduler';
 import { SandboxStore } from './sandbox.store';
@@ -57,13 +58,21 @@ export class SandboxServer {
     const checkout = new CheckoutService(store, scheduler, events, {
       baseUrl: () => this.baseUrl,
       settlementSeconds: settings.settlementSeconds,
+      shopName: settings.shopName,
     });
 
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
     app.use('/v1', apiRouter({ secretKey: SANDBOX_SECRET_KEY, store, scheduler, checkout }));
-    app.use(checkoutPageRouter({ checkout, scheduler }));
+    app.use(
+      checkoutPageRouter({
+        checkout,
+        scheduler,
+        shop: { name: settings.shopName, url: `${this.config.publicUrl}/` },
+      }),
+    );
+    app.use(mailboxRouter({ store }));
     app.use(adminRouter({ store, scheduler, dispatcher, baseUrl: () => this.baseUrl }));
 
     const server = app.listen(settings.port);
@@ -85,7 +94,8 @@ export class SandboxServer {
     this.scheduler = scheduler;
     this.dispatcher = dispatcher;
     this.logger.log(
-      `Stripe sandbox on ${this.baseUrl}: API /v1, checkout pages /c/pay/…, events at ${this.baseUrl}/; ` +
+      `Stripe sandbox on ${this.baseUrl}: API /v1, checkout pages /c/pay/…, events at ${this.baseUrl}/, ` +
+        `receipts at ${this.baseUrl}/mailbox; ` +
         `webhooks to ${settings.webhookUrl}`,
     );
   }

@@ -50,6 +50,10 @@ export interface CheckoutSessionRecord {
   metadata: Record<string, string>;
   paymentIntentMetadata: Record<string, string>;
   paymentIntentDescription: string | null;
+  /** `payment_intent_data.receipt_email`: where the receipt of a successful payment goes. */
+  paymentIntentReceiptEmail: string | null;
+  /** The business name the page shows (`branding_settings.display_name`). */
+  displayName: string;
   paymentMethodTypes: ('card' | 'link' | 'us_bank_account')[];
   status: 'open' | 'complete' | 'expired';
   paymentStatus: 'unpaid' | 'paid';
@@ -82,6 +86,7 @@ export interface PaymentIntentRecord {
   currency: string;
   metadata: Record<string, string>;
   description: string | null;
+  receiptEmail: string | null;
   paymentMethodTypes: string[];
   clientSecret: string;
   status: 'requires_payment_method' | 'processing' | 'succeeded' | 'canceled';
@@ -101,6 +106,8 @@ export interface ChargeRecord {
   paymentIntentId: string;
   paymentMethod: PaymentMethodRecord;
   metadata: Record<string, string>;
+  /** The PaymentIntent's `receipt_email`: a receipt is e-mailed there when the charge succeeds. */
+  receiptEmail: string | null;
   status: 'succeeded' | 'pending' | 'failed';
   failure: PaymentFailure | null;
   balanceTransactionId: string | null;

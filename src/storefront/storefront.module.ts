@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { ServeStaticModule } from '@nestjs/serve-static';
 import type { Response } from 'express';
+import { StorefrontController } from './storefront.controller';
 
 /**
  * Pages may load scripts, styles and data from this service only; sockets go back to it too. No
@@ -52,6 +53,7 @@ let notFoundHtml: string | undefined;
       },
     }),
   ],
+  controllers: [StorefrontController],
 })
 export class StorefrontModule {
   /**

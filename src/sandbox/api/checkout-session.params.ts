@@ -112,8 +112,21 @@ export function readNewCheckoutSession(
     metadata,
     paymentIntentMetadata: intentData?.metadata('metadata') ?? {},
     paymentIntentDescription: intentData?.string('description') ?? null,
+    paymentIntentReceiptEmail: readReceiptEmail(intentData),
     expiresAt,
   };
+}
+
+function readReceiptEmail(intentData: ParamReader | undefined): string | null {
+  const email = intentData?.string('receipt_email', { maxLength: 800 }) ?? null;
+  if (email !== null && !EMAIL.test(email)) {
+    throw paramError.invalid(
+      intentData!.name('receipt_email'),
+      `Invalid email address: ${email}`,
+      'email_invalid',
+    );
+  }
+  return email;
 }
 
 function readLineItems(store: SandboxStore, params: ParamReader, now: number) {

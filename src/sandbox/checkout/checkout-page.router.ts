@@ -16,8 +16,13 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * The hosted checkout page at the session's `url`. A POST of its form pays: success redirects (303)
  * to `success_url`; a decline shows the page again with Stripe's message, the session still open.
  */
-export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler: SandboxScheduler }): Router {
-  const { checkout, scheduler } = deps;
+export function checkoutPageRouter(deps: {
+  checkout: CheckoutService;
+  scheduler: SandboxScheduler;
+  /** The shop's name and address, for a way back from an unknown session. */
+  shop: { name: string; url: string };
+}): Router {
+  const { checkout, scheduler, shop } = deps;
   const router = Router();
 
   const send = (res: Response, status: number, body: string) =>
@@ -25,7 +30,7 @@ export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler:
 
   router.get('/c/pay/:id', (req: Request, res: Response) => {
     const session = checkout.get(String(req.params.id));
-    if (!session) return send(res, 404, notFoundPage());
+    if (!session) return send(res, 404, notFoundPage(shop));
     if (session.status !== 'open')
       return send(res, 200, closedCheckoutPage(session, checkout.successUrl(session)));
     return send(res, 200, checkoutPage(session));
@@ -36,7 +41,7 @@ export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler:
     express.urlencoded({ extended: false, limit: '20kb' }),
     (req: Request, res: Response) => {
       const session = checkout.get(String(req.params.id));
-      if (!session) return send(res, 404, notFoundPage());
+      if (!session) return send(res, 404, notFoundPage(shop));
       if (session.status === 'complete') return res.redirect(303, checkout.successUrl(session));
       if (session.status === 'expired')
         return send(res, 410, closedCheckoutPage(session, checkout.successUrl(session)));

@@ -33,6 +33,7 @@ export type NewCheckoutSession = Pick<
   | 'metadata'
   | 'paymentIntentMetadata'
   | 'paymentIntentDescription'
+  | 'paymentIntentReceiptEmail'
   | 'expiresAt'
 > & { lineItems: { description: string; quantity: number; price: PriceRecord }[] };
 
@@ -46,6 +47,8 @@ export interface CheckoutSettings {
   /** Base URL of the hosted pages (known once the server listens). */
   baseUrl: () => string;
   settlementSeconds: number;
+  /** The account's business name, shown on the checkout page and in receipts. */
+  shopName: string;
 }
 
 /**
@@ -85,6 +88,8 @@ export class CheckoutService {
       metadata: input.metadata,
       paymentIntentMetadata: input.paymentIntentMetadata,
       paymentIntentDescription: input.paymentIntentDescription,
+      paymentIntentReceiptEmail: input.paymentIntentReceiptEmail,
+      displayName: this.settings.shopName,
       // ACH Direct Debit is offered for USD only, as Stripe does.
       paymentMethodTypes: input.currency === 'usd' ? ['card', 'link', 'us_bank_account'] : ['card', 'link'],
       status: 'open',
@@ -300,6 +305,7 @@ export class CheckoutService {
       currency: session.currency,
       metadata: { ...session.paymentIntentMetadata },
       description: session.paymentIntentDescription,
+      receiptEmail: session.paymentIntentReceiptEmail,
       paymentMethodTypes: [...session.paymentMethodTypes],
       clientSecret: newId.clientSecret(id),
       status: 'requires_payment_method',
@@ -330,6 +336,7 @@ export class CheckoutService {
       paymentIntentId: intent.id,
       paymentMethod: method,
       metadata: { ...intent.metadata },
+      receiptEmail: intent.receiptEmail,
       status,
       failure: failure ?? null,
       balanceTransactionId: status === 'succeeded' ? newId.balanceTransaction() : null,
