@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Injectable, Logger } from '@nestjs/common';
 import express from 'express';
 import { AppConfig, SANDBOX_SECRET_KEY } from '../config';
+import { PortInUseError } from '../shared/start-up';
 import { adminRouter } from './admin/admin.router';
 import { apiRouter } from './api/api.router';
 import { CheckoutService } from './checkout/checkout.service';
@@ -84,9 +85,10 @@ export class SandboxServer {
     } catch (error) {
       scheduler.stop();
       throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-        ? new Error(
-            `The Stripe sandbox cannot listen on port ${settings.port}: it is in use. Is another sandbox ` +
-              `(npm run sandbox) or service running? Set SANDBOX_PORT, or STRIPE_SECRET_KEY for real Stripe.`,
+        ? new PortInUseError(
+            'SANDBOX_PORT',
+            settings.port,
+            ' Another sandbox (npm run sandbox) or service may run; STRIPE_SECRET_KEY uses real Stripe.',
           )
         : (error as Error);
     }
@@ -96,7 +98,7 @@ export class SandboxServer {
     this.logger.log(
       `Stripe sandbox on ${this.baseUrl}: API /v1, checkout pages /c/pay/…, events at ${this.baseUrl}/, ` +
         `receipts at ${this.baseUrl}/mailbox; ` +
-        `webhooks to ${settings.webhookUrl}`,
+        `webhooks to ${settings.webhookUrl} (SANDBOX_WEBHOOK_URL)`,
     );
   }
 
