@@ -1,11 +1,11 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
 import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
 import { assignRequestId } from './shared/logging';
+import { setupOpenApi } from './shared/openapi';
 import { StorefrontModule } from './storefront';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
@@ -32,15 +32,6 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Payment flow service')
-      .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: "The order's accessToken" })
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document);
+  setupOpenApi(app);
   return app;
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
 import { OrderStatus, type OrderSnapshot } from '../../orders';
 import type { CheckoutView } from '../payments.service';
@@ -23,7 +23,7 @@ export class ConfirmCheckoutDto {
 export class OrderStatusResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ enum: OrderStatus }) status!: OrderStatus;
-  @ApiPropertyOptional({ nullable: true }) reason!: string | null;
+  @ApiProperty({ type: String, nullable: true }) reason!: string | null;
   @ApiProperty() updatedAt!: Date;
 
   static from(order: OrderSnapshot): OrderStatusResponse {

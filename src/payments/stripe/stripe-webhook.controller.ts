@@ -16,7 +16,14 @@ export class StripeWebhookController {
   @Post()
   @HttpCode(HttpStatus.OK)
   @ApiHeader({ name: 'Stripe-Signature', required: true })
-  @ApiOkResponse({ description: 'Received: applied, duplicate, ignored, unmatched or mismatch' })
+  @ApiOkResponse({
+    description: 'Received: applied, duplicate, ignored, unmatched or mismatch',
+    schema: {
+      type: 'object',
+      required: ['received', 'outcome'],
+      properties: { received: { type: 'boolean', enum: [true] }, outcome: { type: 'string' } },
+    },
+  })
   @ApiBadRequestResponse({ description: 'Missing, malformed, stale or wrong signature' })
   async receive(
     @Req() request: RawBodyRequest<Request>,
