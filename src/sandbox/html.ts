@@ -32,7 +32,7 @@ function renderValue(value: unknown): string {
 }
 
 const STYLE = `
-  :root { color-scheme: light; --accent: #0074d4; --error: #b42318; --muted: #5f6b7a; }
+  :root { color-scheme: light; --accent: #005cb8; --error: #b42318; --muted: #5f6b7a; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1f36; background: #f6f8fa; }
   main { max-width: 960px; margin: 0 auto; padding: 24px 16px 48px; }
