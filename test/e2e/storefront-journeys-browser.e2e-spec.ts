@@ -247,7 +247,9 @@ describe('Storefront journeys in a browser', () => {
         box !== null && box.y >= 0 && box.y + box.height <= 667 && box.x >= 0 && box.x + box.width <= 375
       );
     };
-    await page.getByTestId('add-to-cart-BEANS-250').click(); // the first product, at the top
+    const first = page.getByTestId('product-card').first(); // at the top: the cart is far below
+    const firstSku = await first.getAttribute('data-sku');
+    await first.getByRole('button', { name: 'Add to cart' }).click();
     await expectText(page.getByTestId('cart-count'), '1');
     expect(await inView(page.getByTestId('cart-badge'))).toBe(true);
     await expectText(page.getByTestId('toast'), 'Added');
@@ -255,8 +257,8 @@ describe('Storefront journeys in a browser', () => {
     expect((await page.getByTestId('cart').boundingBox())!.y).toBeGreaterThan(667); // out of sight
     await screenshotBothWidths(page, 'shop-added-to-cart');
 
-    await page.getByTestId('add-to-cart-MATCHA-30').scrollIntoViewIfNeeded();
-    await page.getByTestId('add-to-cart-MATCHA-30').click();
+    const otherCurrency = firstSku === 'MATCHA-30' ? 'BEANS-250' : 'MATCHA-30';
+    await page.getByTestId(`add-to-cart-${otherCurrency}`).click();
     await expectText(page.getByTestId('toast'), 'one currency');
     expect(await inView(page.getByTestId('toast'))).toBe(true);
     await expectText(page.getByTestId('cart-count'), '1');
