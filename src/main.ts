@@ -5,11 +5,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
-import { AppConfig, ConfigError } from './config';
+import { AppConfig, ConfigError, parseEnv } from './config';
 import { startBanner, startFailure } from './shared/start-up';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  // Checked before the framework starts, so that a refusal is one line, not a stack trace.
+  parseEnv(process.env);
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     rawBody: true,
     bufferLogs: true,
@@ -26,7 +28,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  // A configuration error names the variables at fault and never their values: no stack needed.
+  // A configuration error names the variables at fault and never their values: one line, no stack.
   // A port in use is one line naming PORT or SANDBOX_PORT.
   console.error(error instanceof ConfigError ? error.message : startFailure(error));
   process.exitCode = 1;

@@ -1,5 +1,6 @@
 import express, { type Request, type Response, Router } from 'express';
 import type { SandboxScheduler } from '../sandbox.scheduler';
+import type { SandboxStore } from '../sandbox.store';
 import { StripeApiError } from '../stripe/stripe-error';
 import { readBankAccountInput, readCardInput } from '../stripe/test-payment-methods';
 import type { CheckoutService } from './checkout.service';
@@ -19,10 +20,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function checkoutPageRouter(deps: {
   checkout: CheckoutService;
   scheduler: SandboxScheduler;
+  store: SandboxStore;
   /** The shop's name and address, for a way back from an unknown session. */
   shop: { name: string; url: string };
 }): Router {
-  const { checkout, scheduler, shop } = deps;
+  const { checkout, scheduler, store, shop } = deps;
   const router = Router();
 
   const send = (res: Response, status: number, body: string) =>
@@ -39,7 +41,7 @@ export function checkoutPageRouter(deps: {
   router.post(
     '/c/pay/:id',
     express.urlencoded({ extended: false, limit: '20kb' }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const session = checkout.get(String(req.params.id));
       if (!session) return send(res, 404, notFoundPage(shop));
       if (session.status === 'complete') return res.redirect(303, checkout.successUrl(session));
@@ -76,6 +78,8 @@ export function checkoutPageRouter(deps: {
           if ('field' in input) return send(res, 400, checkoutPage(session, values, input));
           outcome = checkout.payByCard(session, input.card, customer);
         }
+        // The payment and its events are stored before the customer sees the outcome.
+        await store.flush();
         if (outcome.kind === 'completed') return res.redirect(303, outcome.redirectTo);
         const field =
           outcome.failure.param === 'cvc'

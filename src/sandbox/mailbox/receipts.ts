@@ -27,7 +27,7 @@ export interface ReceiptEmail {
  * keeps (no mailbox state of its own), so it lasts exactly as long as the event log.
  */
 export function receiptEmails(store: SandboxStore): ReceiptEmail[] {
-  return store.events
+  return [...store.events.values()]
     .filter((event) => event.type === 'charge.succeeded')
     .flatMap((event) => {
       const charge = (event.json as { data?: { object?: Stripe.Charge } }).data?.object;
