@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { freePort, startService } from '../support/service-process';
+import { waitFor } from '../support/wait';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -59,13 +60,18 @@ describe('Start-up, as a person at a terminal meets it', () => {
   it('prints where the shop, the API docs, the sandbox (and its mailbox) and the database are', async () => {
     const service = await startService({});
     try {
-      const banner = service
-        .output()
-        .split('\n')
-        .map((line) => (line.startsWith('{') ? (JSON.parse(line) as { msg: string }).msg : line))
-        .find((msg) => msg.startsWith('Payment flow service ready'));
+      // Logged just after the port opens: it may follow the first answer by a moment.
+      const banner = await waitFor(
+        () =>
+          service
+            .output()
+            .split('\n')
+            .map((line) => (line.startsWith('{') ? (JSON.parse(line) as { msg: string }).msg : line))
+            .find((msg) => msg.startsWith('Payment flow service ready')),
+        'the start banner',
+      );
       const database = new URL(process.env.DATABASE_URL!);
-      const sandbox = /sandbox (http:\/\/127\.0\.0\.1:\d+)\//.exec(banner ?? '')?.[1];
+      const sandbox = /sandbox (http:\/\/127\.0\.0\.1:\d+)\//.exec(banner)?.[1];
       expect(banner).toBe(
         [
           `Payment flow service ready on port ${service.port}`,
