@@ -41,6 +41,12 @@ describe('Start-up, as a person at a terminal meets it', () => {
     expect(result.stderr).toBe(
       `Port ${port} (PORT) is already in use: stop what listens there, or set PORT to a free port.\n`,
     );
+    // The logs of what happened before the refusal are kept, not lost in the start-up buffer.
+    const messages = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual(expect.arrayContaining(['Starting Nest application...']));
   });
 
   it('a SANDBOX_PORT in use: one line naming SANDBOX_PORT (service and standalone sandbox)', async () => {
