@@ -144,7 +144,7 @@ export class CheckoutOutcomes {
       default:
         if (kind === 'expired' && payment.closeRequestedAt) {
           // A session we closed ourselves (superseded, canceled, paid elsewhere): no failure to show.
-          return this.noteOutdated(payment, 'Checkout closed', source, now, 'a newer state of the order');
+          return this.noteOutdated(payment, DESCRIPTION.expired, source, now, 'a newer state of the order');
         }
         return this.paymentFailed(
           payment,
