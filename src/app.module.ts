@@ -12,6 +12,7 @@ import { PaymentsModule } from './payments';
 import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
+import { StaffModule } from './staff';
 import { StorefrontModule } from './storefront';
 
 @Module({
@@ -36,6 +37,7 @@ import { StorefrontModule } from './storefront';
     SandboxModule,
     NotificationsModule,
     StorefrontModule,
+    StaffModule,
   ],
 })
 export class AppModule {}

@@ -1,0 +1,2 @@
+export { StaffModule } from './staff.module';
+export { StaffRole } from './staff-role';

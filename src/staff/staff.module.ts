@@ -1,0 +1,23 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module } from '@nestjs/common';
+import { AuditController } from './api/audit.controller';
+import { SessionController } from './api/session.controller';
+import { AuditLogEntry } from './audit-log-entry.entity';
+import { AuditService } from './audit.service';
+import { StaffApiToken } from './staff-api-token.entity';
+import { StaffAuthService } from './staff-auth.service';
+import { StaffGuard } from './staff-auth.guard';
+import { StaffMember } from './staff-member.entity';
+import { StaffSession } from './staff-session.entity';
+
+/**
+ * The people who run the shop: staff accounts, sessions and API tokens, the audit log, the staff API
+ * under `/api/admin` and the console at `/admin`.
+ */
+@Module({
+  imports: [MikroOrmModule.forFeature([StaffMember, StaffSession, StaffApiToken, AuditLogEntry])],
+  controllers: [SessionController, AuditController],
+  providers: [StaffAuthService, AuditService, StaffGuard],
+  exports: [StaffAuthService],
+})
+export class StaffModule {}
