@@ -5,6 +5,7 @@ import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
 import { DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
+import { addStaffSecuritySchemes } from './staff';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
@@ -30,7 +31,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
 
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder()
+    addStaffSecuritySchemes(new DocumentBuilder())
       .setTitle('Payment flow service')
       .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
       .setVersion('1')

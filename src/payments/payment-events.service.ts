@@ -10,10 +10,18 @@ import { PaymentNewsIgnoredEvent } from './events/payment-news-ignored.event';
 import { PaymentProcessingEvent } from './events/payment-processing.event';
 import { PaymentSucceededEvent } from './events/payment-succeeded.event';
 import { type NewsEffect, Payment, PaymentStatus } from './payment.entity';
-import { WebhookSignatureError } from './payment.errors';
+import { EventNotReplayableError, LedgerEventNotFoundError, WebhookSignatureError } from './payment.errors';
 import { type CheckoutSession, PaymentGateway, type PaymentEvent } from './payment-gateway.port';
 import { WebhookOutcome } from './stripe/processed-webhook-event.entity';
 import { WebhookLedger } from './stripe/webhook-ledger';
+import { RefundsService } from './refunds/refunds.service';
+
+/** Outcomes whose event took no effect, so that applying it again (replay) cannot apply it twice. */
+const REPLAYABLE: ReadonlySet<string | null> = new Set([
+  WebhookOutcome.Unmatched,
+  WebhookOutcome.Ignored,
+  'malformed',
+]);
 
 type SessionNews = 'completed' | 'async_succeeded' | 'async_failed' | 'expired';
 
@@ -53,6 +61,7 @@ export class PaymentEventsService {
     private readonly orders: OrdersReader,
     private readonly ledger: WebhookLedger,
     private readonly events: EventEmitter2,
+    private readonly refunds: RefundsService,
   ) {}
 
   /**
@@ -90,6 +99,33 @@ export class PaymentEventsService {
   }
 
   /**
+   * An event fetched again from Stripe (a staff member's replay), applied through the same ledger
+   * row and rules as its delivery was: only if that delivery took no effect (`unmatched`,
+   * `ignored`, `malformed`), and at most once however often it is replayed, since the row is locked
+   * and its outcome rewritten in the same transaction.
+   */
+  async replay(event: PaymentEvent): Promise<Applied & { previous: WebhookOutcome | null }> {
+    const receipt = await this.em.transactional(async () => {
+      const previous = await this.ledger.lockForReplay(event.id);
+      if (previous === undefined) throw new LedgerEventNotFoundError();
+      if (!REPLAYABLE.has(previous)) throw new EventNotReplayableError(previous ?? 'unknown');
+      const applied = await this.apply(event, { kind: 'webhook', ref: event.id });
+      await this.ledger.record(event.id, applied.outcome, applied.orderId, `replayed: ${applied.detail}`);
+      return { ...applied, previous };
+    });
+    this.logger.log(
+      {
+        stripeEventId: event.id,
+        type: event.providerType,
+        orderId: receipt.orderId,
+        outcome: receipt.outcome,
+      },
+      `Webhook ${event.providerType} replayed: ${receipt.previous} → ${receipt.outcome} (${receipt.detail})`,
+    );
+    return receipt;
+  }
+
+  /**
    * A session as Stripe reports it right now (the success page's check, reconciliation), applied as
    * its webhook would be. An open session teaches nothing: null.
    */
@@ -111,6 +147,12 @@ export class PaymentEventsService {
         return this.applySessionNews('expired', event.session, source);
       case 'payment.declined':
         return this.applyDecline(event, source);
+      case 'refund.updated':
+        return this.refunds.applyRefundNews(event.refund, source);
+      case 'charge.refunded':
+        return this.refunds.applyChargeRefunded(event, source);
+      case 'dispute.updated':
+        return this.refunds.applyDisputeNews(event.dispute, source);
       case 'unsupported':
         return Promise.resolve(result(WebhookOutcome.Ignored, null, `${event.providerType} is not acted on`));
     }

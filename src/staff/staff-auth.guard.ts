@@ -10,7 +10,13 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiUnauthorizedResponse,
+  type DocumentBuilder,
+} from '@nestjs/swagger';
 import { parse as parseCookies } from 'cookie';
 import type { Request } from 'express';
 import { type RequestContext, StaffAuthService } from './staff-auth.service';
@@ -117,3 +123,30 @@ export const Staff = createParamDecorator((_: unknown, ctx: ExecutionContext): S
   if (!staff) throw new UnauthorizedException('Log in first');
   return staff;
 });
+
+/** The staff API's security schemes, for the OpenAPI document. */
+export function addStaffSecuritySchemes(builder: DocumentBuilder): DocumentBuilder {
+  return builder
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'A staff API token (`npm run staff:token`); no CSRF token needed',
+      },
+      SECURITY.token,
+    )
+    .addCookieAuth(
+      SESSION_COOKIE,
+      { type: 'apiKey', in: 'cookie', description: 'The session cookie set by POST /api/admin/session' },
+      SECURITY.session,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-CSRF-Token',
+        description: 'The CSRF token of the session (changes only)',
+      },
+      SECURITY.csrf,
+    );
+}

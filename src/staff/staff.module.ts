@@ -1,5 +1,9 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
+import { OrdersModule } from '../orders';
+import { PaymentsModule } from '../payments';
+import { AdminOrdersController } from './api/admin-orders.controller';
+import { AdminWebhooksController } from './api/admin-webhooks.controller';
 import { AuditController } from './api/audit.controller';
 import { SessionController } from './api/session.controller';
 import { AuditLogEntry } from './audit-log-entry.entity';
@@ -15,8 +19,12 @@ import { StaffSession } from './staff-session.entity';
  * under `/api/admin` and the console at `/admin`.
  */
 @Module({
-  imports: [MikroOrmModule.forFeature([StaffMember, StaffSession, StaffApiToken, AuditLogEntry])],
-  controllers: [SessionController, AuditController],
+  imports: [
+    MikroOrmModule.forFeature([StaffMember, StaffSession, StaffApiToken, AuditLogEntry]),
+    OrdersModule,
+    PaymentsModule,
+  ],
+  controllers: [SessionController, AuditController, AdminOrdersController, AdminWebhooksController],
   providers: [StaffAuthService, AuditService, StaffGuard],
   exports: [StaffAuthService],
 })
