@@ -272,8 +272,9 @@ describe('Staff API access', () => {
       (res) => expect(res.status).toBeGreaterThanOrEqual(400),
     );
     await asStaff(t, await login(t, 'viewer@shop.test'), 'delete', '/api/admin/session').expect(204);
-    const { body } = await asStaff(t, sessions.admin, 'get', '/api/admin/audit?limit=200').expect(200);
-    expect(body.items.map((row: { action: string }) => row.action).slice(0, 3)).toEqual([
+    const response = await asStaff(t, sessions.admin, 'get', '/api/admin/audit?limit=200').expect(200);
+    const body = response.body as { items: { action: string }[] };
+    expect(body.items.map((row) => row.action).slice(0, 3)).toEqual([
       'session.logout',
       'session.login',
       'webhook_event.replay_refused',
@@ -285,7 +286,7 @@ describe('Staff API access', () => {
       occurredAt: expect.any(String),
     });
     expect(body.items[2]).toMatchObject({ actorEmail: 'operator@shop.test', targetId: 'evt_unknown' });
-    expect(body.items.filter((row: { action: string }) => row.action === 'staff.add')).toEqual(
+    expect(body.items.filter((row) => row.action === 'staff.add')).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           channel: 'cli',
