@@ -13,6 +13,7 @@ import { StaffAuthService } from './staff-auth.service';
 import { StaffGuard } from './staff-auth.guard';
 import { StaffMember } from './staff-member.entity';
 import { StaffSession } from './staff-session.entity';
+import { StaffGateway } from './live/staff.gateway';
 
 /**
  * The people who run the shop: staff accounts, sessions and API tokens, the audit log, the staff API
@@ -25,7 +26,7 @@ import { StaffSession } from './staff-session.entity';
     PaymentsModule,
   ],
   controllers: [SessionController, AuditController, AdminOrdersController, AdminWebhooksController],
-  providers: [StaffAuthService, AuditService, StaffGuard],
+  providers: [StaffAuthService, AuditService, StaffGuard, StaffGateway],
   exports: [StaffAuthService],
 })
 export class StaffModule {}

@@ -22,6 +22,7 @@ import {
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 import type { CookieOptions, Request, Response } from 'express';
 import { AppConfig } from '../../config';
+import { StaffGateway } from '../live/staff.gateway';
 import { MAX_PASSWORD_LENGTH } from '../password';
 import { LOGIN_WINDOW_MS, StaffAuthService } from '../staff-auth.service';
 import {
@@ -60,6 +61,7 @@ export class SessionController {
   constructor(
     private readonly auth: StaffAuthService,
     private readonly config: AppConfig,
+    private readonly live: StaffGateway,
   ) {}
 
   /**
@@ -106,6 +108,7 @@ export class SessionController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<void> {
     await this.auth.logout(staff);
+    if (staff.sessionHash) this.live.endSession(staff.sessionHash);
     response.clearCookie(SESSION_COOKIE, { ...this.cookieOptions(), httpOnly: true });
     response.clearCookie(CSRF_COOKIE, this.cookieOptions());
   }
