@@ -1,9 +1,11 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog';
+import { PaymentsModule } from '../payments';
 import { PaymentOutcomeListener } from './listeners/payment-outcome.listener';
 import { RefundOutcomeListener } from './listeners/refund-outcome.listener';
 import { OrderHistoryEntry } from './order-history-entry.entity';
+import { OrderAccessModule } from './order-access.adapter';
 import { OrderItem } from './order-item.entity';
 import { Order } from './order.entity';
 import { OrdersController } from './orders.controller';
@@ -11,7 +13,14 @@ import { OrdersReader } from './orders.reader';
 import { OrdersService } from './orders.service';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Order, OrderItem, OrderHistoryEntry]), CatalogModule],
+  // Orders depend on payments (its events, its OpenCheckouts facade, its OrderAccess port, which
+  // OrderAccessModule implements); payments never import orders.
+  imports: [
+    MikroOrmModule.forFeature([Order, OrderItem, OrderHistoryEntry]),
+    CatalogModule,
+    PaymentsModule,
+    OrderAccessModule,
+  ],
   controllers: [OrdersController],
   providers: [OrdersService, OrdersReader, PaymentOutcomeListener, RefundOutcomeListener],
   exports: [OrdersReader],

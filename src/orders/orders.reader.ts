@@ -44,6 +44,8 @@ export interface OrderRecord extends OrderSummary {
     reason: string;
     source: TransitionSourceKind;
     sourceRef: string | null;
+    /** A note for staff only (the customer's history leaves it out). */
+    internal: boolean;
     occurredAt: Date;
   }[];
 }
@@ -71,6 +73,13 @@ export class OrdersReader {
     const order = await this.em.findOne(Order, orderId, { populate: ['items'] });
     if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
     return snapshot(order);
+  }
+
+  /** The order as it stands, or null. */
+  async find(orderId: string): Promise<OrderSnapshot | null> {
+    if (!isUUID(orderId)) return null;
+    const order = await this.em.findOne(Order, orderId, { populate: ['items'] });
+    return order && snapshot(order);
   }
 
   /**
@@ -141,6 +150,7 @@ export class OrdersReader {
         reason: entry.reason,
         source: entry.sourceKind,
         sourceRef: entry.sourceRef,
+        internal: entry.internal,
         occurredAt: entry.occurredAt,
       })),
     };

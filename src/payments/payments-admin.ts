@@ -1,12 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { Payment } from './payment.entity';
-import { PaymentEventsService } from './payment-events.service';
 import { PaymentGateway } from './payment-gateway.port';
 import { Dispute } from './refunds/dispute.entity';
 import { Refund } from './refunds/refund.entity';
 import { type RefundCommand, RefundsService } from './refunds/refunds.service';
 import { ProcessedWebhookEvent } from './stripe/processed-webhook-event.entity';
+import { WebhookIntake } from './stripe/webhook-intake.service';
 
 export interface AttemptSnapshot {
   id: string;
@@ -87,7 +87,7 @@ export class PaymentsAdmin {
   constructor(
     private readonly em: EntityManager,
     private readonly refunds: RefundsService,
-    private readonly paymentEvents: PaymentEventsService,
+    private readonly intake: WebhookIntake,
     private readonly gateway: PaymentGateway,
   ) {}
 
@@ -183,7 +183,7 @@ export class PaymentsAdmin {
   /** Fetches the event again from Stripe (`GET /v1/events/:id`) and applies it through the ledger. */
   async replay(eventId: string): Promise<ReplaySnapshot> {
     const event = await this.gateway.retrieveEvent(eventId);
-    const applied = await this.paymentEvents.replay(event);
+    const applied = await this.intake.replay(event);
     return {
       eventId: event.id,
       type: event.providerType,

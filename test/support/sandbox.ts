@@ -75,13 +75,13 @@ export async function startTestSandbox(env: Record<string, string> = {}): Promis
 
 /**
  * Runs the built standalone sandbox (`node dist/sandbox/main.js`, what `npm run sandbox` runs) as a
- * child process on a free port, and waits until it answers.
+ * child process on `env.SANDBOX_PORT` or a free port, and waits until it answers.
  */
 export async function startSandboxProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<ServiceProcess> {
-  const port = await freePort();
+  const port = env.SANDBOX_PORT ? Number(env.SANDBOX_PORT) : await freePort();
   return startNodeProcess('dist/sandbox/main.js', {
     env: { ...env, SANDBOX_PORT: String(port) },
     port,
@@ -337,4 +337,30 @@ export async function startWebhookReceiver(
       await once(server, 'close');
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault switches (`/_sandbox/faults`): see src/sandbox/api/faults.ts.
+
+export type SandboxFaultInput =
+  | { operation: string; fault: 'status'; status: number; count?: number }
+  | { operation: string; fault: 'timeout' | 'drop_response'; count?: number }
+  | { operation: string; fault: 'slow'; seconds: number; count?: number };
+
+export type SandboxFault = SandboxFaultInput & { remaining: number };
+
+/** Makes the next `count` (default 1) calls of an operation (`checkout.sessions.create`, …) fail so. */
+export async function setSandboxFault(baseUrl: string, fault: SandboxFaultInput): Promise<SandboxFault> {
+  return (await adminJson<{ fault: SandboxFault }>(baseUrl, '/_sandbox/faults', fault)).fault;
+}
+
+/** The faults still switched on. */
+export async function sandboxFaults(baseUrl: string): Promise<SandboxFault[]> {
+  return (await adminJson<{ faults: SandboxFault[] }>(baseUrl, '/_sandbox/faults')).faults;
+}
+
+/** Switches every fault off. */
+export async function clearSandboxFaults(baseUrl: string): Promise<void> {
+  const response = await fetch(`${baseUrl}/_sandbox/faults`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`DELETE /_sandbox/faults answered ${response.status}`);
 }

@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /** A dispute about one of the order's payments opened, moved or closed. */
 export class DisputeChangedEvent {
@@ -9,7 +9,7 @@ export class DisputeChangedEvent {
     readonly state: 'open' | 'won' | 'lost',
     /** For the order's history (staff): "Dispute opened: fraudulent, $50.00, evidence due …". */
     readonly description: string,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

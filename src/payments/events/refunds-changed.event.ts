@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /**
  * What has been given back for an order changed (a refund succeeded, or failed after succeeding).
@@ -14,7 +14,7 @@ export class RefundsChangedEvent {
     readonly paidAmount: number,
     /** All the money given back so far (minor units). */
     readonly refundedAmount: number,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

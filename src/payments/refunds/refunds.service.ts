@@ -1,18 +1,20 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { isUUID } from 'class-validator';
-import { OrdersReader, type TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 import { emitWithinTransaction } from '../../shared/domain-event';
 import { Money } from '../../shared/money';
 import { DisputeChangedEvent } from '../events/dispute-changed.event';
 import { PaymentNeedsReviewEvent } from '../events/payment-needs-review.event';
 import { RefundsChangedEvent } from '../events/refunds-changed.event';
+import { OrderAccess } from '../order-access.port';
 import { Payment, PaymentStatus } from '../payment.entity';
 import {
   NotRefundableError,
   PaymentsOrderNotFoundError,
+  PaymentProviderRefusedError,
   RefundDeclinedError,
   RefundExceedsPaymentError,
   RefundKeyReusedError,
@@ -23,6 +25,8 @@ import {
   type PaymentEvent,
   type RefundInfo,
 } from '../payment-gateway.port';
+import { ReviewKind } from '../review/review-item.entity';
+import { ReviewQueue } from '../review/review-queue';
 import { WebhookOutcome } from '../stripe/processed-webhook-event.entity';
 import { Dispute } from './dispute.entity';
 import { COMMITTED_REFUND_STATES, Refund, RefundState } from './refund.entity';
@@ -56,12 +60,11 @@ const outcome = (kind: WebhookOutcome, orderId: string | null, detail: string): 
  */
 @Injectable()
 export class RefundsService {
-  private readonly logger = new Logger(RefundsService.name);
-
   constructor(
     private readonly em: EntityManager,
     private readonly gateway: PaymentGateway,
-    private readonly orders: OrdersReader,
+    private readonly orders: OrderAccess,
+    private readonly reviews: ReviewQueue,
     private readonly events: EventEmitter2,
   ) {}
 
@@ -75,7 +78,8 @@ export class RefundsService {
         refund.idempotencyKey,
       );
     } catch (error) {
-      if (error instanceof RefundDeclinedError) {
+      // An answer (a refusal, or an error Stripe stored under the key) ends this refund.
+      if (error instanceof RefundDeclinedError || error instanceof PaymentProviderRefusedError) {
         await this.em.transactional(async () => {
           await this.orders.lock(orderId);
           const locked = await this.lockRefund(refund.id);
@@ -90,7 +94,7 @@ export class RefundsService {
   }
 
   /** `refund.created`, `refund.updated`, `refund.failed`: must run inside the ledger's transaction. */
-  async applyRefundNews(info: RefundInfo, source: TransitionSource): Promise<RefundOutcome> {
+  async applyRefundNews(info: RefundInfo, source: ChangeSource): Promise<RefundOutcome> {
     let known =
       (await this.em.findOne(Refund, { stripeRefundId: info.id })) ??
       (info.refundId && isUUID(info.refundId)
@@ -122,11 +126,9 @@ export class RefundsService {
       this.em.persist(known);
     }
     if (info.amount && !info.amount.equals(known.amount)) {
-      return this.needsReview(
-        order.id,
-        source,
-        `Stripe reports refund ${info.id} as ${info.amount.format()}; we asked for ${known.amount.format()}`,
-      );
+      const reason = `Stripe reports refund ${info.id} as ${info.amount.format()}; we asked for ${known.amount.format()}`;
+      await this.openReview(order.id, ReviewKind.AmountMismatch, reason, source);
+      return outcome(WebhookOutcome.Mismatch, order.id, reason);
     }
     const wasSucceeded = known.status === RefundState.Succeeded;
     if (known.learn(info) === 'stale') {
@@ -134,14 +136,8 @@ export class RefundsService {
     }
     if (wasSucceeded || known.status === RefundState.Succeeded) await this.announceTotals(order.id, source);
     if (known.status === RefundState.Failed || known.status === RefundState.Canceled) {
-      await this.announce(
-        new PaymentNeedsReviewEvent(
-          order.id,
-          `Refund of ${known.amount.format()} ${known.status}: ${known.failureReason ?? 'no reason given'}`,
-          source,
-          new Date(),
-        ),
-      );
+      const reason = `Refund of ${known.amount.format()} ${known.status}: ${known.failureReason ?? 'no reason given'}`;
+      await this.openReview(order.id, ReviewKind.RefundFailed, reason, source);
     }
     return outcome(WebhookOutcome.Applied, order.id, `refund ${info.id} ${known.status}`);
   }
@@ -149,7 +145,7 @@ export class RefundsService {
   /** `charge.refunded`: the refunds it lists are applied; their own events settle the rest. */
   async applyChargeRefunded(
     event: Extract<PaymentEvent, { type: 'charge.refunded' }>,
-    source: TransitionSource,
+    source: ChangeSource,
   ): Promise<RefundOutcome> {
     const results: RefundOutcome[] = [];
     for (const refund of event.refunds) results.push(await this.applyRefundNews(refund, source));
@@ -168,7 +164,7 @@ export class RefundsService {
   }
 
   /** `charge.dispute.created`, `.updated`, `.closed`: recorded on the order, a person told. */
-  async applyDisputeNews(info: DisputeInfo, source: TransitionSource): Promise<RefundOutcome> {
+  async applyDisputeNews(info: DisputeInfo, source: ChangeSource): Promise<RefundOutcome> {
     const payment = info.paymentIntentId
       ? await this.em.findOne(Payment, { paymentIntentId: info.paymentIntentId })
       : null;
@@ -193,10 +189,9 @@ export class RefundsService {
     await this.announce(
       new DisputeChangedEvent(order.id, dispute.outcome ?? 'open', description, source, now),
     );
-    if (opened || dispute.outcome === 'lost') {
-      await this.announce(new PaymentNeedsReviewEvent(order.id, description, source, now));
-    }
-    this.logger.warn({ orderId: order.id, dispute: info.id, status: dispute.status }, description);
+    if (opened) await this.openReview(order.id, ReviewKind.Dispute, description, source);
+    else if (dispute.outcome === 'lost')
+      await this.openReview(order.id, ReviewKind.DisputeLost, description, source);
     return outcome(WebhookOutcome.Applied, order.id, `dispute ${info.id} ${dispute.status}`);
   }
 
@@ -262,7 +257,7 @@ export class RefundsService {
   }
 
   /** The order's totals after this change (this unit of work's refunds included), told to orders. */
-  private async announceTotals(orderId: string, source: TransitionSource): Promise<void> {
+  private async announceTotals(orderId: string, source: ChangeSource): Promise<void> {
     await this.em.flush();
     const payments = await this.em.find(Payment, { orderId, status: PaymentStatus.Succeeded });
     const refunds = await this.em.find(Refund, { orderId, status: RefundState.Succeeded });
@@ -274,14 +269,15 @@ export class RefundsService {
     );
   }
 
-  private async needsReview(
+  /** A durable review item, and the order flagged (its history, for staff). */
+  private async openReview(
     orderId: string,
-    source: TransitionSource,
+    kind: ReviewKind,
     reason: string,
-  ): Promise<RefundOutcome> {
-    this.logger.warn({ orderId, reason }, 'Refund needs review');
+    source: ChangeSource,
+  ): Promise<void> {
+    this.reviews.open(kind, orderId, reason, source.ref ?? null);
     await this.announce(new PaymentNeedsReviewEvent(orderId, reason, source, new Date()));
-    return outcome(WebhookOutcome.Mismatch, orderId, reason);
   }
 
   private announce(event: object): Promise<void> {

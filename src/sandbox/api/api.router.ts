@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import type { CheckoutService } from '../checkout/checkout.service';
 import type { SandboxScheduler } from '../sandbox.scheduler';
 import type { CheckoutSessionRecord, SandboxStore } from '../sandbox.store';
-import { paramError, resourceMissing, StripeApiError } from '../stripe/stripe-error';
+import { paramError, resourceMissing, StripeApiError, type StripeErrorBody } from '../stripe/stripe-error';
 import { newId } from '../stripe/stripe-ids';
 import {
   chargeJson,
@@ -18,7 +18,8 @@ import {
 import { createPrice, createProduct } from './catalog.params';
 import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checkout-session.params';
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
-import { IdempotencyStore } from './idempotency';
+import { type FaultSwitches, HANG_LIMIT_MS } from './faults';
+import type { IdempotencyStore } from './idempotency';
 
 export interface ApiContext {
   params: ParamReader;
@@ -57,10 +58,11 @@ export function apiRouter(deps: {
   store: SandboxStore;
   scheduler: SandboxScheduler;
   checkout: CheckoutService;
+  idempotency: IdempotencyStore;
+  faults: FaultSwitches;
 }): Router {
-  const { store, scheduler, checkout } = deps;
+  const { store, scheduler, checkout, idempotency, faults } = deps;
   const logger = new Logger('StripeSandbox');
-  const idempotency = new IdempotencyStore(() => scheduler.now());
   const router = Router();
 
   router.use(express.text({ type: () => true, limit: '1mb' }));
@@ -82,52 +84,107 @@ export function apiRouter(deps: {
     next();
   });
 
-  /** Runs a handler; POSTs with an `Idempotency-Key` are saved and replayed as Stripe does. */
-  const route =
-    (handler: Handler) =>
-    (req: Request, res: Response): void => {
-      const requestId = res.get('Request-Id')!;
-      const idempotencyKey = req.method === 'POST' ? (req.get('idempotency-key') ?? null) : null;
-      try {
-        const raw =
-          req.method === 'GET'
-            ? (req.originalUrl.split('?')[1] ?? '')
-            : typeof req.body === 'string'
-              ? req.body
-              : '';
-        const values: FormObject = parseStripeForm(raw);
-        const print = `${req.method} ${req.path} ${fingerprint(values)}`;
-        if (idempotencyKey) {
-          res.set('Idempotency-Key', idempotencyKey);
-          const saved = idempotency.replay(idempotencyKey, print);
-          if (saved) {
-            res.set('Idempotent-Replayed', 'true').status(saved.statusCode).json(saved.body);
-            return;
-          }
-        }
-        let statusCode = 200;
-        let body: unknown;
-        let validation = false;
-        try {
-          body = handler({ params: ParamReader.root(values), requestId, idempotencyKey }, req);
-        } catch (error) {
-          if (!(error instanceof StripeApiError)) throw error;
-          statusCode = error.statusCode;
-          body = error.toJSON();
-          validation = error.validation;
-        }
-        // Stripe saves no result for a request refused before it ran (bad parameters).
-        if (idempotencyKey && !validation) idempotency.save(idempotencyKey, print, statusCode, body);
-        res.status(statusCode).json(body);
-      } catch (error) {
-        if (error instanceof StripeApiError) {
-          res.status(error.statusCode).json(error.toJSON());
+  /**
+   * Declares one API operation (named as the stripe SDK names it, for the fault switches) and runs
+   * its handler: POSTs with an `Idempotency-Key` are saved and replayed as Stripe does, and a fault
+   * switched on for the operation applies (see `faults.ts`).
+   */
+  const route = (operation: string, handler: Handler) => {
+    faults.register(operation);
+    return (req: Request, res: Response): void => {
+      void runRoute(operation, handler, req, res);
+    };
+  };
+
+  const runRoute = async (operation: string, handler: Handler, req: Request, res: Response) => {
+    const requestId = res.get('Request-Id')!;
+    const idempotencyKey = req.method === 'POST' ? (req.get('idempotency-key') ?? null) : null;
+    let holdsKey = false;
+    try {
+      const raw =
+        req.method === 'GET'
+          ? (req.originalUrl.split('?')[1] ?? '')
+          : typeof req.body === 'string'
+            ? req.body
+            : '';
+      const values: FormObject = parseStripeForm(raw);
+      const endpoint = `${req.method} ${req.baseUrl}${req.path}`;
+      const print = fingerprint(values);
+      if (idempotencyKey) {
+        res.set('Idempotency-Key', idempotencyKey);
+        const start = idempotency.start(idempotencyKey, endpoint, print);
+        if (start.kind === 'replay') {
+          res.set('Idempotent-Replayed', 'true').status(start.response.statusCode).json(start.response.body);
           return;
         }
-        logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
-        res.status(500).json({ error: { type: 'api_error', message: 'An unknown error occurred' } });
+        holdsKey = true;
       }
-    };
+
+      const fault = faults.take(operation);
+      if (fault?.fault === 'timeout') {
+        // Lost on the way: the endpoint never runs, nothing is saved, no answer comes.
+        if (idempotencyKey) idempotency.release(idempotencyKey);
+        holdsKey = false;
+        logger.warn(`Sandbox fault: ${operation} held without an answer`);
+        hang(res);
+        return;
+      }
+
+      let statusCode = 200;
+      let body: unknown;
+      let saveResult = true;
+      if (fault?.fault === 'status') {
+        statusCode = fault.status!;
+        body = faultErrorBody(statusCode);
+        // Stripe rate-limits before the endpoint runs, so a 429 keeps no result.
+        saveResult = statusCode !== 429;
+        logger.warn(`Sandbox fault: ${operation} answered ${statusCode}`);
+      } else {
+        if (fault?.fault === 'slow') {
+          logger.warn(`Sandbox fault: ${operation} slowed by ${fault.seconds} s`);
+          await new Promise((resolve) => setTimeout(resolve, fault.seconds! * 1000));
+        }
+        try {
+          body = await handler({ params: ParamReader.root(values), requestId, idempotencyKey }, req);
+        } catch (error) {
+          if (error instanceof StripeApiError) {
+            statusCode = error.statusCode;
+            body = error.toJSON();
+            // Stripe saves no result for a request refused before it ran (bad parameters).
+            saveResult = !error.validation;
+          } else {
+            logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
+            statusCode = 500;
+            body = faultErrorBody(500);
+          }
+        }
+      }
+
+      if (idempotencyKey) {
+        holdsKey = false;
+        if (saveResult)
+          idempotency.finish(idempotencyKey, { endpoint, fingerprint: print, statusCode, body });
+        else idempotency.release(idempotencyKey);
+      }
+      // What the request changed (and its saved result) is stored before anyone hears of it.
+      await store.flush();
+      if (fault?.fault === 'drop_response') {
+        logger.warn(`Sandbox fault: ${operation} done, answer dropped`);
+        req.socket.destroy();
+        return;
+      }
+      res.status(statusCode).json(body);
+    } catch (error) {
+      if (holdsKey && idempotencyKey) idempotency.release(idempotencyKey);
+      if (error instanceof StripeApiError) {
+        if (error.statusCode === 409) res.set('Stripe-Should-Retry', 'true');
+        res.status(error.statusCode).json(error.toJSON());
+        return;
+      }
+      logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
+      res.status(500).json(faultErrorBody(500));
+    }
+  };
 
   const sessionOr404 = (id: string): CheckoutSessionRecord => {
     const session = checkout.get(id);
@@ -145,14 +202,14 @@ export function apiRouter(deps: {
 
   router.post(
     '/checkout/sessions',
-    route(({ params }) => {
+    route('checkout.sessions.create', ({ params }) => {
       const session = checkout.create(readNewCheckoutSession(store, params, scheduler.unixNow()));
       return sessionJson(session, readExpand(params, SESSION_EXPANSIONS));
     }),
   );
   router.get(
     '/checkout/sessions',
-    route(({ params }, req) => {
+    route('checkout.sessions.list', ({ params }, req) => {
       params.allowOnly(['payment_intent', 'status', 'limit', 'starting_after', 'ending_before', 'expand']);
       const sessions = checkout.list({
         paymentIntent: params.string('payment_intent'),
@@ -171,14 +228,14 @@ export function apiRouter(deps: {
   );
   router.get(
     '/checkout/sessions/:id',
-    route(({ params }, req) => {
+    route('checkout.sessions.retrieve', ({ params }, req) => {
       params.allowOnly(['expand']);
       return sessionJson(sessionOr404(String(req.params.id)), readExpand(params, SESSION_EXPANSIONS));
     }),
   );
   router.get(
     '/checkout/sessions/:id/line_items',
-    route(({ params }, req) => {
+    route('checkout.sessions.listLineItems', ({ params }, req) => {
       params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
       const session = sessionOr404(String(req.params.id));
       const page = paginate(session.lineItems, params);
@@ -187,7 +244,7 @@ export function apiRouter(deps: {
   );
   router.post(
     '/checkout/sessions/:id/expire',
-    route(({ params, requestId, idempotencyKey }, req) => {
+    route('checkout.sessions.expire', ({ params, requestId, idempotencyKey }, req) => {
       params.allowOnly(['expand']);
       const session = sessionOr404(String(req.params.id));
       checkout.expire(session, { id: requestId, idempotency_key: idempotencyKey });
@@ -197,11 +254,11 @@ export function apiRouter(deps: {
 
   router.post(
     '/products',
-    route(({ params }) => productJson(createProduct(store, params, scheduler.unixNow()))),
+    route('products.create', ({ params }) => productJson(createProduct(store, params, scheduler.unixNow()))),
   );
   router.get(
     '/products/:id',
-    route((_context, req) => {
+    route('products.retrieve', (_context, req) => {
       const product = store.products.get(String(req.params.id));
       if (!product) throw resourceMissing('product', String(req.params.id), 'id');
       return productJson(product);
@@ -209,11 +266,11 @@ export function apiRouter(deps: {
   );
   router.post(
     '/prices',
-    route(({ params }) => priceJson(createPrice(store, params, scheduler.unixNow()))),
+    route('prices.create', ({ params }) => priceJson(createPrice(store, params, scheduler.unixNow()))),
   );
   router.get(
     '/prices/:id',
-    route((_context, req) => {
+    route('prices.retrieve', (_context, req) => {
       const price = store.prices.get(String(req.params.id));
       if (!price) throw resourceMissing('price', String(req.params.id), 'price');
       return priceJson(price);
@@ -221,7 +278,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/payment_intents/:id',
-    route((_context, req) => {
+    route('paymentIntents.retrieve', (_context, req) => {
       const intent = store.paymentIntents.get(String(req.params.id));
       if (!intent) throw resourceMissing('payment_intent', String(req.params.id), 'intent');
       return paymentIntentJson(intent);
@@ -229,7 +286,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/charges/:id',
-    route((_context, req) => {
+    route('charges.retrieve', (_context, req) => {
       const charge = store.charges.get(String(req.params.id));
       if (!charge) throw resourceMissing('charge', String(req.params.id), 'id');
       return chargeJson(charge);
@@ -237,7 +294,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/events',
-    route(({ params }, req) => {
+    route('events.list', ({ params }, req) => {
       params.allowOnly([
         'type',
         'types',
@@ -248,7 +305,7 @@ export function apiRouter(deps: {
         'delivery_success',
       ]);
       const type = params.string('type');
-      const events = [...store.events]
+      const events = [...store.events.values()]
         .reverse()
         .filter((event) => type === undefined || event.type === type)
         .map((event) => ({ id: event.id, json: event.json }));
@@ -262,8 +319,8 @@ export function apiRouter(deps: {
   );
   router.get(
     '/events/:id',
-    route((_context, req) => {
-      const event = store.events.find((e) => e.id === req.params.id);
+    route('events.retrieve', (_context, req) => {
+      const event = store.events.get(String(req.params.id));
       if (!event) throw resourceMissing('event', String(req.params.id), 'id');
       return event.json;
     }),
@@ -278,6 +335,35 @@ export function apiRouter(deps: {
     });
   });
   return router;
+}
+
+/** Holds a request unanswered until its client gives up (or the hang limit passes). */
+function hang(res: Response): void {
+  const timer = setTimeout(() => res.socket?.destroy(), HANG_LIMIT_MS);
+  timer.unref();
+  res.on('close', () => clearTimeout(timer));
+}
+
+/** The error body Stripe answers with for a status (what a `status` fault answers). */
+function faultErrorBody(statusCode: number): { error: StripeErrorBody } {
+  if (statusCode >= 500) return { error: { type: 'api_error', message: 'An unknown error occurred' } };
+  if (statusCode === 429) {
+    return {
+      error: {
+        type: 'invalid_request_error',
+        code: 'rate_limit',
+        doc_url: 'https://stripe.com/docs/error-codes/rate-limit',
+        message:
+          'Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.',
+      },
+    };
+  }
+  return {
+    error: {
+      type: 'invalid_request_error',
+      message: `The sandbox answered ${statusCode} because a fault was switched on (POST /_sandbox/faults).`,
+    },
+  };
 }
 
 /** Stripe's cursor pagination over a newest-first list: `limit`, `starting_after`, `ending_before`. */

@@ -36,6 +36,9 @@ export type NewCheckoutSession = Pick<
   | 'expiresAt'
 > & { lineItems: { description: string; quantity: number; price: PriceRecord }[] };
 
+const EXPIRE_JOB = 'checkout.session.expire';
+const SETTLE_JOB = 'checkout.session.settle';
+
 export type PaymentOutcome =
   /** Paid, or (bank) submitted: the customer goes to `success_url`. */
   | { kind: 'completed'; redirectTo: string }
@@ -60,7 +63,16 @@ export class CheckoutService {
     private readonly scheduler: SandboxScheduler,
     private readonly events: EventLog,
     private readonly settings: CheckoutSettings,
-  ) {}
+  ) {
+    // Durable jobs: they survive a restart of the sandbox (see SandboxScheduler.scheduleDurable).
+    scheduler.define<{ sessionId: string }>(EXPIRE_JOB, ({ sessionId }) => {
+      const session = this.store.sessions.get(sessionId);
+      if (session?.status === 'open') this.expireNow(session);
+    });
+    scheduler.define<{ sessionId: string; accountNumber: string }>(SETTLE_JOB, (args) =>
+      this.settle(args.sessionId, args.accountNumber),
+    );
+  }
 
   create(input: NewCheckoutSession): CheckoutSessionRecord {
     const id = newId.checkoutSession();
@@ -94,8 +106,8 @@ export class CheckoutService {
       url: `${this.settings.baseUrl()}/c/pay/${id}`,
     };
     this.store.sessions.set(id, session);
-    this.scheduler.schedule(session.expiresAt * 1000 - this.scheduler.now(), `expire ${id}`, () => {
-      if (session.status === 'open') this.expireNow(session);
+    this.scheduler.scheduleDurable(session.expiresAt * 1000 - this.scheduler.now(), EXPIRE_JOB, {
+      sessionId: id,
     });
     this.logger.log(
       `Checkout Session ${id} created: ${session.amountTotal} ${session.currency}, expires at ${session.expiresAt}`,
@@ -221,18 +233,24 @@ export class CheckoutService {
     this.logger.log(
       `Checkout Session ${session.id}: bank debit submitted, settles in ${this.settings.settlementSeconds} s`,
     );
-    this.scheduler.schedule(this.settings.settlementSeconds * 1000, `settle ${session.id}`, () =>
-      this.settle(session, intent, charge, accountNumber),
-    );
+    this.scheduler.scheduleDurable(this.settings.settlementSeconds * 1000, SETTLE_JOB, {
+      sessionId: session.id,
+      accountNumber,
+    });
     return { kind: 'completed', redirectTo: this.successUrl(session) };
   }
 
-  private settle(
-    session: CheckoutSessionRecord,
-    intent: PaymentIntentRecord,
-    charge: ChargeRecord,
-    accountNumber: string,
-  ): void {
+  /** The bank's answer to a debit submitted `settlementSeconds` ago. */
+  private settle(sessionId: string, accountNumber: string): void {
+    const session = this.store.sessions.get(sessionId);
+    const intent = session?.paymentIntentId
+      ? this.store.paymentIntents.get(session.paymentIntentId)
+      : undefined;
+    const charge = intent?.latestChargeId ? this.store.charges.get(intent.latestChargeId) : undefined;
+    if (!session || !intent || !charge || intent.status !== 'processing' || charge.status !== 'pending') {
+      this.logger.warn(`Checkout Session ${sessionId}: nothing to settle`);
+      return;
+    }
     const failure = FAILING_BANK_ACCOUNTS[accountNumber];
     if (failure) {
       charge.status = 'failed';

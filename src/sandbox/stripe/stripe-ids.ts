@@ -25,6 +25,8 @@ export const newId = {
   price: () => `price_${alphanumeric(24)}`,
   lineItem: () => `li_${alphanumeric(24)}`,
   request: () => `req_${alphanumeric(14)}`,
+  /** The sandbox's own (a stored timer), not a Stripe id. */
+  timer: () => `tmr_${alphanumeric(16)}`,
   clientSecret: (paymentIntentId: string) => `${paymentIntentId}_secret_${alphanumeric(25)}`,
   fingerprint: () => alphanumeric(16),
   uuid: () => randomUUID(),

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { SandboxScheduler } from '../sandbox.scheduler';
-import type { DeliveryRecord, EventRecord } from '../sandbox.store';
+import type { DeliveryRecord, EventRecord, SandboxStore } from '../sandbox.store';
 import { signatureHeader } from './webhook-signature';
 
 export interface WebhookSettings {
@@ -22,6 +22,8 @@ export interface ChaosSettings {
   /** Events wait this long before their first delivery attempt. */
   delaySeconds: number;
 }
+
+const RETRY_JOB = 'webhook.retry';
 
 interface QueuedAttempt {
   event: EventRecord;
@@ -47,7 +49,36 @@ export class WebhookDispatcher {
     private readonly settings: WebhookSettings,
     readonly chaos: ChaosSettings,
     private readonly scheduler: SandboxScheduler,
-  ) {}
+    private readonly store: SandboxStore,
+  ) {
+    scheduler.define<{ eventId: string; copy: number }>(RETRY_JOB, ({ eventId, copy }) => {
+      const event = this.store.events.get(eventId);
+      const delivery = event?.deliveries.find((d) => d.copy === copy);
+      if (!event || delivery?.status !== 'pending') return;
+      this.queue.push({ event, delivery });
+      void this.drain();
+    });
+  }
+
+  /**
+   * After a restart: sends what was not sent yet. Events never handed over get their deliveries now
+   * (a chaos delay does not survive a restart); a delivery that was queued or under way is attempted
+   * again; retries come from their stored timers.
+   */
+  resume(): void {
+    for (const event of this.store.events.values()) {
+      if (!event.deliveries.length) {
+        this.enqueue([event]);
+        continue;
+      }
+      for (const delivery of event.deliveries) {
+        if (delivery.status === 'pending' && delivery.nextAttemptAt === null) {
+          this.queue.push({ event, delivery });
+        }
+      }
+    }
+    void this.drain();
+  }
 
   get url(): string {
     return this.settings.url;
@@ -93,6 +124,7 @@ export class WebhookDispatcher {
       for (let copy = 1; copy <= copies; copy++) {
         const delivery: DeliveryRecord = { copy, status: 'pending', attempts: [], nextAttemptAt: null };
         event.deliveries.push(delivery);
+        this.store.events.touch(event);
         this.queue.push({ event, delivery });
       }
     }
@@ -149,32 +181,36 @@ export class WebhookDispatcher {
       this.inFlight.delete(controller);
     }
 
+    // A sandbox stopping mid-attempt leaves the delivery pending: it is attempted again at the next start.
+    if (this.closed) return;
     const durationMs = this.scheduler.now() - startedAt;
     delivery.attempts.push({ number, at: startedAt, signedAt, statusCode, error, durationMs });
     delivery.nextAttemptAt = null;
+    this.store.events.touch(event);
     const outcome = statusCode ?? error;
     if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
       delivery.status = 'succeeded';
       this.logger.log(`Webhook ${event.id} (${event.type}) delivered: ${statusCode}, attempt ${number}`);
-      return;
+    } else {
+      const wait = this.settings.retryScheduleSeconds[number - 1];
+      if (wait === undefined) {
+        delivery.status = 'failed';
+        this.logger.warn(
+          `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}, giving up`,
+        );
+      } else {
+        delivery.nextAttemptAt = this.scheduler.now() + wait * 1000;
+        this.logger.warn(
+          `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}; retry in ${wait} s`,
+        );
+        this.scheduler.scheduleDurable(wait * 1000, RETRY_JOB, { eventId: event.id, copy: delivery.copy });
+      }
     }
-    if (this.closed) return;
-    const wait = this.settings.retryScheduleSeconds[number - 1];
-    if (wait === undefined) {
-      delivery.status = 'failed';
-      this.logger.warn(
-        `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}, giving up`,
-      );
-      return;
+    try {
+      await this.store.flush();
+    } catch {
+      // Logged by the store; kept for its next flush.
     }
-    delivery.nextAttemptAt = this.scheduler.now() + wait * 1000;
-    this.logger.warn(
-      `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}; retry in ${wait} s`,
-    );
-    this.scheduler.schedule(wait * 1000, `retry ${event.id}`, () => {
-      this.queue.push({ event, delivery });
-      void this.drain();
-    });
   }
 }
 

@@ -16,6 +16,7 @@ export class StaffHistoryEntryResponse {
   @ApiProperty({ description: 'Internal notes included' }) reason!: string;
   @ApiProperty() source!: string;
   @ApiPropertyOptional({ nullable: true }) sourceRef!: string | null;
+  @ApiProperty({ description: 'For staff only: the customer does not see it' }) internal!: boolean;
   @ApiProperty() occurredAt!: Date;
 }
 

@@ -14,9 +14,19 @@ const sessionRoom = (hash: string) => `session:${hash}`;
 /** What staff consoles hear, live. */
 export interface StaffServerEvents {
   /** A new order was placed. */
-  'order.placed': (message: { orderId: string; totalAmount: number; currency: string; occurredAt: string }) => void;
+  'order.placed': (message: {
+    orderId: string;
+    totalAmount: number;
+    currency: string;
+    occurredAt: string;
+  }) => void;
   /** An order's status or reason changed (paid, refunded…). */
-  'order.updated': (message: { orderId: string; status: string; reason: string | null; updatedAt: string }) => void;
+  'order.updated': (message: {
+    orderId: string;
+    status: string;
+    reason: string | null;
+    updatedAt: string;
+  }) => void;
   /** Something about an order needs a person. */
   'review.flagged': (message: { orderId: string; reason: string; occurredAt: string }) => void;
 }
@@ -29,7 +39,9 @@ type StaffNamespace = Namespace<object, StaffServerEvents, object, SocketData>;
 type StaffSocket = Socket<object, StaffServerEvents, object, SocketData>;
 
 function refusal(): ExtendedError {
-  return Object.assign(new Error('Log in first'), { data: { code: 'STAFF.UNAUTHENTICATED', message: 'Log in first' } });
+  return Object.assign(new Error('Log in first'), {
+    data: { code: 'STAFF.UNAUTHENTICATED', message: 'Log in first' },
+  });
 }
 
 /**
@@ -98,7 +110,10 @@ export class StaffGateway implements OnGatewayInit<StaffNamespace> {
     });
   }
 
-  private emit<E extends keyof StaffServerEvents>(event: E, ...message: Parameters<StaffServerEvents[E]>): void {
+  private emit<E extends keyof StaffServerEvents>(
+    event: E,
+    ...message: Parameters<StaffServerEvents[E]>
+  ): void {
     try {
       this.namespace.to(EVERYONE).emit(event, ...message);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /** Refunds and disputes; orders may be partially_refunded or refunded, and show a refunded total and a dispute. */
-export class Migration20261129072016 extends Migration {
+export class Migration20261129081000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(
       `create table "disputes" ("id" uuid not null, "stripe_dispute_id" varchar(255) not null, "order_id" uuid not null, "payment_id" uuid not null, "amount" int not null, "currency" varchar(3) not null, "reason" varchar(64) not null, "status" varchar(32) not null, "evidence_due_by" timestamptz null, "created_at" timestamptz not null, "updated_at" timestamptz not null, constraint "disputes_pkey" primary key ("id"));`,
@@ -43,9 +43,17 @@ export class Migration20261129072016 extends Migration {
     this.addSql(
       `alter table "order_history" add constraint "order_history_to_status_check" check("to_status" in ('pending', 'processing', 'paid', 'failed', 'canceled', 'partially_refunded', 'refunded'));`,
     );
+    this.addSql(`alter table "review_items" drop constraint if exists "review_items_kind_check";`);
+    this.addSql(
+      `alter table "review_items" add constraint "review_items_kind_check" check("kind" in ('amount_mismatch', 'paid_twice', 'paid_after_cancel', 'malformed_event', 'foreign_session', 'refund_failed', 'dispute', 'dispute_lost'));`,
+    );
   }
 
   override async down(): Promise<void> {
+    this.addSql(`alter table "review_items" drop constraint if exists "review_items_kind_check";`);
+    this.addSql(
+      `alter table "review_items" add constraint "review_items_kind_check" check("kind" in ('amount_mismatch', 'paid_twice', 'paid_after_cancel', 'malformed_event', 'foreign_session'));`,
+    );
     this.addSql(`drop table if exists "disputes" cascade;`);
 
     this.addSql(`drop table if exists "refunds" cascade;`);
