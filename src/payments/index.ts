@@ -9,5 +9,7 @@ export {
   PaymentsAdmin,
   type RefundSnapshot,
   type ReplaySnapshot,
+  type ReviewSnapshot,
 } from './payments-admin';
+export { ReviewKind } from './review/review-item.entity';
 export type { RefundCommand } from './refunds/refunds.service';

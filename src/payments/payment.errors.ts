@@ -158,3 +158,11 @@ export class WebhookLivemodeMismatchError extends DomainError {
     super(`This service takes ${expected ? 'live' : 'test'}-mode events only`);
   }
 }
+
+export class ReviewAlreadyResolvedError extends DomainError {
+  readonly code = 'REVIEWS.ALREADY_RESOLVED';
+  readonly kind = 'conflict';
+  constructor() {
+    super('This review item is already resolved');
+  }
+}

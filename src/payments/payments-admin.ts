@@ -1,10 +1,13 @@
+import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { Payment } from './payment.entity';
+import { ReviewAlreadyResolvedError } from './payment.errors';
 import { PaymentGateway } from './payment-gateway.port';
 import { Dispute } from './refunds/dispute.entity';
 import { Refund } from './refunds/refund.entity';
 import { type RefundCommand, RefundsService } from './refunds/refunds.service';
+import { ReviewItem, type ReviewKind } from './review/review-item.entity';
 import { ProcessedWebhookEvent } from './stripe/processed-webhook-event.entity';
 import { WebhookIntake } from './stripe/webhook-intake.service';
 
@@ -65,6 +68,27 @@ export interface LedgerFilter {
   orderId?: string;
   /** Keyset: rows received before this one (`receivedAt`, then `id`). */
   after?: { receivedAt: Date; id: string };
+  limit: number;
+}
+
+export interface ReviewSnapshot {
+  id: string;
+  orderId: string | null;
+  kind: string;
+  reason: string;
+  sourceRef: string | null;
+  createdAt: Date;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+  resolution: string | null;
+}
+
+export interface ReviewFilter {
+  state: 'open' | 'resolved' | 'all';
+  kind?: string;
+  orderId?: string;
+  /** Keyset: items created before this one (newest first). */
+  after?: { createdAt: Date; id: string };
   limit: number;
 }
 
@@ -159,6 +183,52 @@ export class PaymentsAdmin {
     }));
   }
 
+  async reviews(filter: ReviewFilter): Promise<ReviewSnapshot[]> {
+    const rows = await this.em.fork().find(
+      ReviewItem,
+      {
+        ...(filter.state === 'open' ? { resolvedAt: null } : {}),
+        ...(filter.state === 'resolved' ? { resolvedAt: { $ne: null } } : {}),
+        ...(filter.kind ? { kind: filter.kind as ReviewKind } : {}),
+        ...(filter.orderId ? { orderId: filter.orderId } : {}),
+        ...(filter.after
+          ? {
+              $or: [
+                { createdAt: { $lt: filter.after.createdAt } },
+                { createdAt: filter.after.createdAt, id: { $lt: filter.after.id } },
+              ],
+            }
+          : {}),
+      },
+      { orderBy: { createdAt: 'desc', id: 'desc' }, limit: filter.limit },
+    );
+    return rows.map(reviewSnapshot);
+  }
+
+  async openReviewCount(): Promise<number> {
+    return this.em.fork().count(ReviewItem, { resolvedAt: null });
+  }
+
+  /**
+   * Resolves a review item with a note, under its row lock; joins the caller's transaction when there
+   * is one (the staff module writes its audit entry in the same one). Returns it before and after;
+   * null if there is no such item.
+   */
+  async resolveReview(
+    id: string,
+    by: string,
+    note: string,
+  ): Promise<{ before: ReviewSnapshot; after: ReviewSnapshot } | null> {
+    return this.em.transactional(async (em) => {
+      const item = await em.findOne(ReviewItem, id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (!item) return null;
+      if (!item.isOpen) throw new ReviewAlreadyResolvedError();
+      const before = reviewSnapshot(item);
+      item.resolve(by, note);
+      return { before, after: reviewSnapshot(item) };
+    });
+  }
+
   /** Counts for the dashboard and metrics: ledger outcomes since `since`, refunds by status. */
   async counts(since: Date): Promise<{
     webhooksSince: { type: string; outcome: string | null; count: number }[];
@@ -193,6 +263,20 @@ export class PaymentsAdmin {
       detail: applied.detail,
     };
   }
+}
+
+function reviewSnapshot(item: ReviewItem): ReviewSnapshot {
+  return {
+    id: item.id,
+    orderId: item.orderId,
+    kind: item.kind,
+    reason: item.reason,
+    sourceRef: item.sourceRef,
+    createdAt: item.createdAt,
+    resolvedAt: item.resolvedAt,
+    resolvedBy: item.resolvedBy,
+    resolution: item.resolution,
+  };
 }
 
 function refundSnapshot(r: Refund): RefundSnapshot {

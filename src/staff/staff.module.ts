@@ -4,7 +4,9 @@ import { OrdersModule } from '../orders';
 import { PaymentsModule } from '../payments';
 import { AdminOrdersController } from './api/admin-orders.controller';
 import { AdminWebhooksController } from './api/admin-webhooks.controller';
+import { AdminReviewsController } from './api/admin-reviews.controller';
 import { AuditController } from './api/audit.controller';
+import { DashboardController } from './api/dashboard.controller';
 import { SessionController } from './api/session.controller';
 import { AuditLogEntry } from './audit-log-entry.entity';
 import { AuditService } from './audit.service';
@@ -25,7 +27,14 @@ import { StaffGateway } from './live/staff.gateway';
     OrdersModule,
     PaymentsModule,
   ],
-  controllers: [SessionController, AuditController, AdminOrdersController, AdminWebhooksController],
+  controllers: [
+    SessionController,
+    AuditController,
+    AdminOrdersController,
+    AdminWebhooksController,
+    AdminReviewsController,
+    DashboardController,
+  ],
   providers: [StaffAuthService, AuditService, StaffGuard, StaffGateway],
   exports: [StaffAuthService],
 })

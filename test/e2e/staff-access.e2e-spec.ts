@@ -62,8 +62,20 @@ describe('Staff API access', () => {
     { method: 'get', template: '/api/admin/webhook-events', role: 'viewer' },
     { method: 'post', template: '/api/admin/webhook-events/{event}/replay', role: 'operator' },
     { method: 'get', template: '/api/admin/audit', role: 'admin' },
+    { method: 'get', template: '/api/admin/reviews', role: 'viewer' },
+    {
+      method: 'post',
+      template: '/api/admin/reviews/{review}/resolve',
+      role: 'operator',
+      body: { note: 'checked' },
+    },
+    { method: 'get', template: '/api/admin/dashboard', role: 'viewer' },
   ];
-  const pathOf = (route: Route) => route.template.replace('{order}', orderId).replace('{event}', 'evt_123');
+  const pathOf = (route: Route) =>
+    route.template
+      .replace('{order}', orderId)
+      .replace('{event}', 'evt_123')
+      .replace('{review}', '0b5e7d8c-3f1a-4c2b-9d6e-5a4b3c2d1e0f');
   const name = (route: Route) => `${route.method.toUpperCase()} ${route.template}`;
 
   it('lists every /api/admin route of the OpenAPI document, each with its security schemes', async () => {
