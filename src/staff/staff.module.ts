@@ -16,6 +16,7 @@ import { StaffGuard } from './staff-auth.guard';
 import { StaffMember } from './staff-member.entity';
 import { StaffSession } from './staff-session.entity';
 import { StaffGateway } from './live/staff.gateway';
+import { StaffConsoleModule } from './console/console.module';
 
 /**
  * The people who run the shop: staff accounts, sessions and API tokens, the audit log, the staff API
@@ -26,6 +27,7 @@ import { StaffGateway } from './live/staff.gateway';
     MikroOrmModule.forFeature([StaffMember, StaffSession, StaffApiToken, AuditLogEntry]),
     OrdersModule,
     PaymentsModule,
+    StaffConsoleModule,
   ],
   controllers: [
     SessionController,
