@@ -21,6 +21,10 @@ const list = z
       .filter(Boolean),
   );
 
+/** An empty value (as `VAR=` or a compose default of `''` passes it) counts as unset. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema);
+
 /** Seconds, fractions allowed (tests use short delays). */
 const seconds = (max: number) => z.coerce.number().min(0).max(max);
 /** A comma-separated list of seconds; unset or empty: `fallback`; `none`: an empty list. */
@@ -60,8 +64,8 @@ const BaseShape = z.object({
     z.array(z.string().regex(/^whsec_\w+$/, 'each secret must look like whsec_…')),
   ),
   STRIPE_API_HOST: optionalString,
-  STRIPE_API_PORT: integer(1, 65535).optional(),
-  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+  STRIPE_API_PORT: unsetWhenEmpty(integer(1, 65535).optional()),
+  STRIPE_API_PROTOCOL: unsetWhenEmpty(z.enum(['http', 'https']).optional()),
   STRIPE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   SANDBOX_PORT: integer(0, 65535).default(12111),
   /** The in-process sandbox's listen address: loopback unless configured otherwise. */
