@@ -5,8 +5,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import express from 'express';
 import { AppConfig, SANDBOX_SECRET_KEY } from '../config';
 import { adminRouter } from './admin/admin.router';
+import { sandboxPaymentControls } from './admin/payment-controls.router';
 import { apiRouter } from './api/api.router';
 import { CheckoutService } from './checkout/checkout.service';
+import { DisputesService } from './charges/disputes.service';
+import { PaymentsService } from './charges/payments.service';
+import { RefundsService } from './charges/refunds.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
 import { EventLog } from './sandbox.events';
 import { SandboxScheduler } from './sandbox.scheduler';
@@ -54,17 +58,38 @@ export class SandboxServer {
       scheduler,
     );
     const events = new EventLog(store, scheduler, dispatcher);
-    const checkout = new CheckoutService(store, scheduler, events, {
-      baseUrl: () => this.baseUrl,
-      settlementSeconds: settings.settlementSeconds,
-    });
+    const settlement = { settlementSeconds: settings.settlementSeconds };
+    const disputes = new DisputesService(store, scheduler, events);
+    const payments = new PaymentsService(store, scheduler, events, disputes, settlement);
+    const refunds = new RefundsService(store, scheduler, events, disputes, settlement);
+    const checkout = new CheckoutService(
+      store,
+      scheduler,
+      events,
+      { baseUrl: () => this.baseUrl, settlementSeconds: settings.settlementSeconds },
+      payments,
+      disputes,
+    );
 
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
-    app.use('/v1', apiRouter({ secretKey: SANDBOX_SECRET_KEY, store, scheduler, checkout }));
+    app.use(
+      '/v1',
+      apiRouter({
+        secretKey: SANDBOX_SECRET_KEY,
+        store,
+        scheduler,
+        checkout,
+        events,
+        payments,
+        refunds,
+        disputes,
+      }),
+    );
     app.use(checkoutPageRouter({ checkout, scheduler }));
     app.use(adminRouter({ store, scheduler, dispatcher, baseUrl: () => this.baseUrl }));
+    app.use(sandboxPaymentControls({ disputes }));
 
     const server = app.listen(settings.port);
     try {

@@ -21,6 +21,10 @@ export interface PriceRecord {
   currency: string;
   unitAmount: number;
   metadata: Record<string, string>;
+  /** Set for a recurring price (objects only: Checkout Sessions stay one-time). */
+  recurring?: { interval: 'day' | 'week' | 'month' | 'year'; intervalCount: number } | null;
+  nickname?: string | null;
+  lookupKey?: string | null;
 }
 
 export interface LineItemRecord {
@@ -32,7 +36,7 @@ export interface LineItemRecord {
 }
 
 export interface CustomerDetails {
-  email: string;
+  email: string | null;
   name: string | null;
 }
 
@@ -50,7 +54,12 @@ export interface CheckoutSessionRecord {
   metadata: Record<string, string>;
   paymentIntentMetadata: Record<string, string>;
   paymentIntentDescription: string | null;
-  paymentMethodTypes: ('card' | 'link' | 'us_bank_account')[];
+  paymentMethodTypes: ('card' | 'link' | 'us_bank_account' | 'sepa_debit')[];
+  /** `payment_intent_data[shipping]` and `[setup_future_usage]`, given to its PaymentIntent. */
+  paymentIntentShipping?: ShippingRecord | null;
+  paymentIntentSetupFutureUsage?: 'on_session' | 'off_session' | null;
+  /** The Customer Checkout created to save a payment method (`setup_future_usage`). */
+  customerId?: string | null;
   status: 'open' | 'complete' | 'expired';
   paymentStatus: 'unpaid' | 'paid';
   paymentIntentId: string | null;
@@ -62,8 +71,15 @@ export interface CheckoutSessionRecord {
 export interface PaymentMethodRecord {
   id: string;
   created: number;
-  type: 'card' | 'us_bank_account';
+  type: 'card' | 'us_bank_account' | 'sepa_debit';
   billing: CustomerDetails;
+  /** Billing address and phone, when the API was given them. */
+  billingAddress?: AddressRecord | null;
+  billingPhone?: string | null;
+  customerId?: string | null;
+  metadata?: Record<string, string>;
+  /** The test card number behind a card (never shown): it decides the outcome of each payment. */
+  testNumber?: string;
   card?: {
     brand: CardBrand;
     last4: string;
@@ -72,7 +88,47 @@ export interface PaymentMethodRecord {
     funding: string;
     fingerprint: string;
   };
-  bankAccount?: { last4: string; routingNumber: string; bankName: string; fingerprint: string };
+  bankAccount?: {
+    last4: string;
+    routingNumber: string;
+    bankName: string;
+    fingerprint: string;
+    /** The test account number (never shown): it decides whether the debit settles. */
+    accountNumber?: string;
+  };
+  sepaDebit?: {
+    iban: string;
+    last4: string;
+    country: string;
+    bankCode: string;
+    branchCode: string;
+    fingerprint: string;
+  };
+}
+
+export interface AddressRecord {
+  line1: string | null;
+  line2: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  country: string | null;
+}
+
+export interface ShippingRecord {
+  name: string;
+  phone: string | null;
+  address: AddressRecord;
+}
+
+export interface CustomerRecord {
+  id: string;
+  created: number;
+  email: string | null;
+  name: string | null;
+  description: string | null;
+  phone: string | null;
+  metadata: Record<string, string>;
 }
 
 export interface PaymentIntentRecord {
@@ -84,13 +140,27 @@ export interface PaymentIntentRecord {
   description: string | null;
   paymentMethodTypes: string[];
   clientSecret: string;
-  status: 'requires_payment_method' | 'processing' | 'succeeded' | 'canceled';
+  status:
+    | 'requires_payment_method'
+    | 'requires_confirmation'
+    | 'requires_capture'
+    | 'processing'
+    | 'succeeded'
+    | 'canceled';
   amountReceived: number;
+  /** What the API set beyond Checkout's defaults (absent for Checkout's own PaymentIntents). */
+  captureMethod?: 'automatic' | 'automatic_async' | 'manual';
+  amountCapturable?: number;
+  customerId?: string | null;
+  shipping?: ShippingRecord | null;
+  receiptEmail?: string | null;
+  setupFutureUsage?: 'on_session' | 'off_session' | null;
+  allowedPaymentMethodTypes?: string[] | null;
   latestChargeId: string | null;
   paymentMethodId: string | null;
   lastPaymentError: { failure: PaymentFailure; chargeId: string; paymentMethod: PaymentMethodRecord } | null;
   canceledAt: number | null;
-  cancellationReason: 'abandoned' | 'automatic' | null;
+  cancellationReason: 'abandoned' | 'automatic' | 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
 }
 
 export interface ChargeRecord {
@@ -104,6 +174,52 @@ export interface ChargeRecord {
   status: 'succeeded' | 'pending' | 'failed';
   failure: PaymentFailure | null;
   balanceTransactionId: string | null;
+  /** Set by the PaymentIntents API (Checkout's charges are captured at once and have none). */
+  captured?: boolean;
+  amountRefunded?: number;
+  disputeId?: string | null;
+  customerId?: string | null;
+  description?: string | null;
+  shipping?: ShippingRecord | null;
+  receiptEmail?: string | null;
+}
+
+export interface RefundRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string | null;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  metadata: Record<string, string>;
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled';
+  failureReason: string | null;
+  balanceTransactionId: string;
+  failureBalanceTransactionId: string | null;
+}
+
+export interface DisputeRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string | null;
+  reason: string;
+  /** An inquiry (warning_*) or a chargeback. */
+  inquiry: boolean;
+  status:
+    | 'warning_needs_response'
+    | 'warning_under_review'
+    | 'warning_closed'
+    | 'needs_response'
+    | 'under_review'
+    | 'won'
+    | 'lost';
+  evidenceDueBy: number;
+  evidenceSubmitted: boolean;
+  balanceTransactionIds: string[];
 }
 
 export interface DeliveryAttempt {
@@ -145,6 +261,10 @@ export class SandboxStore {
   readonly sessions = new Map<string, CheckoutSessionRecord>();
   readonly paymentIntents = new Map<string, PaymentIntentRecord>();
   readonly charges = new Map<string, ChargeRecord>();
+  readonly customers = new Map<string, CustomerRecord>();
+  readonly paymentMethods = new Map<string, PaymentMethodRecord>();
+  readonly refunds = new Map<string, RefundRecord>();
+  readonly disputes = new Map<string, DisputeRecord>();
   /** In creation order. */
   readonly events: EventRecord[] = [];
 }

@@ -19,11 +19,18 @@ import { createPrice, createProduct } from './catalog.params';
 import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checkout-session.params';
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
 import { IdempotencyStore } from './idempotency';
+import { paymentRoutes } from './payments.router';
+import type { EventLog } from '../sandbox.events';
+import type { PaymentsService } from '../charges/payments.service';
+import type { RefundsService } from '../charges/refunds.service';
+import type { DisputesService } from '../charges/disputes.service';
 
 export interface ApiContext {
   params: ParamReader;
   requestId: string;
   idempotencyKey: string | null;
+  /** The request's `Stripe-Version` header; null when it names none (the account's version applies). */
+  stripeVersion: string | null;
 }
 
 type Handler = (context: ApiContext, req: Request) => unknown;
@@ -57,8 +64,12 @@ export function apiRouter(deps: {
   store: SandboxStore;
   scheduler: SandboxScheduler;
   checkout: CheckoutService;
+  events: EventLog;
+  payments: PaymentsService;
+  refunds: RefundsService;
+  disputes: DisputesService;
 }): Router {
-  const { store, scheduler, checkout } = deps;
+  const { store, scheduler, checkout, events } = deps;
   const logger = new Logger('StripeSandbox');
   const idempotency = new IdempotencyStore(() => scheduler.now());
   const router = Router();
@@ -109,7 +120,8 @@ export function apiRouter(deps: {
         let body: unknown;
         let validation = false;
         try {
-          body = handler({ params: ParamReader.root(values), requestId, idempotencyKey }, req);
+          const stripeVersion = req.get('stripe-version') ?? null;
+          body = handler({ params: ParamReader.root(values), requestId, idempotencyKey, stripeVersion }, req);
         } catch (error) {
           if (!(error instanceof StripeApiError)) throw error;
           statusCode = error.statusCode;
@@ -145,8 +157,10 @@ export function apiRouter(deps: {
 
   router.post(
     '/checkout/sessions',
-    route(({ params }) => {
-      const session = checkout.create(readNewCheckoutSession(store, params, scheduler.unixNow()));
+    route(({ params, stripeVersion }) => {
+      const session = checkout.create(
+        readNewCheckoutSession(store, params, scheduler.unixNow(), stripeVersion),
+      );
       return sessionJson(session, readExpand(params, SESSION_EXPANSIONS));
     }),
   );
@@ -197,7 +211,17 @@ export function apiRouter(deps: {
 
   router.post(
     '/products',
-    route(({ params }) => productJson(createProduct(store, params, scheduler.unixNow()))),
+    route(({ params, requestId, idempotencyKey }) => {
+      const json = productJson(createProduct(store, params, scheduler.unixNow()));
+      events.emit([
+        {
+          type: 'product.created',
+          object: json,
+          request: { id: requestId, idempotency_key: idempotencyKey },
+        },
+      ]);
+      return json;
+    }),
   );
   router.get(
     '/products/:id',
@@ -209,7 +233,13 @@ export function apiRouter(deps: {
   );
   router.post(
     '/prices',
-    route(({ params }) => priceJson(createPrice(store, params, scheduler.unixNow()))),
+    route(({ params, requestId, idempotencyKey }) => {
+      const json = priceJson(createPrice(store, params, scheduler.unixNow()));
+      events.emit([
+        { type: 'price.created', object: json, request: { id: requestId, idempotency_key: idempotencyKey } },
+      ]);
+      return json;
+    }),
   );
   router.get(
     '/prices/:id',
@@ -268,6 +298,8 @@ export function apiRouter(deps: {
       return event.json;
     }),
   );
+
+  paymentRoutes(router, route, paginate, deps);
 
   router.use((req: Request, res: Response) => {
     res.status(404).json({

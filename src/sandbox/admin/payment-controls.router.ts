@@ -1,0 +1,41 @@
+import express, { Router } from 'express';
+import type { DisputesService } from '../charges/disputes.service';
+import { StripeApiError } from '../stripe/stripe-error';
+import { disputeJson } from '../stripe/refund-dispute-objects';
+
+/**
+ * Test controls for what Stripe (or the card network) decides on its own: `POST
+ * /_sandbox/disputes/:id/close {"outcome": "won" | "lost"}` closes a dispute as if the network had
+ * ruled on the merchant's evidence, and answers the dispute.
+ */
+export function sandboxPaymentControls(deps: { disputes: DisputesService }): Router {
+  const { disputes } = deps;
+  const router = Router();
+  router.post('/_sandbox/disputes/:id/close', express.json({ limit: '10kb' }), (req, res) => {
+    const dispute = disputes.get(String(req.params.id));
+    if (!dispute) {
+      res.status(404).json({
+        error: { type: 'invalid_request_error', message: `No such dispute: '${String(req.params.id)}'` },
+      });
+      return;
+    }
+    const outcome = (req.body as { outcome?: unknown } | undefined)?.outcome;
+    if (outcome !== 'won' && outcome !== 'lost') {
+      res.status(400).json({
+        error: {
+          type: 'invalid_request_error',
+          message: 'outcome must be "won" or "lost"',
+          param: 'outcome',
+        },
+      });
+      return;
+    }
+    try {
+      res.json(disputeJson(disputes.close(dispute, outcome)));
+    } catch (error) {
+      if (!(error instanceof StripeApiError)) throw error;
+      res.status(error.statusCode).json(error.toJSON());
+    }
+  });
+  return router;
+}
