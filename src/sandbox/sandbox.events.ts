@@ -24,6 +24,7 @@ export interface NewEvent {
 /** Creates events (with the account's API version) and hands them to the webhook dispatcher. */
 export class EventLog {
   private readonly logger = new Logger('StripeSandbox');
+  private readonly subscribers: ((events: EventRecord[]) => void)[] = [];
 
   constructor(
     private readonly store: SandboxStore,
@@ -57,6 +58,12 @@ export class EventLog {
       return record;
     });
     this.dispatcher.publish(records);
+    for (const subscriber of this.subscribers) subscriber(records);
     return records;
+  }
+
+  /** Also hands every new batch of events to `subscriber` (the `stripe listen` sessions). */
+  subscribe(subscriber: (events: EventRecord[]) => void): void {
+    this.subscribers.push(subscriber);
   }
 }

@@ -9,6 +9,8 @@ import { sandboxPaymentControls } from './admin/payment-controls.router';
 import { apiRouter } from './api/api.router';
 import { CheckoutService } from './checkout/checkout.service';
 import { DisputesService } from './charges/disputes.service';
+import { StripeCliHub } from './cli/stripe-cli.hub';
+import { stripeCliAdminRouter } from './cli/stripe-cli.routes';
 import { PaymentsService } from './charges/payments.service';
 import { RefundsService } from './charges/refunds.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
@@ -28,6 +30,7 @@ export class SandboxServer {
   private server: Server | undefined;
   private scheduler: SandboxScheduler | undefined;
   private dispatcher: WebhookDispatcher | undefined;
+  private stripeCli: StripeCliHub | undefined;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -58,6 +61,8 @@ export class SandboxServer {
       scheduler,
     );
     const events = new EventLog(store, scheduler, dispatcher);
+    const stripeCli = new StripeCliHub(settings.webhookSecret, scheduler, () => this.baseUrl);
+    events.subscribe((records) => stripeCli.publish(records));
     const settlement = { settlementSeconds: settings.settlementSeconds };
     const disputes = new DisputesService(store, scheduler, events);
     const payments = new PaymentsService(store, scheduler, events, disputes, settlement);
@@ -85,13 +90,16 @@ export class SandboxServer {
         payments,
         refunds,
         disputes,
+        stripeCli,
       }),
     );
     app.use(checkoutPageRouter({ checkout, scheduler }));
     app.use(adminRouter({ store, scheduler, dispatcher, baseUrl: () => this.baseUrl }));
     app.use(sandboxPaymentControls({ disputes }));
+    app.use(stripeCliAdminRouter(stripeCli));
 
     const server = app.listen(settings.port);
+    stripeCli.attach(server);
     try {
       await Promise.race([
         once(server, 'listening'),
@@ -99,6 +107,7 @@ export class SandboxServer {
       ]);
     } catch (error) {
       scheduler.stop();
+      stripeCli.close();
       throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
         ? new Error(
             `The Stripe sandbox cannot listen on port ${settings.port}: it is in use. Is another sandbox ` +
@@ -109,6 +118,7 @@ export class SandboxServer {
     this.server = server;
     this.scheduler = scheduler;
     this.dispatcher = dispatcher;
+    this.stripeCli = stripeCli;
     this.logger.log(
       `Stripe sandbox on ${this.baseUrl}: API /v1, checkout pages /c/pay/…, events at ${this.baseUrl}/; ` +
         `webhooks to ${settings.webhookUrl}`,
@@ -122,6 +132,7 @@ export class SandboxServer {
     this.server = undefined;
     this.scheduler?.stop();
     this.dispatcher?.close();
+    this.stripeCli?.close();
     const closed = once(server, 'close');
     server.close();
     server.closeAllConnections();

@@ -1,15 +1,33 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { SANDBOX_SECRET_KEY } from '../../src/config';
 import { waitFor } from './wait';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
-export const STRIPE_CLI = join(ROOT, 'node_modules/.bin/stripe');
+
+/**
+ * The CLI's own binary, found as `@stripe/cli`'s shim finds it (`node_modules/.bin/stripe` runs it
+ * as a child, so signalling the shim would leave a `stripe listen` running).
+ */
+function stripeBinary(): string {
+  const platforms = JSON.parse(
+    readFileSync(join(ROOT, 'node_modules/@stripe/cli/platforms.json'), 'utf8'),
+  ) as Record<string, { pkg: string; bin: string }>;
+  const platform = platforms[`${process.platform}-${process.arch}`];
+  if (!platform) throw new Error(`@stripe/cli has no binary for ${process.platform}-${process.arch}`);
+  return join(
+    dirname(require.resolve(`${platform.pkg}/package.json`, { paths: [ROOT] })),
+    'bin',
+    platform.bin,
+  );
+}
+
+export const STRIPE_CLI = stripeBinary();
 
 /**
  * The official Stripe CLI (`@stripe/cli`, a dev dependency), offline: no telemetry, its config in a

@@ -20,6 +20,8 @@ import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checko
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
 import { IdempotencyStore } from './idempotency';
 import { paymentRoutes } from './payments.router';
+import { stripeCliRoutes } from '../cli/stripe-cli.routes';
+import type { StripeCliHub } from '../cli/stripe-cli.hub';
 import type { EventLog } from '../sandbox.events';
 import type { PaymentsService } from '../charges/payments.service';
 import type { RefundsService } from '../charges/refunds.service';
@@ -68,6 +70,7 @@ export function apiRouter(deps: {
   payments: PaymentsService;
   refunds: RefundsService;
   disputes: DisputesService;
+  stripeCli: StripeCliHub;
 }): Router {
   const { store, scheduler, checkout, events } = deps;
   const logger = new Logger('StripeSandbox');
@@ -300,6 +303,7 @@ export function apiRouter(deps: {
   );
 
   paymentRoutes(router, route, paginate, deps);
+  stripeCliRoutes(router, route, deps.stripeCli);
 
   router.use((req: Request, res: Response) => {
     res.status(404).json({
