@@ -152,9 +152,9 @@ describe('Stripe CLI `stripe listen` against the sandbox', () => {
       );
       const succeeded = await waitFor(
         async () =>
-          (await cliStatus(sandbox)).forwards.slice(before).find(
-            (f) => f.type === 'payment_intent.succeeded' && f.responses.length > 0,
-          ),
+          (await cliStatus(sandbox)).forwards
+            .slice(before)
+            .find((f) => f.type === 'payment_intent.succeeded' && f.responses.length > 0),
         'the forward of payment_intent.succeeded',
       );
       expect(succeeded.responses.map((r) => r.status)).toEqual([200]);
