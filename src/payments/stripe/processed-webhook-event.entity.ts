@@ -9,6 +9,8 @@ export enum WebhookOutcome {
   Unmatched = 'unmatched',
   /** Amount, currency or order does not match what we asked for: flagged for review, never paid. */
   Mismatch = 'mismatch',
+  /** Authentic but unreadable (no data.object, an id too long, not an object): kept raw for staff. */
+  Malformed = 'malformed',
 }
 
 /**
@@ -33,6 +35,10 @@ export class ProcessedWebhookEvent {
 
   @Property({ type: 'text', nullable: true })
   readonly detail!: string | null;
+
+  /** The raw body, kept only for a `malformed` event, so that it can be replayed once understood. */
+  @Property({ type: 'text', nullable: true, lazy: true })
+  readonly payload!: string | null;
 
   /** How many times Stripe delivered it; more than one means duplicates, answered without effect. */
   @Property({ type: 'integer' })

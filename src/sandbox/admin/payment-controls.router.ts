@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { DisputesService } from '../charges/disputes.service';
+import type { SandboxStore } from '../sandbox.store';
 import { StripeApiError } from '../stripe/stripe-error';
 import { disputeJson } from '../stripe/refund-dispute-objects';
 
@@ -8,10 +9,10 @@ import { disputeJson } from '../stripe/refund-dispute-objects';
  * /_sandbox/disputes/:id/close {"outcome": "won" | "lost"}` closes a dispute as if the network had
  * ruled on the merchant's evidence, and answers the dispute.
  */
-export function sandboxPaymentControls(deps: { disputes: DisputesService }): Router {
-  const { disputes } = deps;
+export function sandboxPaymentControls(deps: { disputes: DisputesService; store: SandboxStore }): Router {
+  const { disputes, store } = deps;
   const router = Router();
-  router.post('/_sandbox/disputes/:id/close', express.json({ limit: '10kb' }), (req, res) => {
+  router.post('/_sandbox/disputes/:id/close', express.json({ limit: '10kb' }), async (req, res) => {
     const dispute = disputes.get(String(req.params.id));
     if (!dispute) {
       res.status(404).json({
@@ -31,7 +32,10 @@ export function sandboxPaymentControls(deps: { disputes: DisputesService }): Rou
       return;
     }
     try {
-      res.json(disputeJson(disputes.close(dispute, outcome)));
+      const closed = disputes.close(dispute, outcome);
+      // Stored (and its events handed to the dispatcher) before the answer, as every API answer.
+      await store.flush();
+      res.json(disputeJson(closed));
     } catch (error) {
       if (!(error instanceof StripeApiError)) throw error;
       res.status(error.statusCode).json(error.toJSON());

@@ -3,8 +3,13 @@ import express, { type Request, type Response, Router } from 'express';
 import Stripe from 'stripe';
 import type { CheckoutService } from '../checkout/checkout.service';
 import type { SandboxScheduler } from '../sandbox.scheduler';
-import type { CheckoutSessionRecord, SandboxStore } from '../sandbox.store';
-import { paramError, resourceMissing, StripeApiError } from '../stripe/stripe-error';
+import type { CheckoutSessionRecord, SandboxStore, WebhookEndpointRecord } from '../sandbox.store';
+import {
+  createWebhookEndpoint,
+  updateWebhookEndpoint,
+  webhookEndpointJson,
+} from '../webhooks/webhook-endpoints';
+import { paramError, resourceMissing, StripeApiError, type StripeErrorBody } from '../stripe/stripe-error';
 import { newId } from '../stripe/stripe-ids';
 import {
   chargeJson,
@@ -18,7 +23,8 @@ import {
 import { createPrice, createProduct } from './catalog.params';
 import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checkout-session.params';
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
-import { IdempotencyStore } from './idempotency';
+import { type FaultSwitches, HANG_LIMIT_MS } from './faults';
+import type { IdempotencyStore } from './idempotency';
 import { paymentRoutes } from './payments.router';
 import { stripeCliRoutes } from '../cli/stripe-cli.routes';
 import type { StripeCliHub } from '../cli/stripe-cli.hub';
@@ -35,7 +41,7 @@ export interface ApiContext {
   stripeVersion: string | null;
 }
 
-type Handler = (context: ApiContext, req: Request) => unknown;
+export type Handler = (context: ApiContext, req: Request) => unknown;
 
 const NO_API_KEY =
   "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). " +
@@ -66,15 +72,16 @@ export function apiRouter(deps: {
   store: SandboxStore;
   scheduler: SandboxScheduler;
   checkout: CheckoutService;
+  idempotency: IdempotencyStore;
+  faults: FaultSwitches;
   events: EventLog;
   payments: PaymentsService;
   refunds: RefundsService;
   disputes: DisputesService;
   stripeCli: StripeCliHub;
 }): Router {
-  const { store, scheduler, checkout, events } = deps;
+  const { store, scheduler, checkout, idempotency, faults, events } = deps;
   const logger = new Logger('StripeSandbox');
-  const idempotency = new IdempotencyStore(() => scheduler.now());
   const router = Router();
 
   router.use(express.text({ type: () => true, limit: '1mb' }));
@@ -96,53 +103,111 @@ export function apiRouter(deps: {
     next();
   });
 
-  /** Runs a handler; POSTs with an `Idempotency-Key` are saved and replayed as Stripe does. */
-  const route =
-    (handler: Handler) =>
-    (req: Request, res: Response): void => {
-      const requestId = res.get('Request-Id')!;
-      const idempotencyKey = req.method === 'POST' ? (req.get('idempotency-key') ?? null) : null;
-      try {
-        const raw =
-          req.method === 'GET'
-            ? (req.originalUrl.split('?')[1] ?? '')
-            : typeof req.body === 'string'
-              ? req.body
-              : '';
-        const values: FormObject = parseStripeForm(raw);
-        const print = `${req.method} ${req.path} ${fingerprint(values)}`;
-        if (idempotencyKey) {
-          res.set('Idempotency-Key', idempotencyKey);
-          const saved = idempotency.replay(idempotencyKey, print);
-          if (saved) {
-            res.set('Idempotent-Replayed', 'true').status(saved.statusCode).json(saved.body);
-            return;
-          }
-        }
-        let statusCode = 200;
-        let body: unknown;
-        let validation = false;
-        try {
-          const stripeVersion = req.get('stripe-version') ?? null;
-          body = handler({ params: ParamReader.root(values), requestId, idempotencyKey, stripeVersion }, req);
-        } catch (error) {
-          if (!(error instanceof StripeApiError)) throw error;
-          statusCode = error.statusCode;
-          body = error.toJSON();
-          validation = error.validation;
-        }
-        // Stripe saves no result for a request refused before it ran (bad parameters).
-        if (idempotencyKey && !validation) idempotency.save(idempotencyKey, print, statusCode, body);
-        res.status(statusCode).json(body);
-      } catch (error) {
-        if (error instanceof StripeApiError) {
-          res.status(error.statusCode).json(error.toJSON());
+  /**
+   * Declares one API operation (named as the stripe SDK names it, for the fault switches) and runs
+   * its handler: POSTs with an `Idempotency-Key` are saved and replayed as Stripe does, and a fault
+   * switched on for the operation applies (see `faults.ts`).
+   */
+  const route = (operation: string, handler: Handler) => {
+    faults.register(operation);
+    return (req: Request, res: Response): void => {
+      void runRoute(operation, handler, req, res);
+    };
+  };
+
+  const runRoute = async (operation: string, handler: Handler, req: Request, res: Response) => {
+    const requestId = res.get('Request-Id')!;
+    const idempotencyKey = req.method === 'POST' ? (req.get('idempotency-key') ?? null) : null;
+    let holdsKey = false;
+    try {
+      const raw =
+        req.method === 'GET' || req.method === 'DELETE'
+          ? (req.originalUrl.split('?')[1] ?? '')
+          : typeof req.body === 'string'
+            ? req.body
+            : '';
+      const values: FormObject = parseStripeForm(raw);
+      const endpoint = `${req.method} ${req.baseUrl}${req.path}`;
+      const print = fingerprint(values);
+      if (idempotencyKey) {
+        res.set('Idempotency-Key', idempotencyKey);
+        const start = idempotency.start(idempotencyKey, endpoint, print);
+        if (start.kind === 'replay') {
+          res.set('Idempotent-Replayed', 'true').status(start.response.statusCode).json(start.response.body);
           return;
         }
-        logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
-        res.status(500).json({ error: { type: 'api_error', message: 'An unknown error occurred' } });
+        holdsKey = true;
       }
-    };
+
+      const fault = faults.take(operation);
+      if (fault?.fault === 'timeout') {
+        // Lost on the way: the endpoint never runs, nothing is saved, no answer comes.
+        if (idempotencyKey) idempotency.release(idempotencyKey);
+        holdsKey = false;
+        logger.warn(`Sandbox fault: ${operation} held without an answer`);
+        hang(res);
+        return;
+      }
+
+      let statusCode = 200;
+      let body: unknown;
+      let saveResult = true;
+      if (fault?.fault === 'status') {
+        statusCode = fault.status!;
+        body = faultErrorBody(statusCode);
+        // Stripe rate-limits before the endpoint runs, so a 429 keeps no result.
+        saveResult = statusCode !== 429;
+        logger.warn(`Sandbox fault: ${operation} answered ${statusCode}`);
+      } else {
+        if (fault?.fault === 'slow') {
+          logger.warn(`Sandbox fault: ${operation} slowed by ${fault.seconds} s`);
+          await new Promise((resolve) => setTimeout(resolve, fault.seconds! * 1000));
+        }
+        try {
+          const stripeVersion = req.get('stripe-version') ?? null;
+          body = await handler(
+            { params: ParamReader.root(values), requestId, idempotencyKey, stripeVersion },
+            req,
+          );
+        } catch (error) {
+          if (error instanceof StripeApiError) {
+            statusCode = error.statusCode;
+            body = error.toJSON();
+            // Stripe saves no result for a request refused before it ran (bad parameters).
+            saveResult = !error.validation;
+          } else {
+            logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
+            statusCode = 500;
+            body = faultErrorBody(500);
+          }
+        }
+      }
+
+      if (idempotencyKey) {
+        holdsKey = false;
+        if (saveResult)
+          idempotency.finish(idempotencyKey, { endpoint, fingerprint: print, statusCode, body });
+        else idempotency.release(idempotencyKey);
+      }
+      // What the request changed (and its saved result) is stored before anyone hears of it.
+      await store.flush();
+      if (fault?.fault === 'drop_response') {
+        logger.warn(`Sandbox fault: ${operation} done, answer dropped`);
+        req.socket.destroy();
+        return;
+      }
+      res.status(statusCode).json(body);
+    } catch (error) {
+      if (holdsKey && idempotencyKey) idempotency.release(idempotencyKey);
+      if (error instanceof StripeApiError) {
+        if (error.statusCode === 409) res.set('Stripe-Should-Retry', 'true');
+        res.status(error.statusCode).json(error.toJSON());
+        return;
+      }
+      logger.error(`Sandbox API ${req.method} ${req.path} failed: ${(error as Error).message}`);
+      res.status(500).json(faultErrorBody(500));
+    }
+  };
 
   const sessionOr404 = (id: string): CheckoutSessionRecord => {
     const session = checkout.get(id);
@@ -160,7 +225,7 @@ export function apiRouter(deps: {
 
   router.post(
     '/checkout/sessions',
-    route(({ params, stripeVersion }) => {
+    route('checkout.sessions.create', ({ params, stripeVersion }) => {
       const session = checkout.create(
         readNewCheckoutSession(store, params, scheduler.unixNow(), stripeVersion),
       );
@@ -169,7 +234,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/checkout/sessions',
-    route(({ params }, req) => {
+    route('checkout.sessions.list', ({ params }, req) => {
       params.allowOnly(['payment_intent', 'status', 'limit', 'starting_after', 'ending_before', 'expand']);
       const sessions = checkout.list({
         paymentIntent: params.string('payment_intent'),
@@ -188,14 +253,14 @@ export function apiRouter(deps: {
   );
   router.get(
     '/checkout/sessions/:id',
-    route(({ params }, req) => {
+    route('checkout.sessions.retrieve', ({ params }, req) => {
       params.allowOnly(['expand']);
       return sessionJson(sessionOr404(String(req.params.id)), readExpand(params, SESSION_EXPANSIONS));
     }),
   );
   router.get(
     '/checkout/sessions/:id/line_items',
-    route(({ params }, req) => {
+    route('checkout.sessions.listLineItems', ({ params }, req) => {
       params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
       const session = sessionOr404(String(req.params.id));
       const page = paginate(session.lineItems, params);
@@ -204,7 +269,7 @@ export function apiRouter(deps: {
   );
   router.post(
     '/checkout/sessions/:id/expire',
-    route(({ params, requestId, idempotencyKey }, req) => {
+    route('checkout.sessions.expire', ({ params, requestId, idempotencyKey }, req) => {
       params.allowOnly(['expand']);
       const session = sessionOr404(String(req.params.id));
       checkout.expire(session, { id: requestId, idempotency_key: idempotencyKey });
@@ -214,21 +279,16 @@ export function apiRouter(deps: {
 
   router.post(
     '/products',
-    route(({ params, requestId, idempotencyKey }) => {
+    route('products.create', ({ params, requestId, idempotencyKey }) => {
       const json = productJson(createProduct(store, params, scheduler.unixNow()));
-      events.emit([
-        {
-          type: 'product.created',
-          object: json,
-          request: { id: requestId, idempotency_key: idempotencyKey },
-        },
-      ]);
+      const request = { id: requestId, idempotency_key: idempotencyKey };
+      events.emit([{ type: 'product.created', object: json, request }]);
       return json;
     }),
   );
   router.get(
     '/products/:id',
-    route((_context, req) => {
+    route('products.retrieve', (_context, req) => {
       const product = store.products.get(String(req.params.id));
       if (!product) throw resourceMissing('product', String(req.params.id), 'id');
       return productJson(product);
@@ -236,17 +296,16 @@ export function apiRouter(deps: {
   );
   router.post(
     '/prices',
-    route(({ params, requestId, idempotencyKey }) => {
+    route('prices.create', ({ params, requestId, idempotencyKey }) => {
       const json = priceJson(createPrice(store, params, scheduler.unixNow()));
-      events.emit([
-        { type: 'price.created', object: json, request: { id: requestId, idempotency_key: idempotencyKey } },
-      ]);
+      const request = { id: requestId, idempotency_key: idempotencyKey };
+      events.emit([{ type: 'price.created', object: json, request }]);
       return json;
     }),
   );
   router.get(
     '/prices/:id',
-    route((_context, req) => {
+    route('prices.retrieve', (_context, req) => {
       const price = store.prices.get(String(req.params.id));
       if (!price) throw resourceMissing('price', String(req.params.id), 'price');
       return priceJson(price);
@@ -254,7 +313,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/payment_intents/:id',
-    route((_context, req) => {
+    route('paymentIntents.retrieve', (_context, req) => {
       const intent = store.paymentIntents.get(String(req.params.id));
       if (!intent) throw resourceMissing('payment_intent', String(req.params.id), 'intent');
       return paymentIntentJson(intent);
@@ -262,7 +321,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/charges/:id',
-    route((_context, req) => {
+    route('charges.retrieve', (_context, req) => {
       const charge = store.charges.get(String(req.params.id));
       if (!charge) throw resourceMissing('charge', String(req.params.id), 'id');
       return chargeJson(charge);
@@ -270,7 +329,7 @@ export function apiRouter(deps: {
   );
   router.get(
     '/events',
-    route(({ params }, req) => {
+    route('events.list', ({ params }, req) => {
       params.allowOnly([
         'type',
         'types',
@@ -281,7 +340,7 @@ export function apiRouter(deps: {
         'delivery_success',
       ]);
       const type = params.string('type');
-      const events = [...store.events]
+      const events = [...store.events.values()]
         .reverse()
         .filter((event) => type === undefined || event.type === type)
         .map((event) => ({ id: event.id, json: event.json }));
@@ -295,10 +354,63 @@ export function apiRouter(deps: {
   );
   router.get(
     '/events/:id',
-    route((_context, req) => {
-      const event = store.events.find((e) => e.id === req.params.id);
+    route('events.retrieve', (_context, req) => {
+      const event = store.events.get(String(req.params.id));
       if (!event) throw resourceMissing('event', String(req.params.id), 'id');
       return event.json;
+    }),
+  );
+
+  const endpointOr404 = (id: string): WebhookEndpointRecord => {
+    const endpoint = store.webhookEndpoints.get(id);
+    if (!endpoint) throw resourceMissing('webhook_endpoint', id, 'id');
+    return endpoint;
+  };
+  router.post(
+    '/webhook_endpoints',
+    route('webhookEndpoints.create', ({ params }) => {
+      readExpand(params, []);
+      const endpoint = createWebhookEndpoint(store, params, scheduler.unixNow());
+      return webhookEndpointJson(endpoint, { withSecret: true });
+    }),
+  );
+  router.get(
+    '/webhook_endpoints',
+    route('webhookEndpoints.list', ({ params }, req) => {
+      params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
+      readExpand(params, []);
+      const page = paginate([...store.webhookEndpoints.values()].reverse(), params);
+      return listJson(
+        `/v1${req.path}`,
+        page.items.map((endpoint) => webhookEndpointJson(endpoint)),
+        page.hasMore,
+      );
+    }),
+  );
+  router.get(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      readExpand(params, []);
+      return webhookEndpointJson(endpointOr404(String(req.params.id)));
+    }),
+  );
+  router.post(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.update', ({ params }, req) => {
+      const endpoint = endpointOr404(String(req.params.id));
+      readExpand(params, []);
+      updateWebhookEndpoint(endpoint, params);
+      return webhookEndpointJson(endpoint);
+    }),
+  );
+  router.delete(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.del', ({ params }, req) => {
+      params.allowOnly([]);
+      const endpoint = endpointOr404(String(req.params.id));
+      store.webhookEndpoints.delete(endpoint.id);
+      return { id: endpoint.id, object: 'webhook_endpoint', deleted: true };
     }),
   );
 
@@ -314,6 +426,35 @@ export function apiRouter(deps: {
     });
   });
   return router;
+}
+
+/** Holds a request unanswered until its client gives up (or the hang limit passes). */
+function hang(res: Response): void {
+  const timer = setTimeout(() => res.socket?.destroy(), HANG_LIMIT_MS);
+  timer.unref();
+  res.on('close', () => clearTimeout(timer));
+}
+
+/** The error body Stripe answers with for a status (what a `status` fault answers). */
+function faultErrorBody(statusCode: number): { error: StripeErrorBody } {
+  if (statusCode >= 500) return { error: { type: 'api_error', message: 'An unknown error occurred' } };
+  if (statusCode === 429) {
+    return {
+      error: {
+        type: 'invalid_request_error',
+        code: 'rate_limit',
+        doc_url: 'https://stripe.com/docs/error-codes/rate-limit',
+        message:
+          'Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.',
+      },
+    };
+  }
+  return {
+    error: {
+      type: 'invalid_request_error',
+      message: `The sandbox answered ${statusCode} because a fault was switched on (POST /_sandbox/faults).`,
+    },
+  };
 }
 
 /** Stripe's cursor pagination over a newest-first list: `limit`, `starting_after`, `ending_before`. */

@@ -14,7 +14,7 @@ import {
   paymentIntentJson,
   paymentMethodJson,
 } from '../stripe/stripe-objects';
-import type { ApiContext } from './api.router';
+import type { ApiContext, Handler } from './api.router';
 import type { ParamReader } from './form-params';
 import {
   allowParams,
@@ -26,7 +26,7 @@ import {
   readPaymentMethod,
 } from './payments.params';
 
-type Route = (handler: (context: ApiContext, req: Request) => unknown) => RequestHandler;
+type Route = (operation: string, handler: Handler) => RequestHandler;
 type Paginate = <T extends { id: string }>(
   items: T[],
   params: ParamReader,
@@ -74,13 +74,13 @@ export function paymentRoutes(
   // --- Customers
   router.post(
     '/customers',
-    route((context) =>
+    route('customers.create', (context) =>
       customerJson(payments.createCustomer(readNewCustomer(context.params), request(context))),
     ),
   );
   router.get(
     '/customers/:id',
-    route(({ params }, req) => {
+    route('customers.retrieve', ({ params }, req) => {
       allowParams(params, ['expand'], []);
       readExpandNone(params);
       const customer = store.customers.get(String(req.params.id));
@@ -90,7 +90,7 @@ export function paymentRoutes(
   );
   router.get(
     '/customers',
-    route(({ params }, req) => {
+    route('customers.list', ({ params }, req) => {
       allowParams(
         params,
         ['email', 'limit', 'starting_after', 'ending_before'],
@@ -105,14 +105,14 @@ export function paymentRoutes(
   // --- Payment methods
   router.post(
     '/payment_methods',
-    route(({ params }) => {
+    route('paymentMethods.create', ({ params }) => {
       const method = payments.savePaymentMethod(readNewPaymentMethod(params, scheduler.unixNow()));
       return paymentMethodJson(method);
     }),
   );
   router.get(
     '/payment_methods/:id',
-    route(({ params }, req) => {
+    route('paymentMethods.retrieve', ({ params }, req) => {
       allowParams(params, ['expand'], []);
       readExpandNone(params);
       const method = store.paymentMethods.get(String(req.params.id));
@@ -124,14 +124,14 @@ export function paymentRoutes(
   // --- PaymentIntents
   router.post(
     '/payment_intents',
-    route((context) => {
+    route('paymentIntents.create', (context) => {
       const input = readNewPaymentIntent(store, context.params, context.stripeVersion, scheduler.unixNow());
       return paymentIntentJson(payments.create(input, request(context)));
     }),
   );
   router.get(
     '/payment_intents',
-    route(({ params }, req) => {
+    route('paymentIntents.list', ({ params }, req) => {
       allowParams(params, ['customer', 'limit', 'starting_after', 'ending_before'], ['created', 'expand']);
       const customer = params.string('customer');
       const intents = [...store.paymentIntents.values()].filter(
@@ -142,7 +142,7 @@ export function paymentRoutes(
   );
   router.post(
     '/payment_intents/:id/confirm',
-    route((context, req) => {
+    route('paymentIntents.confirm', (context, req) => {
       const { params } = context;
       allowParams(
         params,
@@ -159,7 +159,7 @@ export function paymentRoutes(
   );
   router.post(
     '/payment_intents/:id/capture',
-    route((context, req) => {
+    route('paymentIntents.capture', (context, req) => {
       const { params } = context;
       allowParams(
         params,
@@ -176,7 +176,7 @@ export function paymentRoutes(
   );
   router.post(
     '/payment_intents/:id/cancel',
-    route((context, req) => {
+    route('paymentIntents.cancel', (context, req) => {
       const { params } = context;
       allowParams(params, ['cancellation_reason', 'expand'], []);
       readExpandNone(params);
@@ -195,11 +195,13 @@ export function paymentRoutes(
   // --- Refunds
   router.post(
     '/refunds',
-    route((context) => refundJson(refunds.create(readNewRefund(store, context.params), request(context)))),
+    route('refunds.create', (context) =>
+      refundJson(refunds.create(readNewRefund(store, context.params), request(context))),
+    ),
   );
   router.get(
     '/refunds/:id',
-    route(({ params }, req) => {
+    route('refunds.retrieve', ({ params }, req) => {
       allowParams(params, ['expand'], []);
       readExpandNone(params);
       const refund = refunds.get(String(req.params.id));
@@ -209,7 +211,7 @@ export function paymentRoutes(
   );
   router.get(
     '/refunds',
-    route(({ params }, req) => {
+    route('refunds.list', ({ params }, req) => {
       allowParams(
         params,
         ['charge', 'payment_intent', 'limit', 'starting_after', 'ending_before'],
@@ -226,7 +228,7 @@ export function paymentRoutes(
   // --- Disputes (opened by the dispute test cards, closed by `POST /_sandbox/disputes/:id/close`)
   router.get(
     '/disputes/:id',
-    route(({ params }, req) => {
+    route('disputes.retrieve', ({ params }, req) => {
       allowParams(params, ['expand'], []);
       readExpandNone(params);
       const dispute = disputes.get(String(req.params.id));
@@ -236,7 +238,7 @@ export function paymentRoutes(
   );
   router.get(
     '/disputes',
-    route(({ params }, req) => {
+    route('disputes.list', ({ params }, req) => {
       allowParams(
         params,
         ['charge', 'payment_intent', 'limit', 'starting_after', 'ending_before'],
@@ -260,14 +262,14 @@ export function paymentRoutes(
   };
   router.get(
     '/payment_pages/:id',
-    route(({ params }, req) => {
+    route('paymentPages.retrieve', ({ params }, req) => {
       allowParams(params, [], []);
       return checkoutSessionJson(sessionOr404(String(req.params.id)));
     }),
   );
   router.post(
     '/payment_pages/:id/confirm',
-    route(({ params }, req) => {
+    route('paymentPages.confirm', ({ params }, req) => {
       allowParams(
         params,
         ['payment_method', 'expected_amount'],

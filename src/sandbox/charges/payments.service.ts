@@ -37,6 +37,8 @@ export interface NewPaymentIntent {
   confirm: boolean;
 }
 
+const SETTLE_JOB = 'payment_intent.settle';
+
 const CONFIRMABLE: PaymentIntentRecord['status'][] = ['requires_payment_method', 'requires_confirmation'];
 const CANCELABLE: PaymentIntentRecord['status'][] = [
   'requires_payment_method',
@@ -79,7 +81,12 @@ export class PaymentsService {
     private readonly events: EventLog,
     private readonly disputes: DisputesService,
     private readonly settings: { settlementSeconds: number },
-  ) {}
+  ) {
+    // A durable job: a debit in flight settles even across a restart of the sandbox.
+    scheduler.define<{ paymentIntentId: string }>(SETTLE_JOB, ({ paymentIntentId }) =>
+      this.settleDebit(paymentIntentId),
+    );
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Customers and payment methods
@@ -106,6 +113,7 @@ export class PaymentsService {
   /** Attaches a payment method to a customer: `payment_method.attached`. */
   attach(method: PaymentMethodRecord, customerId: string): NewEvent {
     method.customerId = customerId;
+    this.store.paymentMethods.touch(method);
     return { type: 'payment_method.attached', object: paymentMethodJson(method) };
   }
 
@@ -356,25 +364,36 @@ export class PaymentsService {
       { type: 'payment_intent.processing', object: paymentIntentJson(intent), request },
       { type: 'charge.pending', object: chargeJson(charge), request },
     );
-    this.scheduler.schedule(this.settings.settlementSeconds * 1000, `settle ${intent.id}`, () => {
-      const failure = bankFailureOf(method);
-      if (failure) {
-        charge.status = 'failed';
-        charge.failure = failure;
-        this.markFailed(intent, charge, failure);
-        this.events.emit([
-          { type: 'charge.failed', object: chargeJson(charge) },
-          { type: 'payment_intent.payment_failed', object: paymentIntentJson(intent) },
-        ]);
-        return;
-      }
-      charge.status = 'succeeded';
-      this.markSucceeded(intent, charge);
-      this.events.emit([
-        { type: 'charge.succeeded', object: chargeJson(charge) },
-        { type: 'payment_intent.succeeded', object: paymentIntentJson(intent) },
-      ]);
+    this.scheduler.scheduleDurable(this.settings.settlementSeconds * 1000, SETTLE_JOB, {
+      paymentIntentId: intent.id,
     });
+  }
+
+  /** The bank's answer to a debit submitted `settlementSeconds` ago. */
+  private settleDebit(paymentIntentId: string): void {
+    const intent = this.store.paymentIntents.get(paymentIntentId);
+    const charge = intent?.latestChargeId ? this.store.charges.get(intent.latestChargeId) : undefined;
+    if (!intent || !charge || intent.status !== 'processing' || charge.status !== 'pending') {
+      this.logger.warn(`PaymentIntent ${paymentIntentId}: nothing to settle`);
+      return;
+    }
+    const failure = bankFailureOf(charge.paymentMethod);
+    if (failure) {
+      charge.status = 'failed';
+      charge.failure = failure;
+      this.markFailed(intent, charge, failure);
+      this.events.emit([
+        { type: 'charge.failed', object: chargeJson(charge) },
+        { type: 'payment_intent.payment_failed', object: paymentIntentJson(intent) },
+      ]);
+      return;
+    }
+    charge.status = 'succeeded';
+    this.markSucceeded(intent, charge);
+    this.events.emit([
+      { type: 'charge.succeeded', object: chargeJson(charge) },
+      { type: 'payment_intent.succeeded', object: paymentIntentJson(intent) },
+    ]);
   }
 
   private newCharge(

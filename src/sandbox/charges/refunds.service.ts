@@ -17,6 +17,8 @@ export interface NewRefund {
   metadata: Record<string, string>;
 }
 
+const SETTLE_JOB = 'refund.settle';
+
 /** Why a refund of Stripe's refund-failure test card (4000 0000 0000 5126) fails. */
 const TEST_CARD_REFUND_FAILURE = 'expired_or_canceled_card';
 
@@ -45,7 +47,10 @@ export class RefundsService {
     private readonly events: EventLog,
     private readonly disputes: DisputesService,
     private readonly settings: { settlementSeconds: number },
-  ) {}
+  ) {
+    // A durable job: a pending refund settles even across a restart of the sandbox.
+    scheduler.define<{ refundId: string }>(SETTLE_JOB, ({ refundId }) => this.settle(refundId));
+  }
 
   get(id: string): RefundRecord | undefined {
     return this.store.refunds.get(id);
@@ -107,14 +112,16 @@ export class RefundsService {
       { type: 'charge.refunded', object: chargeJson(charge), request },
     ]);
     this.logger.log(`Refund ${refund.id} of ${amount} ${refund.currency} on ${charge.id}: pending`);
-    this.scheduler.schedule(this.settings.settlementSeconds * 1000, `refund ${refund.id}`, () =>
-      this.settle(refund, charge),
-    );
+    this.scheduler.scheduleDurable(this.settings.settlementSeconds * 1000, SETTLE_JOB, {
+      refundId: refund.id,
+    });
     return refund;
   }
 
-  private settle(refund: RefundRecord, charge: ChargeRecord): void {
-    if (refund.status !== 'pending') return;
+  private settle(refundId: string): void {
+    const refund = this.store.refunds.get(refundId);
+    const charge = refund ? this.store.charges.get(refund.chargeId) : undefined;
+    if (!refund || !charge || refund.status !== 'pending') return;
     if (testCard(charge.paymentMethod.testNumber ?? '').refundFails) {
       refund.status = 'failed';
       refund.failureReason = TEST_CARD_REFUND_FAILURE;

@@ -17,6 +17,7 @@ import { newId } from '../stripe/stripe-ids';
 import { chargeJson, checkoutSessionJson, paymentIntentJson } from '../stripe/stripe-objects';
 import {
   type CardInput,
+  FAILING_BANK_ACCOUNTS,
   type PaymentFailure,
   TEST_BANK_NAME,
   TEST_ROUTING_NUMBER,
@@ -42,6 +43,9 @@ export type NewCheckoutSession = Pick<
   /** Asked for (`payment_method_types`, `allowed_payment_method_types`); else what the currency offers. */
   paymentMethodTypes?: CheckoutSessionRecord['paymentMethodTypes'];
 };
+
+const EXPIRE_JOB = 'checkout.session.expire';
+const SETTLE_JOB = 'checkout.session.settle';
 
 export type PaymentOutcome =
   /** Paid, or (bank) submitted: the customer goes to `success_url`. */
@@ -69,7 +73,16 @@ export class CheckoutService {
     private readonly settings: CheckoutSettings,
     private readonly payments: PaymentsService,
     private readonly disputes: DisputesService,
-  ) {}
+  ) {
+    // Durable jobs: they survive a restart of the sandbox (see SandboxScheduler.scheduleDurable).
+    scheduler.define<{ sessionId: string }>(EXPIRE_JOB, ({ sessionId }) => {
+      const session = this.store.sessions.get(sessionId);
+      if (session?.status === 'open') this.expireNow(session);
+    });
+    scheduler.define<{ sessionId: string; accountNumber?: string }>(SETTLE_JOB, (args) =>
+      this.settle(args.sessionId, args.accountNumber),
+    );
+  }
 
   create(input: NewCheckoutSession): CheckoutSessionRecord {
     const id = newId.checkoutSession();
@@ -108,8 +121,8 @@ export class CheckoutService {
       url: `${this.settings.baseUrl()}/c/pay/${id}`,
     };
     this.store.sessions.set(id, session);
-    this.scheduler.schedule(session.expiresAt * 1000 - this.scheduler.now(), `expire ${id}`, () => {
-      if (session.status === 'open') this.expireNow(session);
+    this.scheduler.scheduleDurable(session.expiresAt * 1000 - this.scheduler.now(), EXPIRE_JOB, {
+      sessionId: id,
     });
     this.logger.log(
       `Checkout Session ${id} created: ${session.amountTotal} ${session.currency}, expires at ${session.expiresAt}`,
@@ -320,18 +333,29 @@ export class CheckoutService {
     this.logger.log(
       `Checkout Session ${session.id}: bank debit submitted, settles in ${this.settings.settlementSeconds} s`,
     );
-    this.scheduler.schedule(this.settings.settlementSeconds * 1000, `settle ${session.id}`, () =>
-      this.settle(session, intent, charge, bankFailureOf(method)),
-    );
+    this.scheduler.scheduleDurable(this.settings.settlementSeconds * 1000, SETTLE_JOB, {
+      sessionId: session.id,
+    });
     return { kind: 'completed', redirectTo: this.successUrl(session) };
   }
 
-  private settle(
-    session: CheckoutSessionRecord,
-    intent: PaymentIntentRecord,
-    charge: ChargeRecord,
-    failure: PaymentFailure | undefined,
-  ): void {
+  /**
+   * The bank's answer to a debit submitted `settlementSeconds` ago: the payment method's test
+   * account or IBAN says which (`accountNumber`: how timers stored before methods kept it said it).
+   */
+  private settle(sessionId: string, accountNumber?: string): void {
+    const session = this.store.sessions.get(sessionId);
+    const intent = session?.paymentIntentId
+      ? this.store.paymentIntents.get(session.paymentIntentId)
+      : undefined;
+    const charge = intent?.latestChargeId ? this.store.charges.get(intent.latestChargeId) : undefined;
+    if (!session || !intent || !charge || intent.status !== 'processing' || charge.status !== 'pending') {
+      this.logger.warn(`Checkout Session ${sessionId}: nothing to settle`);
+      return;
+    }
+    const failure =
+      bankFailureOf(charge.paymentMethod) ??
+      (accountNumber === undefined ? undefined : FAILING_BANK_ACCOUNTS[accountNumber]);
     if (failure) {
       charge.status = 'failed';
       charge.failure = failure;

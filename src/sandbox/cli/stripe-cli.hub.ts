@@ -4,7 +4,6 @@ import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import type { SandboxScheduler } from '../sandbox.scheduler';
 import type { EventRecord } from '../sandbox.store';
 import { alphanumeric, newId } from '../stripe/stripe-ids';
 import { signatureHeader } from '../webhooks/webhook-signature';
@@ -92,7 +91,7 @@ export class StripeCliHub {
 
   constructor(
     webhookSecret: string,
-    private readonly scheduler: SandboxScheduler,
+    private readonly now: () => number,
     private readonly baseUrl: () => string,
   ) {
     this.secret = `whsec_${createHmac('sha256', webhookSecret).update('stripe listen').digest('hex')}`;
@@ -105,9 +104,9 @@ export class StripeCliHub {
       id: newId.cliSession(),
       deviceName: input.deviceName,
       forwardUrl: input.forwardUrl,
-      createdAt: this.scheduler.now(),
+      createdAt: this.now(),
       socket: null,
-      disconnectedSince: this.scheduler.now(),
+      disconnectedSince: this.now(),
       queue: [],
     };
     this.sessions.set(session.id, session);
@@ -188,7 +187,7 @@ export class StripeCliHub {
     ws.on('close', () => {
       if (session.socket !== ws) return;
       session.socket = null;
-      session.disconnectedSince = this.scheduler.now();
+      session.disconnectedSince = this.now();
       this.logger.log(`Stripe CLI session ${session.id} disconnected`);
     });
     ws.on('error', (error) => this.logger.warn(`Stripe CLI session ${session.id}: ${error.message}`));
@@ -207,7 +206,7 @@ export class StripeCliHub {
         'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
         'Cache-Control': 'no-cache',
         Accept: '*/*; q=0.5, application/xml',
-        'Stripe-Signature': signatureHeader(event.body, this.secret, this.scheduler.unixNow()),
+        'Stripe-Signature': signatureHeader(event.body, this.secret, Math.floor(this.now() / 1000)),
       },
       // A set api_version makes the CLI drop the event (unless `--latest`): events are in the
       // account's default version.
@@ -218,7 +217,7 @@ export class StripeCliHub {
       type: event.type,
       sessionId: session.id,
       webhookConversationId,
-      sentAt: this.scheduler.now(),
+      sentAt: this.now(),
       acked: false,
       responses: [],
     });
@@ -242,7 +241,7 @@ export class StripeCliHub {
       forward.acked = true;
     } else if (message.type === 'webhook_response' && typeof message.status === 'number') {
       const forwardUrl = String(message.forward_url ?? '');
-      forward.responses.push({ status: message.status, forwardUrl, at: this.scheduler.now() });
+      forward.responses.push({ status: message.status, forwardUrl, at: this.now() });
       this.logger.log(
         `Stripe CLI forwarded ${forward.eventId} (${forward.type}) to ${redactUrl(forwardUrl)}: ${message.status}`,
       );
@@ -250,7 +249,7 @@ export class StripeCliHub {
   }
 
   private forgetAbandoned(): void {
-    const now = this.scheduler.now();
+    const now = this.now();
     for (const [id, session] of this.sessions) {
       if (session.disconnectedSince !== null && now - session.disconnectedSince > ABANDONED_AFTER_MS) {
         this.sessions.delete(id);

@@ -1,16 +1,16 @@
-import { type Request, type RequestHandler, Router } from 'express';
-import type { ApiContext } from '../api/api.router';
+import { type RequestHandler, Router } from 'express';
+import type { Handler } from '../api/api.router';
 import { allowParams } from '../api/payments.params';
 import { paramError } from '../stripe/stripe-error';
 import { type StripeCliHub, WEBHOOK_FEATURE } from './stripe-cli.hub';
 
-type Route = (handler: (context: ApiContext, req: Request) => unknown) => RequestHandler;
+type Route = (operation: string, handler: Handler) => RequestHandler;
 
 /** `POST /v1/stripecli/sessions`: what `stripe listen` asks first (with the API key), as Stripe answers it. */
 export function stripeCliRoutes(router: Router, route: Route, hub: StripeCliHub): void {
   router.post(
     '/stripecli/sessions',
-    route(({ params }) => {
+    route('stripeCli.sessions.create', ({ params }) => {
       allowParams(
         params,
         ['device_name', 'websocket_features', 'forward_to_url', 'forward_connect_to_url'],
