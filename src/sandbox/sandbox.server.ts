@@ -6,10 +6,16 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AppConfig, SANDBOX_SECRET_KEY } from '../config';
 import { adminRouter } from './admin/admin.router';
+import { sandboxPaymentControls } from './admin/payment-controls.router';
 import { apiRouter } from './api/api.router';
 import { FaultSwitches } from './api/faults';
 import { IdempotencyStore } from './api/idempotency';
 import { CheckoutService } from './checkout/checkout.service';
+import { DisputesService } from './charges/disputes.service';
+import { StripeCliHub } from './cli/stripe-cli.hub';
+import { stripeCliAdminRouter } from './cli/stripe-cli.routes';
+import { PaymentsService } from './charges/payments.service';
+import { RefundsService } from './charges/refunds.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
 import { EventLog } from './sandbox.events';
 import { SandboxScheduler } from './sandbox.scheduler';
@@ -21,6 +27,7 @@ import {
   ServiceDatabaseStorageFactory,
 } from './storage/storage.factory';
 import { WebhookDispatcher } from './webhooks/webhook.dispatcher';
+import { ensureConfiguredEndpoint } from './webhooks/webhook-endpoints';
 
 /** One running sandbox account: its state, timers, deliveries and routes. Replaced whole by a reset. */
 interface Runtime {
@@ -42,6 +49,8 @@ export class SandboxServer {
   private server: Server | undefined;
   private storage: SandboxStorage | undefined;
   private runtime: Runtime | undefined;
+  /** `stripe listen` sessions: of the server (its websocket), not of a runtime's stored state. */
+  private stripeCli: StripeCliHub | undefined;
   /** Faults are switched per process, not stored; they survive a reset only if not cleared by it. */
   private readonly faults = new FaultSwitches();
   private readonly storageFactory: SandboxStorageFactory;
@@ -79,6 +88,9 @@ export class SandboxServer {
     });
 
     const server = app.listen(settings.port, settings.host);
+    const stripeCli = new StripeCliHub(settings.webhookSecret, Date.now, () => this.baseUrl);
+    stripeCli.attach(server);
+    this.stripeCli = stripeCli;
     try {
       await Promise.race([
         once(server, 'listening'),
@@ -115,6 +127,8 @@ export class SandboxServer {
     const runtime = this.runtime;
     this.runtime = undefined;
     if (runtime) await this.closeRuntime(runtime);
+    this.stripeCli?.close();
+    this.stripeCli = undefined;
     const closed = once(server, 'close');
     server.close();
     server.closeAllConnections();
@@ -151,24 +165,33 @@ export class SandboxServer {
     const store = new SandboxStore(storage);
     const scheduler = new SandboxScheduler(Date.now, store);
     const dispatcher = new WebhookDispatcher(
-      {
-        url: settings.webhookUrl,
-        secret: settings.webhookSecret,
-        retryScheduleSeconds: settings.retryScheduleSeconds,
-        timeoutSeconds: settings.webhookTimeoutSeconds,
-      },
+      { retryScheduleSeconds: settings.retryScheduleSeconds, timeoutSeconds: settings.webhookTimeoutSeconds },
       { ...settings.chaos },
       scheduler,
       store,
     );
     const events = new EventLog(store, scheduler, dispatcher);
-    const checkout = new CheckoutService(store, scheduler, events, {
-      baseUrl: () => this.baseUrl,
-      settlementSeconds: settings.settlementSeconds,
-    });
+    events.subscribe((records) => this.stripeCli?.publish(records));
+    const settlement = { settlementSeconds: settings.settlementSeconds };
+    const disputes = new DisputesService(store, scheduler, events);
+    const payments = new PaymentsService(store, scheduler, events, disputes, settlement);
+    const refunds = new RefundsService(store, scheduler, events, disputes, settlement);
+    const checkout = new CheckoutService(
+      store,
+      scheduler,
+      events,
+      { baseUrl: () => this.baseUrl, settlementSeconds: settings.settlementSeconds },
+      payments,
+      disputes,
+    );
     const idempotency = new IdempotencyStore(() => scheduler.now(), store.idempotency);
 
     const loaded = await store.load();
+    ensureConfiguredEndpoint(
+      store,
+      { url: settings.webhookUrl, secret: settings.webhookSecret },
+      scheduler.unixNow(),
+    );
     idempotency.prune();
     scheduler.restore();
     await store.flush();
@@ -191,6 +214,11 @@ export class SandboxServer {
         checkout,
         idempotency,
         faults: this.faults,
+        events,
+        payments,
+        refunds,
+        disputes,
+        stripeCli: this.stripeCli!,
       }),
     );
     router.use(checkoutPageRouter({ checkout, scheduler, store }));
@@ -204,6 +232,8 @@ export class SandboxServer {
         reset: () => this.reset(),
       }),
     );
+    router.use(sandboxPaymentControls({ disputes, store }));
+    router.use(stripeCliAdminRouter(this.stripeCli!));
     return { store, scheduler, dispatcher, router };
   }
 }

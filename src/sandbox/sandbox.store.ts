@@ -24,6 +24,10 @@ export interface PriceRecord {
   currency: string;
   unitAmount: number;
   metadata: Record<string, string>;
+  /** Set for a recurring price (objects only: Checkout Sessions stay one-time). */
+  recurring?: { interval: 'day' | 'week' | 'month' | 'year'; intervalCount: number } | null;
+  nickname?: string | null;
+  lookupKey?: string | null;
 }
 
 export interface LineItemRecord {
@@ -35,7 +39,7 @@ export interface LineItemRecord {
 }
 
 export interface CustomerDetails {
-  email: string;
+  email: string | null;
   name: string | null;
 }
 
@@ -53,7 +57,12 @@ export interface CheckoutSessionRecord {
   metadata: Record<string, string>;
   paymentIntentMetadata: Record<string, string>;
   paymentIntentDescription: string | null;
-  paymentMethodTypes: ('card' | 'link' | 'us_bank_account')[];
+  paymentMethodTypes: ('card' | 'link' | 'us_bank_account' | 'sepa_debit')[];
+  /** `payment_intent_data[shipping]` and `[setup_future_usage]`, given to its PaymentIntent. */
+  paymentIntentShipping?: ShippingRecord | null;
+  paymentIntentSetupFutureUsage?: 'on_session' | 'off_session' | null;
+  /** The Customer Checkout created to save a payment method (`setup_future_usage`). */
+  customerId?: string | null;
   status: 'open' | 'complete' | 'expired';
   paymentStatus: 'unpaid' | 'paid';
   paymentIntentId: string | null;
@@ -65,8 +74,15 @@ export interface CheckoutSessionRecord {
 export interface PaymentMethodRecord {
   id: string;
   created: number;
-  type: 'card' | 'us_bank_account';
+  type: 'card' | 'us_bank_account' | 'sepa_debit';
   billing: CustomerDetails;
+  /** Billing address and phone, when the API was given them. */
+  billingAddress?: AddressRecord | null;
+  billingPhone?: string | null;
+  customerId?: string | null;
+  metadata?: Record<string, string>;
+  /** The test card number behind a card (never shown): it decides the outcome of each payment. */
+  testNumber?: string;
   card?: {
     brand: CardBrand;
     last4: string;
@@ -75,7 +91,47 @@ export interface PaymentMethodRecord {
     funding: string;
     fingerprint: string;
   };
-  bankAccount?: { last4: string; routingNumber: string; bankName: string; fingerprint: string };
+  bankAccount?: {
+    last4: string;
+    routingNumber: string;
+    bankName: string;
+    fingerprint: string;
+    /** The test account number (never shown): it decides whether the debit settles. */
+    accountNumber?: string;
+  };
+  sepaDebit?: {
+    iban: string;
+    last4: string;
+    country: string;
+    bankCode: string;
+    branchCode: string;
+    fingerprint: string;
+  };
+}
+
+export interface AddressRecord {
+  line1: string | null;
+  line2: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  country: string | null;
+}
+
+export interface ShippingRecord {
+  name: string;
+  phone: string | null;
+  address: AddressRecord;
+}
+
+export interface CustomerRecord {
+  id: string;
+  created: number;
+  email: string | null;
+  name: string | null;
+  description: string | null;
+  phone: string | null;
+  metadata: Record<string, string>;
 }
 
 export interface PaymentIntentRecord {
@@ -87,13 +143,27 @@ export interface PaymentIntentRecord {
   description: string | null;
   paymentMethodTypes: string[];
   clientSecret: string;
-  status: 'requires_payment_method' | 'processing' | 'succeeded' | 'canceled';
+  status:
+    | 'requires_payment_method'
+    | 'requires_confirmation'
+    | 'requires_capture'
+    | 'processing'
+    | 'succeeded'
+    | 'canceled';
   amountReceived: number;
+  /** What the API set beyond Checkout's defaults (absent for Checkout's own PaymentIntents). */
+  captureMethod?: 'automatic' | 'automatic_async' | 'manual';
+  amountCapturable?: number;
+  customerId?: string | null;
+  shipping?: ShippingRecord | null;
+  receiptEmail?: string | null;
+  setupFutureUsage?: 'on_session' | 'off_session' | null;
+  allowedPaymentMethodTypes?: string[] | null;
   latestChargeId: string | null;
   paymentMethodId: string | null;
   lastPaymentError: { failure: PaymentFailure; chargeId: string; paymentMethod: PaymentMethodRecord } | null;
   canceledAt: number | null;
-  cancellationReason: 'abandoned' | 'automatic' | null;
+  cancellationReason: 'abandoned' | 'automatic' | 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
 }
 
 export interface ChargeRecord {
@@ -107,6 +177,69 @@ export interface ChargeRecord {
   status: 'succeeded' | 'pending' | 'failed';
   failure: PaymentFailure | null;
   balanceTransactionId: string | null;
+  /** Set by the PaymentIntents API (Checkout's charges are captured at once and have none). */
+  captured?: boolean;
+  amountRefunded?: number;
+  disputeId?: string | null;
+  customerId?: string | null;
+  description?: string | null;
+  shipping?: ShippingRecord | null;
+  receiptEmail?: string | null;
+}
+
+export interface RefundRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string | null;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  metadata: Record<string, string>;
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled';
+  failureReason: string | null;
+  balanceTransactionId: string;
+  failureBalanceTransactionId: string | null;
+}
+
+export interface DisputeRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string | null;
+  reason: string;
+  /** An inquiry (warning_*) or a chargeback. */
+  inquiry: boolean;
+  status:
+    | 'warning_needs_response'
+    | 'warning_under_review'
+    | 'warning_closed'
+    | 'needs_response'
+    | 'under_review'
+    | 'won'
+    | 'lost';
+  evidenceDueBy: number;
+  evidenceSubmitted: boolean;
+  balanceTransactionIds: string[];
+}
+
+/** `/v1/webhook_endpoints`: where events go, each endpoint with its own signing secret. */
+export interface WebhookEndpointRecord {
+  id: string;
+  created: number;
+  url: string;
+  /** `whsec_…`: shown once, in the answer to its creation, as Stripe does. */
+  secret: string;
+  /** Event types it receives; `*` for all. */
+  enabledEvents: string[];
+  status: 'enabled' | 'disabled';
+  description: string | null;
+  metadata: Record<string, string>;
+  apiVersion: string | null;
+  /** The endpoint configured by SANDBOX_WEBHOOK_URL and the first STRIPE_WEBHOOK_SECRET (kept in step at each start). */
+  configured: boolean;
 }
 
 export interface DeliveryAttempt {
@@ -122,6 +255,9 @@ export interface DeliveryAttempt {
 }
 
 export interface DeliveryRecord {
+  /** The webhook endpoint it goes to, and its URL when the event was sent. */
+  endpointId: string;
+  url: string;
   /** 1, or 2 for the extra copy the `duplicates` chaos switch sends. */
   copy: number;
   status: 'pending' | 'succeeded' | 'failed';
@@ -139,7 +275,10 @@ export interface EventRecord {
   body: string;
   /** The event as JSON (parsed `body`), for the API. */
   json: Record<string, unknown>;
+  /** One per endpoint that listens to its type (and per chaos copy), made when it is sent. */
   deliveries: DeliveryRecord[];
+  /** Handed to the dispatcher (its deliveries made); false while a chaos delay holds it. */
+  dispatched?: boolean;
 }
 
 /** A job of the scheduler that survives a restart (see `SandboxScheduler.scheduleDurable`). */
@@ -276,8 +415,13 @@ export class SandboxStore {
   readonly sessions = this.collection<CheckoutSessionRecord>('checkout.session');
   readonly paymentIntents = this.collection<PaymentIntentRecord>('payment_intent');
   readonly charges = this.collection<ChargeRecord>('charge');
+  readonly customers = this.collection<CustomerRecord>('customer');
+  readonly paymentMethods = this.collection<PaymentMethodRecord>('payment_method');
+  readonly refunds = this.collection<RefundRecord>('refund');
+  readonly disputes = this.collection<DisputeRecord>('dispute');
   /** In creation order. */
   readonly events = this.collection<EventRecord>('event', eventCodec);
+  readonly webhookEndpoints = this.collection<WebhookEndpointRecord>('webhook_endpoint');
   /** Pending jobs of the scheduler (expiries, settlements, webhook retries). */
   readonly timers = this.collection<TimerRecord>('timer');
   readonly idempotency = this.collection<IdempotencyRecord>('idempotency_key');

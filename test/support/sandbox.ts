@@ -215,6 +215,8 @@ export interface SandboxEvent {
   created: number;
   objectId: string;
   deliveries: {
+    endpointId: string;
+    url: string;
     copy: number;
     status: 'pending' | 'succeeded' | 'failed';
     attempts: SandboxDeliveryAttempt[];
@@ -281,11 +283,13 @@ export interface WebhookReceiver {
  */
 export async function startWebhookReceiver(
   options: {
-    secret?: string;
+    /** The endpoint's signing secret; a function when it is known only later (an endpoint created after). */
+    secret?: string | (() => string);
     respond?: (event: Stripe.Event, arrival: number) => number | 'no answer';
   } = {},
 ): Promise<WebhookReceiver> {
-  const secret = options.secret ?? SANDBOX_WEBHOOK_SECRET;
+  const secretOf = () =>
+    typeof options.secret === 'function' ? options.secret() : (options.secret ?? SANDBOX_WEBHOOK_SECRET);
   const stripe = new Stripe('sk_test_receiver_only');
   const received: ReceivedWebhook[] = [];
   const rejected: string[] = [];
@@ -298,7 +302,7 @@ export async function startWebhookReceiver(
       const signature = String(req.headers['stripe-signature'] ?? '');
       let event: Stripe.Event;
       try {
-        event = stripe.webhooks.constructEvent(rawBody, signature, secret);
+        event = stripe.webhooks.constructEvent(rawBody, signature, secretOf());
       } catch (error) {
         rejected.push((error as Error).message);
         res.writeHead(400).end();
@@ -325,7 +329,9 @@ export async function startWebhookReceiver(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/webhooks`,
-    secret,
+    get secret() {
+      return secretOf();
+    },
     received,
     rejected,
     waitForCount: (count, timeoutMs = 10_000) =>

@@ -3,7 +3,12 @@ import express, { type Request, type Response, Router } from 'express';
 import Stripe from 'stripe';
 import type { CheckoutService } from '../checkout/checkout.service';
 import type { SandboxScheduler } from '../sandbox.scheduler';
-import type { CheckoutSessionRecord, SandboxStore } from '../sandbox.store';
+import type { CheckoutSessionRecord, SandboxStore, WebhookEndpointRecord } from '../sandbox.store';
+import {
+  createWebhookEndpoint,
+  updateWebhookEndpoint,
+  webhookEndpointJson,
+} from '../webhooks/webhook-endpoints';
 import { paramError, resourceMissing, StripeApiError, type StripeErrorBody } from '../stripe/stripe-error';
 import { newId } from '../stripe/stripe-ids';
 import {
@@ -20,14 +25,23 @@ import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checko
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
 import { type FaultSwitches, HANG_LIMIT_MS } from './faults';
 import type { IdempotencyStore } from './idempotency';
+import { paymentRoutes } from './payments.router';
+import { stripeCliRoutes } from '../cli/stripe-cli.routes';
+import type { StripeCliHub } from '../cli/stripe-cli.hub';
+import type { EventLog } from '../sandbox.events';
+import type { PaymentsService } from '../charges/payments.service';
+import type { RefundsService } from '../charges/refunds.service';
+import type { DisputesService } from '../charges/disputes.service';
 
 export interface ApiContext {
   params: ParamReader;
   requestId: string;
   idempotencyKey: string | null;
+  /** The request's `Stripe-Version` header; null when it names none (the account's version applies). */
+  stripeVersion: string | null;
 }
 
-type Handler = (context: ApiContext, req: Request) => unknown;
+export type Handler = (context: ApiContext, req: Request) => unknown;
 
 const NO_API_KEY =
   "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). " +
@@ -60,8 +74,13 @@ export function apiRouter(deps: {
   checkout: CheckoutService;
   idempotency: IdempotencyStore;
   faults: FaultSwitches;
+  events: EventLog;
+  payments: PaymentsService;
+  refunds: RefundsService;
+  disputes: DisputesService;
+  stripeCli: StripeCliHub;
 }): Router {
-  const { store, scheduler, checkout, idempotency, faults } = deps;
+  const { store, scheduler, checkout, idempotency, faults, events } = deps;
   const logger = new Logger('StripeSandbox');
   const router = Router();
 
@@ -102,7 +121,7 @@ export function apiRouter(deps: {
     let holdsKey = false;
     try {
       const raw =
-        req.method === 'GET'
+        req.method === 'GET' || req.method === 'DELETE'
           ? (req.originalUrl.split('?')[1] ?? '')
           : typeof req.body === 'string'
             ? req.body
@@ -144,7 +163,11 @@ export function apiRouter(deps: {
           await new Promise((resolve) => setTimeout(resolve, fault.seconds! * 1000));
         }
         try {
-          body = await handler({ params: ParamReader.root(values), requestId, idempotencyKey }, req);
+          const stripeVersion = req.get('stripe-version') ?? null;
+          body = await handler(
+            { params: ParamReader.root(values), requestId, idempotencyKey, stripeVersion },
+            req,
+          );
         } catch (error) {
           if (error instanceof StripeApiError) {
             statusCode = error.statusCode;
@@ -201,8 +224,10 @@ export function apiRouter(deps: {
 
   router.post(
     '/checkout/sessions',
-    route('checkout.sessions.create', ({ params }) => {
-      const session = checkout.create(readNewCheckoutSession(store, params, scheduler.unixNow()));
+    route('checkout.sessions.create', ({ params, stripeVersion }) => {
+      const session = checkout.create(
+        readNewCheckoutSession(store, params, scheduler.unixNow(), stripeVersion),
+      );
       return sessionJson(session, readExpand(params, SESSION_EXPANSIONS));
     }),
   );
@@ -253,7 +278,12 @@ export function apiRouter(deps: {
 
   router.post(
     '/products',
-    route('products.create', ({ params }) => productJson(createProduct(store, params, scheduler.unixNow()))),
+    route('products.create', ({ params, requestId, idempotencyKey }) => {
+      const json = productJson(createProduct(store, params, scheduler.unixNow()));
+      const request = { id: requestId, idempotency_key: idempotencyKey };
+      events.emit([{ type: 'product.created', object: json, request }]);
+      return json;
+    }),
   );
   router.get(
     '/products/:id',
@@ -265,7 +295,12 @@ export function apiRouter(deps: {
   );
   router.post(
     '/prices',
-    route('prices.create', ({ params }) => priceJson(createPrice(store, params, scheduler.unixNow()))),
+    route('prices.create', ({ params, requestId, idempotencyKey }) => {
+      const json = priceJson(createPrice(store, params, scheduler.unixNow()));
+      const request = { id: requestId, idempotency_key: idempotencyKey };
+      events.emit([{ type: 'price.created', object: json, request }]);
+      return json;
+    }),
   );
   router.get(
     '/prices/:id',
@@ -324,6 +359,62 @@ export function apiRouter(deps: {
       return event.json;
     }),
   );
+
+  const endpointOr404 = (id: string): WebhookEndpointRecord => {
+    const endpoint = store.webhookEndpoints.get(id);
+    if (!endpoint) throw resourceMissing('webhook_endpoint', id, 'id');
+    return endpoint;
+  };
+  router.post(
+    '/webhook_endpoints',
+    route('webhookEndpoints.create', ({ params }) => {
+      readExpand(params, []);
+      const endpoint = createWebhookEndpoint(store, params, scheduler.unixNow());
+      return webhookEndpointJson(endpoint, { withSecret: true });
+    }),
+  );
+  router.get(
+    '/webhook_endpoints',
+    route('webhookEndpoints.list', ({ params }, req) => {
+      params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
+      readExpand(params, []);
+      const page = paginate([...store.webhookEndpoints.values()].reverse(), params);
+      return listJson(
+        `/v1${req.path}`,
+        page.items.map((endpoint) => webhookEndpointJson(endpoint)),
+        page.hasMore,
+      );
+    }),
+  );
+  router.get(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      readExpand(params, []);
+      return webhookEndpointJson(endpointOr404(String(req.params.id)));
+    }),
+  );
+  router.post(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.update', ({ params }, req) => {
+      const endpoint = endpointOr404(String(req.params.id));
+      readExpand(params, []);
+      updateWebhookEndpoint(endpoint, params);
+      return webhookEndpointJson(endpoint);
+    }),
+  );
+  router.delete(
+    '/webhook_endpoints/:id',
+    route('webhookEndpoints.del', ({ params }, req) => {
+      params.allowOnly([]);
+      const endpoint = endpointOr404(String(req.params.id));
+      store.webhookEndpoints.delete(endpoint.id);
+      return { id: endpoint.id, object: 'webhook_endpoint', deleted: true };
+    }),
+  );
+
+  paymentRoutes(router, route, paginate, deps);
+  stripeCliRoutes(router, route, deps.stripeCli);
 
   router.use((req: Request, res: Response) => {
     res.status(404).json({

@@ -5,10 +5,11 @@ import { paramError, resourceMissing, StripeApiError } from '../stripe/stripe-er
 import { newId } from '../stripe/stripe-ids';
 import { readCurrency, readPriceProduct, readUnitAmount } from './catalog.params';
 import type { ParamReader } from './form-params';
+import { checkPaymentMethodTypes, readLegacyPaymentMethodTypes, readShipping } from './payments.params';
 
 /** What the sandbox implements. */
 const SUPPORTED = ['mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'customer_email',
-  'metadata', 'payment_intent_data', 'expires_at', 'expand', 'ui_mode'] as const; // prettier-ignore
+  'metadata', 'payment_intent_data', 'expires_at', 'expand', 'ui_mode', 'allowed_payment_method_types'] as const; // prettier-ignore
 /** Real Stripe parameters that change nothing the sandbox shows: accepted and ignored. */
 const IGNORED = ['locale', 'submit_type', 'billing_address_collection', 'allow_promotion_codes', 'automatic_tax',
   'customer_creation', 'phone_number_collection', 'consent_collection', 'custom_text', 'invoice_creation',
@@ -24,7 +25,7 @@ const LINE_ITEM_PARAMS = [
 ] as const;
 const PRICE_DATA_PARAMS = ['currency', 'product', 'product_data', 'unit_amount', 'tax_behavior'] as const;
 const PAYMENT_INTENT_DATA_PARAMS = ['metadata', 'description', 'receipt_email', 'statement_descriptor',
-  'statement_descriptor_suffix', 'setup_future_usage', 'capture_method'] as const; // prettier-ignore
+  'statement_descriptor_suffix', 'setup_future_usage', 'capture_method', 'shipping'] as const; // prettier-ignore
 export const SESSION_EXPANSIONS = ['line_items', 'payment_intent'] as const;
 
 const MIN_LIFETIME_SECONDS = 30 * 60;
@@ -39,6 +40,7 @@ export function readNewCheckoutSession(
   store: SandboxStore,
   params: ParamReader,
   now: number,
+  stripeVersion: string | null = null,
 ): NewCheckoutSession {
   params.allowOnly([...SUPPORTED, ...IGNORED]);
 
@@ -59,6 +61,19 @@ export function readNewCheckoutSession(
 
   const lineItems = readLineItems(store, params, now);
   const currency = lineItems[0].price.currency;
+  const legacyTypes = readLegacyPaymentMethodTypes(params, stripeVersion);
+  const allowedTypes = params.strings('allowed_payment_method_types');
+  if (legacyTypes.length && allowedTypes.length) {
+    throw paramError.invalid(
+      'allowed_payment_method_types',
+      'You may only specify one of these parameters: allowed_payment_method_types, payment_method_types.',
+    );
+  }
+  const paymentMethodTypes = legacyTypes.length
+    ? checkPaymentMethodTypes(legacyTypes, currency, 'payment_method_types')
+    : allowedTypes.length
+      ? checkPaymentMethodTypes(allowedTypes, currency, 'allowed_payment_method_types')
+      : undefined;
   const total = lineItems.reduce((sum, item) => sum + item.price.unitAmount * item.quantity, 0);
   if (total < minimumAmount(currency)) {
     throw new StripeApiError(
@@ -80,6 +95,14 @@ export function readNewCheckoutSession(
   const clientReferenceId = params.string('client_reference_id', { maxLength: 200 }) ?? null;
   const metadata = params.metadata('metadata');
   const intentData = params.hash('payment_intent_data')?.allowOnly(PAYMENT_INTENT_DATA_PARAMS);
+  const setupFutureUsage = intentData?.string('setup_future_usage') ?? null;
+  if (setupFutureUsage !== null && setupFutureUsage !== 'on_session' && setupFutureUsage !== 'off_session') {
+    throw paramError.invalid(
+      intentData!.name('setup_future_usage'),
+      'Invalid setup_future_usage: must be one of on_session or off_session',
+    );
+  }
+  const shipping = intentData ? readShipping(intentData) : null;
   if (intentData?.string('capture_method') === 'manual') {
     throw paramError.invalid(
       intentData.name('capture_method'),
@@ -112,6 +135,9 @@ export function readNewCheckoutSession(
     metadata,
     paymentIntentMetadata: intentData?.metadata('metadata') ?? {},
     paymentIntentDescription: intentData?.string('description') ?? null,
+    paymentIntentShipping: shipping,
+    paymentIntentSetupFutureUsage: setupFutureUsage,
+    ...(paymentMethodTypes ? { paymentMethodTypes } : {}),
     expiresAt,
   };
 }
@@ -128,6 +154,13 @@ function readLineItems(store: SandboxStore, params: ParamReader, now: number) {
   const lineItems = items.map((item) => {
     item.allowOnly(LINE_ITEM_PARAMS);
     const price = readLineItemPrice(store, item, now);
+    if (price.recurring) {
+      throw paramError.invalid(
+        item.name('price'),
+        'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only ' +
+          'one-time prices. (The Stripe sandbox has no subscriptions.)',
+      );
+    }
     const quantity = item.integer('quantity', { required: true, min: 1, max: 999_999 })!;
     const product = store.products.get(price.productId);
     return { description: product?.name ?? '', quantity, price };
