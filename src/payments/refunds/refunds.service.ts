@@ -95,24 +95,35 @@ export class RefundsService {
 
   /** `refund.created`, `refund.updated`, `refund.failed`: must run inside the ledger's transaction. */
   async applyRefundNews(info: RefundInfo, source: ChangeSource): Promise<RefundOutcome> {
-    let known =
-      (await this.em.findOne(Refund, { stripeRefundId: info.id })) ??
-      (info.refundId && isUUID(info.refundId)
-        ? await this.em.findOne(Refund, { id: info.refundId, stripeRefundId: null })
-        : null);
-    const payment = known
-      ? null
-      : info.paymentIntentId
-        ? await this.em.findOne(Payment, { paymentIntentId: info.paymentIntentId })
-        : null;
-    const orderId = known?.orderId ?? payment?.orderId ?? null;
+    // Which order: the payment refunded, else the refund we recorded, else our metadata on it.
+    const payment = info.paymentIntentId
+      ? await this.em.findOne(Payment, { paymentIntentId: info.paymentIntentId })
+      : null;
+    const recorded = await this.em.findOne(Refund, { stripeRefundId: info.id });
+    const hinted = info.orderId && isUUID(info.orderId) ? info.orderId : null;
+    const orderId = payment?.orderId ?? recorded?.orderId ?? hinted;
     const order = orderId ? await this.orders.lock(orderId) : null;
     if (!order) return outcome(WebhookOutcome.Unmatched, null, `no order of ours for refund ${info.id}`);
 
-    if (known) known = await this.lockRefund(known.id);
-    else {
+    // Every change to an order's refunds happens under its lock: read them again now that it is held.
+    let known =
+      (await this.em.findOne(
+        Refund,
+        { stripeRefundId: info.id },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      )) ??
+      (info.refundId && isUUID(info.refundId)
+        ? await this.em.findOne(
+            Refund,
+            { id: info.refundId, orderId: order.id, stripeRefundId: null },
+            { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+          )
+        : null);
+    if (!known) {
       // Made at Stripe (its Dashboard): recorded as ours from now on.
-      if (!info.amount || !payment) return outcome(WebhookOutcome.Unmatched, order.id, `refund ${info.id}`);
+      if (!info.amount || !payment || payment.orderId !== order.id) {
+        return outcome(WebhookOutcome.Unmatched, order.id, `refund ${info.id} is of no payment of ours`);
+      }
       const count = await this.em.count(Refund, { orderId: order.id });
       known = new Refund({
         orderId: order.id,
