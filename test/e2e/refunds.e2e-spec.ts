@@ -83,6 +83,14 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
       history: { to: string; reason: string; internal: boolean }[];
     };
 
+  const reviewKinds = async (orderId: string, state: 'open' | 'all') => {
+    const response = await request(t.http())
+      .get(`/api/admin/reviews?orderId=${orderId}&state=${state}`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200);
+    return (response.body as { items: { kind: string }[] }).items.map((item) => item.kind);
+  };
+
   const statusBecomes = (order: PlacedOrderBody, status: string) =>
     waitFor(async () => (await orderRow(t, order.id)).status === status, `order ${order.id} to be ${status}`);
 
@@ -246,16 +254,14 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
       evidenceDueBy: expect.any(String),
     });
     expect(opened.dispute).toBe('open');
-    const open = await request(t.http())
-      .get(`/api/admin/reviews?orderId=${order.id}`)
-      .set('Authorization', `Bearer ${token}`);
-    expect(open.body.items.map((i: { kind: string }) => i.kind)).toEqual(['dispute']);
+    expect(await reviewKinds(order.id, 'open')).toEqual(['dispute']);
 
-    await fetch(`${sandbox}/_sandbox/disputes/${opened.disputes[0].stripeDisputeId}/close`, {
+    const closing = await fetch(`${sandbox}/_sandbox/disputes/${opened.disputes[0].stripeDisputeId}/close`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ outcome }),
-    }).then((r) => expect(r.status).toBe(200));
+    });
+    expect(closing.status).toBe(200);
     const closed = await waitFor(async () => {
       const record = await staffRecord(order.id);
       return record.disputes[0].outcome === outcome && record;
@@ -264,12 +270,9 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
     expect(closed.history.filter((h) => h.reason.startsWith('Dispute')).map((h) => h.internal)).not.toContain(
       false,
     );
-    const kinds = (
-      await request(t.http())
-        .get(`/api/admin/reviews?orderId=${order.id}&state=all`)
-        .set('Authorization', `Bearer ${token}`)
-    ).body.items.map((i: { kind: string }) => i.kind);
-    expect(kinds.sort()).toEqual(outcome === 'lost' ? ['dispute', 'dispute_lost'] : ['dispute']);
+    expect((await reviewKinds(order.id, 'all')).sort()).toEqual(
+      outcome === 'lost' ? ['dispute', 'dispute_lost'] : ['dispute'],
+    );
     // The customer sees their order as paid; the dispute is for staff.
     expect(await customerView(order)).toMatchObject({ status: 'paid', refundedAmount: 0 });
   });
