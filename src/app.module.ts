@@ -13,6 +13,7 @@ import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
 import { loggerParams } from './shared/logging';
 import { StaffModule } from './staff';
+import { MetricsModule } from './metrics';
 import { StorefrontModule } from './storefront';
 
 @Module({
@@ -38,6 +39,7 @@ import { StorefrontModule } from './storefront';
     NotificationsModule,
     StorefrontModule,
     StaffModule,
+    MetricsModule,
   ],
 })
 export class AppModule {}

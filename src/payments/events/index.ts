@@ -7,3 +7,4 @@ export { PaymentProcessingEvent } from './payment-processing.event';
 export { PaymentSucceededEvent } from './payment-succeeded.event';
 export { DisputeChangedEvent } from './dispute-changed.event';
 export { RefundsChangedEvent } from './refunds-changed.event';
+export { ReconciliationRanEvent } from './reconciliation-ran.event';
