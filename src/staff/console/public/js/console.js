@@ -119,7 +119,8 @@ window.addEventListener('hashchange', () => me && route());
 
 function route() {
   onLive = null;
-  const [, page = 'dashboard', id] = location.hash.split('/');
+  const [path] = location.hash.split('?');
+  const [, page = 'dashboard', id] = path.split('/');
   for (const link of document.querySelectorAll('#nav a')) {
     link.toggleAttribute('aria-current', link.getAttribute('href') === `#/${page}`);
   }
