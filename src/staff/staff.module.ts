@@ -1,4 +1,3 @@
-import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { OrdersModule } from '../orders';
 import { PaymentsModule } from '../payments';
@@ -8,13 +7,8 @@ import { AdminReviewsController } from './api/admin-reviews.controller';
 import { AuditController } from './api/audit.controller';
 import { DashboardController } from './api/dashboard.controller';
 import { SessionController } from './api/session.controller';
-import { AuditLogEntry } from './audit-log-entry.entity';
-import { AuditService } from './audit.service';
-import { StaffApiToken } from './staff-api-token.entity';
-import { StaffAuthService } from './staff-auth.service';
+import { StaffAuthModule } from './staff-auth.module';
 import { StaffGuard } from './staff-auth.guard';
-import { StaffMember } from './staff-member.entity';
-import { StaffSession } from './staff-session.entity';
 import { StaffGateway } from './live/staff.gateway';
 import { StaffConsoleModule } from './console/console.module';
 
@@ -23,12 +17,7 @@ import { StaffConsoleModule } from './console/console.module';
  * under `/api/admin` and the console at `/admin`.
  */
 @Module({
-  imports: [
-    MikroOrmModule.forFeature([StaffMember, StaffSession, StaffApiToken, AuditLogEntry]),
-    OrdersModule,
-    PaymentsModule,
-    StaffConsoleModule,
-  ],
+  imports: [StaffAuthModule, OrdersModule, PaymentsModule, StaffConsoleModule],
   controllers: [
     SessionController,
     AuditController,
@@ -37,7 +26,6 @@ import { StaffConsoleModule } from './console/console.module';
     AdminReviewsController,
     DashboardController,
   ],
-  providers: [StaffAuthService, AuditService, StaffGuard, StaffGateway],
-  exports: [StaffAuthService],
+  providers: [StaffGuard, StaffGateway],
 })
 export class StaffModule {}

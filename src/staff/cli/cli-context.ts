@@ -8,10 +8,10 @@ import { ConfigError, ConfigModule } from '../../config';
 import { DomainError } from '../../shared/domain-error';
 import { DatabaseModule } from '../../shared/database/database.module';
 import { StaffAuthService } from '../staff-auth.service';
-import { StaffModule } from '../staff.module';
+import { StaffAuthModule } from '../staff-auth.module';
 
-/** Just what the staff commands need: configuration, the (migrated) database and the staff module. */
-@Module({ imports: [ConfigModule, EventEmitterModule.forRoot(), DatabaseModule, StaffModule] })
+/** Just what the staff commands need: configuration, the (migrated) database and staff accounts. */
+@Module({ imports: [ConfigModule, EventEmitterModule.forRoot(), DatabaseModule, StaffAuthModule] })
 class StaffCliModule {}
 
 /**
