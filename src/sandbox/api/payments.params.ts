@@ -4,7 +4,6 @@ import type {
   AddressRecord,
   CustomerRecord,
   PaymentMethodRecord,
-  RefundRecord,
   SandboxStore,
   ShippingRecord,
 } from '../sandbox.store';
@@ -293,6 +292,9 @@ const INTENT_UNSUPPORTED = ['amount_details', 'application_fee_amount', 'confirm
   'payment_method_options', 'radar_options', 'return_url', 'statement_descriptor', 'statement_descriptor_suffix',
   'transfer_data', 'transfer_group', 'use_stripe_sdk'] as const; // prettier-ignore
 
+const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
+const FUTURE_USAGES = ['on_session', 'off_session'] as const;
+
 /** `POST /v1/payment_intents` */
 export function readNewPaymentIntent(
   store: SandboxStore,
@@ -342,15 +344,17 @@ export function readNewPaymentIntent(
       ? checkPaymentMethodTypes(allowed, currency, 'allowed_payment_method_types')
       : paymentMethodTypesFor(currency);
 
-  const captureMethod = params.string('capture_method') ?? 'automatic_async';
-  if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) {
+  const givenCapture = params.string('capture_method') ?? 'automatic_async';
+  const captureMethod = CAPTURE_METHODS.find((m) => m === givenCapture);
+  if (!captureMethod) {
     throw paramError.invalid(
       'capture_method',
       'Invalid capture_method: must be one of automatic, automatic_async, or manual',
     );
   }
-  const setupFutureUsage = params.string('setup_future_usage') ?? null;
-  if (setupFutureUsage !== null && setupFutureUsage !== 'on_session' && setupFutureUsage !== 'off_session') {
+  const givenUsage = params.string('setup_future_usage');
+  const setupFutureUsage = givenUsage === undefined ? null : FUTURE_USAGES.find((u) => u === givenUsage);
+  if (setupFutureUsage === undefined) {
     throw paramError.invalid(
       'setup_future_usage',
       'Invalid setup_future_usage: must be one of on_session or off_session',
@@ -374,7 +378,7 @@ export function readNewPaymentIntent(
     metadata: params.metadata('metadata'),
     paymentMethodTypes: types,
     allowedPaymentMethodTypes: allowed.length ? types : null,
-    captureMethod: captureMethod as NewPaymentIntent['captureMethod'],
+    captureMethod,
     customerId: customer?.id ?? null,
     paymentMethodId: method?.id ?? null,
     shipping: readShipping(params),
@@ -412,6 +416,16 @@ export function readNewRefund(store: SandboxStore, params: ParamReader) {
       'You may only specify one of these parameters: charge, payment_intent.',
     );
   }
+  // The parameters first, as Stripe checks them, then the objects they name.
+  const given = params.string('reason');
+  const reason = given === undefined ? null : REFUND_REASONS.find((r) => r === given);
+  if (reason === undefined) {
+    throw paramError.invalid('reason', `Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`);
+  }
+  const amount = params.integer('amount', { min: 1, max: 99_999_999 });
+  const metadata = params.metadata('metadata');
+  readExpandNone(params);
+
   let charge;
   const chargeId = params.string('charge');
   const intentId = params.string('payment_intent');
@@ -437,15 +451,5 @@ export function readNewRefund(store: SandboxStore, params: ParamReader) {
       'parameter_missing',
     );
   }
-  const reason = params.string('reason') ?? null;
-  if (reason !== null && !(REFUND_REASONS as readonly string[]).includes(reason)) {
-    throw paramError.invalid('reason', `Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`);
-  }
-  readExpandNone(params);
-  return {
-    charge,
-    amount: params.integer('amount', { min: 1, max: 99_999_999 }),
-    reason: reason as RefundRecord['reason'],
-    metadata: params.metadata('metadata'),
-  };
+  return { charge, amount, reason, metadata };
 }
