@@ -1,4 +1,3 @@
-import Stripe from 'stripe';
 import type { NewPaymentIntent } from '../charges/payments.service';
 import type {
   AddressRecord,
@@ -35,22 +34,19 @@ export function allowParams(
   params.allowOnly([...supported, ...unsupported]);
 }
 
+/** API version 2026-09-30.endive replaced `payment_method_types` with `allowed_payment_method_types`. */
+const PAYMENT_METHOD_TYPES_REMOVED_IN = '2026-09-30';
+
 /**
- * `payment_method_types`: API version 2026-10-28.endive (the sandbox's) replaced it with
- * `allowed_payment_method_types`. A request that names that version (stripe-node does) may not use
- * it; one that names none or an older one (the Stripe CLI's fixtures) still may.
+ * `payment_method_types` before 2026-09-30, `allowed_payment_method_types` from then on: the other
+ * one is an unknown parameter at the request's API version, as Stripe answers it.
  */
-export function readLegacyPaymentMethodTypes(params: ParamReader, stripeVersion: string | null): string[] {
-  if (!params.has('payment_method_types')) return [];
-  if (stripeVersion === Stripe.API_VERSION) {
-    throw paramError.invalid(
-      'payment_method_types',
-      `Received unknown parameter: payment_method_types. API version ${Stripe.API_VERSION} replaced it with ` +
-        '`allowed_payment_method_types`.',
-      'parameter_unknown',
-    );
-  }
-  return params.strings('payment_method_types');
+function readAllowedTypes(params: ParamReader, apiVersion: string): { key: string; types: string[] } {
+  const old = apiVersion.slice(0, 10) < PAYMENT_METHOD_TYPES_REMOVED_IN;
+  const key = old ? 'payment_method_types' : 'allowed_payment_method_types';
+  const other = old ? 'allowed_payment_method_types' : 'payment_method_types';
+  if (params.has(other)) throw paramError.unknown(other);
+  return { key, types: params.strings(key) };
 }
 
 /** The payment method types the sandbox can take in a currency, as Stripe offers them. */
@@ -299,7 +295,7 @@ const FUTURE_USAGES = ['on_session', 'off_session'] as const;
 export function readNewPaymentIntent(
   store: SandboxStore,
   params: ParamReader,
-  stripeVersion: string | null,
+  apiVersion: string,
   created: number,
 ): NewPaymentIntent {
   allowParams(params, INTENT_PARAMS, INTENT_UNSUPPORTED);
@@ -312,14 +308,7 @@ export function readNewPaymentIntent(
       'amount_too_small',
     );
   }
-  const legacy = readLegacyPaymentMethodTypes(params, stripeVersion);
-  const allowed = params.strings('allowed_payment_method_types');
-  if (legacy.length && allowed.length) {
-    throw paramError.invalid(
-      'allowed_payment_method_types',
-      'You may only specify one of these parameters: allowed_payment_method_types, payment_method_types.',
-    );
-  }
+  const allowed = readAllowedTypes(params, apiVersion);
   const automatic = params.hash('automatic_payment_methods');
   if (automatic) {
     automatic.allowOnly(['enabled', 'allow_redirects']);
@@ -331,18 +320,16 @@ export function readNewPaymentIntent(
         'Invalid allow_redirects: must be one of always or never',
       );
     }
-    if (legacy.length || allowed.length) {
+    if (allowed.types.length) {
       throw paramError.invalid(
         'automatic_payment_methods',
-        'You may only specify one of these parameters: automatic_payment_methods, allowed_payment_method_types.',
+        `You may only specify one of these parameters: automatic_payment_methods, ${allowed.key}.`,
       );
     }
   }
-  const types = legacy.length
-    ? checkPaymentMethodTypes(legacy, currency, 'payment_method_types')
-    : allowed.length
-      ? checkPaymentMethodTypes(allowed, currency, 'allowed_payment_method_types')
-      : paymentMethodTypesFor(currency);
+  const types = allowed.types.length
+    ? checkPaymentMethodTypes(allowed.types, currency, allowed.key)
+    : paymentMethodTypesFor(currency);
 
   const givenCapture = params.string('capture_method') ?? 'automatic_async';
   const captureMethod = CAPTURE_METHODS.find((m) => m === givenCapture);
@@ -377,7 +364,8 @@ export function readNewPaymentIntent(
     description: params.string('description', { maxLength: 1000 }) ?? null,
     metadata: params.metadata('metadata'),
     paymentMethodTypes: types,
-    allowedPaymentMethodTypes: allowed.length ? types : null,
+    allowedPaymentMethodTypes:
+      allowed.types.length && allowed.key === 'allowed_payment_method_types' ? types : null,
     captureMethod,
     customerId: customer?.id ?? null,
     paymentMethodId: method?.id ?? null,

@@ -36,12 +36,17 @@ export type NewCheckoutSession = Pick<
   | 'paymentIntentMetadata'
   | 'paymentIntentDescription'
   | 'expiresAt'
+  | 'paymentMethodTypes'
+  | 'settings'
   | 'paymentIntentShipping'
   | 'paymentIntentSetupFutureUsage'
 > & {
-  lineItems: { description: string; quantity: number; price: PriceRecord }[];
-  /** Asked for (`payment_method_types`, `allowed_payment_method_types`); else what the currency offers. */
-  paymentMethodTypes?: CheckoutSessionRecord['paymentMethodTypes'];
+  lineItems: {
+    description: string;
+    quantity: number;
+    price: PriceRecord;
+    metadata: Record<string, string>;
+  }[];
 };
 
 const EXPIRE_JOB = 'checkout.session.expire';
@@ -92,6 +97,7 @@ export class CheckoutService {
       quantity: item.quantity,
       price: item.price,
       amount: item.price.unitAmount * item.quantity,
+      metadata: item.metadata,
     }));
     const session: CheckoutSessionRecord = {
       id,
@@ -107,10 +113,8 @@ export class CheckoutService {
       metadata: input.metadata,
       paymentIntentMetadata: input.paymentIntentMetadata,
       paymentIntentDescription: input.paymentIntentDescription,
-      // ACH Direct Debit is offered for USD only, as Stripe does.
-      paymentMethodTypes:
-        input.paymentMethodTypes ??
-        (input.currency === 'usd' ? ['card', 'link', 'us_bank_account'] : ['card', 'link']),
+      paymentMethodTypes: input.paymentMethodTypes,
+      settings: input.settings,
       paymentIntentShipping: input.paymentIntentShipping ?? null,
       paymentIntentSetupFutureUsage: input.paymentIntentSetupFutureUsage ?? null,
       customerId: null,
@@ -426,6 +430,7 @@ export class CheckoutService {
       setupFutureUsage: session.paymentIntentSetupFutureUsage ?? null,
       customerId: session.customerId ?? null,
       paymentMethodTypes: [...session.paymentMethodTypes],
+      receiptEmail: session.settings?.receiptEmail ?? null,
       clientSecret: newId.clientSecret(id),
       status: 'requires_payment_method',
       amountReceived: 0,

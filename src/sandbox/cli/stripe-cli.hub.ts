@@ -7,6 +7,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { EventRecord } from '../sandbox.store';
 import { alphanumeric, newId } from '../stripe/stripe-ids';
 import { signatureHeader } from '../webhooks/webhook-signature';
+import { ACCOUNT_API_VERSION } from '../stripe/account-version';
 
 /** Where `stripe listen` opens its websocket (Stripe's own is `wss://stripe-cli.stripe.com/subscribe/…`). */
 export const CLI_WEBSOCKET_PATH = '/stripecli/subscribe';
@@ -129,7 +130,7 @@ export class StripeCliHub {
       websocket_authorized_feature: AUTHORIZED_FEATURE,
       websocket_id: session.id,
       websocket_url: url.toString(),
-      default_version: Stripe.API_VERSION,
+      default_version: ACCOUNT_API_VERSION,
       latest_version: Stripe.API_VERSION,
       device_token: alphanumeric(32),
     };
@@ -221,8 +222,8 @@ export class StripeCliHub {
         Accept: '*/*; q=0.5, application/xml',
         'Stripe-Signature': signatureHeader(event.body, this.secret, Math.floor(this.now() / 1000)),
       },
-      // A set api_version makes the CLI drop the event (unless `--latest`): events are in the
-      // account's default version.
+      // A set api_version makes the CLI drop the event (unless `--latest`): events go out as for
+      // an endpoint of the account's default version (rendered in the pinned one, as all objects).
       endpoint: { api_version: null },
     };
     this.forwards.push({
