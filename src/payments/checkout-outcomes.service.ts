@@ -117,7 +117,7 @@ export class CheckoutOutcomes {
     const now = new Date();
     const effect = this.record(kind, payment, session, reason ?? REASON.settlementFailed, now);
     if (effect === 'outdated') {
-      // The same success learned twice (webhook after the success page's check) is no news at all.
+      // The same success learned twice (webhook after the success page's check) changes nothing.
       if (payment.status === PaymentStatus.Succeeded && kind !== 'async_failed' && kind !== 'expired') {
         return outcome(
           WebhookOutcome.Ignored,

@@ -3,7 +3,7 @@ import type { Money } from '../shared/money';
 /** What we ask the payment provider for: a hosted checkout for one order, in our own terms. */
 export interface CheckoutRequest {
   orderId: string;
-  /** Our checkout attempt: tagged on the session and its payment, so that news finds its attempt. */
+  /** Our checkout attempt: tagged on the session and its payment, so that Stripe's reports find their attempt. */
   attemptId: string;
   customerEmail: string;
   lineItems: { name: string; unitPrice: Money; quantity: number }[];

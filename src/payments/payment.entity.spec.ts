@@ -34,8 +34,8 @@ function attemptIn(status: PaymentStatus): Payment {
   return payment;
 }
 
-type News = 'succeeded' | 'processing' | 'settlementFailed' | 'expired' | 'declined';
-const apply: Record<News, (p: Payment) => ReportEffect> = {
+type Report = 'succeeded' | 'processing' | 'settlementFailed' | 'expired' | 'declined';
+const apply: Record<Report, (p: Payment) => ReportEffect> = {
   succeeded: (p) => p.succeeded('pi_1', NOW),
   processing: (p) => p.processing('pi_1', NOW),
   settlementFailed: (p) => p.settlementFailed('Your bank payment failed.', NOW),
@@ -44,8 +44,8 @@ const apply: Record<News, (p: Payment) => ReportEffect> = {
 };
 
 const { Creating, Open, Processing, Succeeded, Failed, Expired } = PaymentStatus;
-/** Every piece of news in every state: its effect and the state after. Money always wins. */
-const table: [PaymentStatus, News, ReportEffect, PaymentStatus][] = [
+/** Every report in every state: its effect and the state after. Money always wins. */
+const table: [PaymentStatus, Report, ReportEffect, PaymentStatus][] = [
   [Open, 'succeeded', 'applied', Succeeded],
   [Open, 'processing', 'applied', Processing],
   [Open, 'settlementFailed', 'applied', Failed],
@@ -70,9 +70,9 @@ const table: [PaymentStatus, News, ReportEffect, PaymentStatus][] = [
 ];
 
 describe('Payment (one checkout attempt)', () => {
-  it.each(table)('%s + %s news → %s, %s', (from, news, effect, to) => {
+  it.each(table)('%s + %s report → %s, %s', (from, report, effect, to) => {
     const payment = attemptIn(from);
-    expect(apply[news](payment)).toBe(effect);
+    expect(apply[report](payment)).toBe(effect);
     expect(payment.status).toBe(to);
   });
 
@@ -125,7 +125,7 @@ describe('Payment (one checkout attempt)', () => {
     expect(attemptIn(Open).isFinal).toBe(false);
   });
 
-  it('needs review as a final state: no more news changes it', () => {
+  it('needs review as a final state: no later report changes it', () => {
     const payment = attemptIn(Open);
     payment.needsReview('Stripe reported $1.00', NOW);
     expect(payment.status).toBe(PaymentStatus.NeedsReview);

@@ -33,7 +33,7 @@ const FINAL: ReadonlySet<PaymentStatus> = new Set([
 ]);
 
 /**
- * When reconciliation asks Stripe again about an attempt without news: after the first check
+ * When reconciliation asks Stripe again about an attempt Stripe has told us nothing of: after the first check
  * (RECONCILE_AFTER_SECONDS from creation), 15 min, 1 h, 6 h, then daily, until the session's expiry
  * plus a day (a bank payment being settled: plus a week).
  */

@@ -122,7 +122,9 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
       const after = await this.em.fork().findOneOrFail(Payment, payment.id);
       if (after.status === PaymentStatus.Creating) return 'nothing new';
       if (after.isFinal || !after.sessionId) return 'applied';
-      return this.reconcile(after);
+      // The session is ours now (that is what we learned); then it is handled as any open one.
+      const finding = await this.reconcile(after);
+      return finding === 'nothing new' ? 'applied' : finding;
     }
     if (!payment.sessionId) return 'nothing new';
     const order = await this.orders.find(payment.orderId);

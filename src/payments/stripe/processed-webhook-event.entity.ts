@@ -3,7 +3,7 @@ import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
 export enum WebhookOutcome {
   /** It changed an attempt and told the order. */
   Applied = 'applied',
-  /** Authentic but changes nothing: an event type we do not act on, or news already superseded. */
+  /** Authentic but changes nothing: an event type we do not act on, or a report the attempt has moved past. */
   Ignored = 'ignored',
   /** About no order or session of ours (e.g. a `stripe trigger` fixture). */
   Unmatched = 'unmatched',

@@ -144,6 +144,13 @@ export function apiRouter(deps: {
       const values: FormObject = parseStripeForm(raw);
       const endpoint = `${req.method} ${req.baseUrl}${req.path}`;
       const print = fingerprint(values);
+      // A request lost on the network never reaches Stripe, not even its idempotency layer.
+      if (faults.peek(operation)?.fault === 'timeout') {
+        faults.take(operation);
+        logger.warn(`Sandbox fault: ${operation} held without an answer`);
+        hang(res);
+        return;
+      }
       if (idempotencyKey) {
         res.set('Idempotency-Key', idempotencyKey);
         const start = idempotency.start(idempotencyKey, endpoint, print);
@@ -155,14 +162,6 @@ export function apiRouter(deps: {
       }
 
       const fault = faults.take(operation);
-      if (fault?.fault === 'timeout') {
-        // Lost on the way: the endpoint never runs, nothing is saved, no answer comes.
-        if (idempotencyKey) idempotency.release(idempotencyKey);
-        holdsKey = false;
-        logger.warn(`Sandbox fault: ${operation} held without an answer`);
-        hang(res);
-        return;
-      }
 
       let statusCode = 200;
       let body: unknown;

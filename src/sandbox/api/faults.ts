@@ -5,8 +5,8 @@
  * - `status`: the endpoint runs into an error and answers `status` with a Stripe error body, doing
  *   no work. It is an answered error: saved under the request's Idempotency-Key and replayed (except
  *   429, which Stripe answers before the endpoint runs, so it saves nothing).
- * - `timeout`: the request never reaches the endpoint: no work, nothing saved, and no answer until
- *   the client gives up (or {@link HANG_LIMIT_MS} passes, then the connection is closed).
+ * - `timeout`: the request is lost on the network before Stripe sees it (a replay under its key
+ *   included): no work, nothing saved, and no answer until the client gives up (or {@link HANG_LIMIT_MS} passes, then the connection is closed).
  * - `drop_response`: the endpoint does the work and saves its result under the key, then the
  *   connection is closed without an answer; a retry with the same key gets the saved result.
  * - `slow`: the endpoint takes `seconds` (real time) before it does the work and answers; its
@@ -109,6 +109,12 @@ export class FaultSwitches {
   }
 
   /** The fault the next call of `operation` meets, if any (faults of one operation apply in order). */
+  /** The fault the next call of `operation` would meet, without using it up. */
+  peek(operation: string): Fault | undefined {
+    const fault = this.faults.find((f) => f.operation === operation);
+    return fault && { ...fault };
+  }
+
   take(operation: string): Fault | undefined {
     const index = this.faults.findIndex((f) => f.operation === operation);
     if (index < 0) return undefined;
