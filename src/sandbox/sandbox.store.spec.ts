@@ -100,4 +100,20 @@ describe('SandboxStore', () => {
       type: 'product.created',
     });
   });
+
+  it('removes what a refused request created before it failed, and keeps what it changed before', async () => {
+    const storage = new MapStorage();
+    const store = new SandboxStore(storage);
+    store.products.set('prod_1', product('prod_1', 'Beans'));
+    expect(() =>
+      store.undoCreationsOnError(() => {
+        store.products.set('prod_2', product('prod_2', 'Inline product'));
+        store.products.set('prod_1', product('prod_1', 'Beans (again)'));
+        throw new Error('line_items[1][quantity] is invalid');
+      }),
+    ).toThrow('line_items[1][quantity]');
+    expect([...store.products.values()].map((p) => p.id)).toEqual(['prod_1']);
+    await store.flush();
+    expect([...storage.rows.keys()]).toEqual(['product/prod_1']);
+  });
 });

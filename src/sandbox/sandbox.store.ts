@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { SandboxStorage, StoredRow } from './storage/sandbox-storage';
+import { StripeApiError } from './stripe/stripe-error';
 import type { PaymentFailure, CardBrand } from './stripe/test-payment-methods';
 
 /*
@@ -36,6 +37,20 @@ export interface LineItemRecord {
   quantity: number;
   price: PriceRecord;
   amount: number;
+  metadata?: Record<string, string>;
+}
+
+/** Settings of a session that the sandbox keeps and shows as given (each at Stripe's default when absent). */
+export interface CheckoutSessionSettings {
+  locale: 'auto' | 'en' | null;
+  submitType: 'auto' | 'pay' | null;
+  billingAddressCollection: 'auto' | null;
+  allowPromotionCodes: false | null;
+  paymentMethodCollection: 'always' | 'if_required';
+  /** `allowed_payment_method_types` as given (null: not given). */
+  allowedPaymentMethodTypes: string[] | null;
+  /** `payment_intent_data[receipt_email]`. */
+  receiptEmail: string | null;
 }
 
 export interface CustomerDetails {
@@ -57,7 +72,11 @@ export interface CheckoutSessionRecord {
   metadata: Record<string, string>;
   paymentIntentMetadata: Record<string, string>;
   paymentIntentDescription: string | null;
+  /** The business name the page shows (`branding_settings.display_name`). */
+  displayName: string;
   paymentMethodTypes: ('card' | 'link' | 'us_bank_account' | 'sepa_debit')[];
+  /** Absent on sessions stored before these were kept: all defaults. */
+  settings?: CheckoutSessionSettings;
   /** `payment_intent_data[shipping]` and `[setup_future_usage]`, given to its PaymentIntent. */
   paymentIntentShipping?: ShippingRecord | null;
   paymentIntentSetupFutureUsage?: 'on_session' | 'off_session' | null;
@@ -142,6 +161,7 @@ export interface PaymentIntentRecord {
   metadata: Record<string, string>;
   description: string | null;
   paymentMethodTypes: string[];
+  receiptEmail?: string | null;
   clientSecret: string;
   status:
     | 'requires_payment_method'
@@ -156,7 +176,6 @@ export interface PaymentIntentRecord {
   amountCapturable?: number;
   customerId?: string | null;
   shipping?: ShippingRecord | null;
-  receiptEmail?: string | null;
   setupFutureUsage?: 'on_session' | 'off_session' | null;
   allowedPaymentMethodTypes?: string[] | null;
   latestChargeId: string | null;
@@ -174,6 +193,8 @@ export interface ChargeRecord {
   paymentIntentId: string;
   paymentMethod: PaymentMethodRecord;
   metadata: Record<string, string>;
+  /** The PaymentIntent's `receipt_email`: a receipt is e-mailed there when the charge succeeds. */
+  receiptEmail?: string | null;
   status: 'succeeded' | 'pending' | 'failed';
   failure: PaymentFailure | null;
   balanceTransactionId: string | null;
@@ -184,7 +205,6 @@ export interface ChargeRecord {
   customerId?: string | null;
   description?: string | null;
   shipping?: ShippingRecord | null;
-  receiptEmail?: string | null;
 }
 
 export interface RefundRecord {
@@ -346,6 +366,7 @@ export class Collection<T extends { id: string }> implements Iterable<T> {
   }
 
   set(id: string, record: T): this {
+    if (!this.records.has(id)) this.store.noteCreated(this, id);
     this.records.set(id, record);
     this.store.markChanged(this, record);
     return this;
@@ -456,6 +477,35 @@ export class SandboxStore {
       this.written.set(`${row.kind}\0${row.id}`, JSON.stringify(row.data));
     }
     return rows.length;
+  }
+
+  private creationLog: [Collection<{ id: string }>, string][] | null = null;
+
+  /**
+   * Runs `work` (synchronously); if it throws, the records it created are removed again, so that a
+   * request refused halfway (a bad parameter after an inline product was made) leaves nothing. An
+   * API error that is not a refusal of the request (a card declined by `confirm`: the PaymentIntent,
+   * its failed charge and their events stay, as at Stripe) keeps what the work did.
+   */
+  undoCreationsOnError<T>(work: () => T): T {
+    const outer = this.creationLog;
+    const log: [Collection<{ id: string }>, string][] = [];
+    this.creationLog = log;
+    try {
+      return work();
+    } catch (error) {
+      const ran = error instanceof StripeApiError && !error.validation;
+      if (!ran) for (const [collection, id] of log.reverse()) collection.delete(id);
+      throw error;
+    } finally {
+      this.creationLog = outer;
+      outer?.push(...log);
+    }
+  }
+
+  /** @internal */
+  noteCreated(collection: Collection<{ id: string }>, id: string): void {
+    this.creationLog?.push([collection, id]);
   }
 
   /** @internal */

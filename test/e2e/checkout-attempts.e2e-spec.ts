@@ -51,7 +51,11 @@ describe('Checkout attempts never strand the customer (sandbox)', () => {
       );
   /** Stripe made the session but its answer is lost, and the SDK's retry gets no answer either. */
   const dropThenHang = async () => {
-    await setSandboxFault(sandbox, { operation: 'checkout.sessions.create', fault: 'drop_response', count: 1 });
+    await setSandboxFault(sandbox, {
+      operation: 'checkout.sessions.create',
+      fault: 'drop_response',
+      count: 1,
+    });
     await setSandboxFault(sandbox, { operation: 'checkout.sessions.create', fault: 'timeout', count: 1 });
   };
   /** Every session the sandbox holds for the order. */
@@ -99,7 +103,11 @@ describe('Checkout attempts never strand the customer (sandbox)', () => {
 
   it("a dropped answer is recovered by the SDK's own retry under the same key: one session, no error", async () => {
     const order = await placeOrder(t);
-    await setSandboxFault(sandbox, { operation: 'checkout.sessions.create', fault: 'drop_response', count: 1 });
+    await setSandboxFault(sandbox, {
+      operation: 'checkout.sessions.create',
+      fault: 'drop_response',
+      count: 1,
+    });
     const answered = await checkout(order).expect(201);
     expect((await sessionsAtStripe(order.id)).map((s) => s.id)).toEqual([answered.body.sessionId]);
   });

@@ -76,19 +76,20 @@ export class StripeStub {
   }
 
   /**
-   * The next request that is not a replay is answered with this HTTP status (a Stripe-shaped
-   * api_error), having done nothing; the answer is saved under its idempotency key and replayed.
+   * The next request is answered with this HTTP status (a Stripe-shaped api_error), having done
+   * nothing; the answer is saved under its idempotency key and replayed. (A request whose key has a
+   * saved answer gets that answer instead, as from Stripe.)
    */
   failNext(status = 500): void {
     this.faults.push({ kind: 'status', status });
   }
 
-  /** The next request that is not a replay gets no answer at all, having done nothing (the client must time out). */
+  /** The next request gets no answer at all, having done nothing (the client must time out). */
   hangNext(): void {
     this.faults.push({ kind: 'hang' });
   }
 
-  /** The next request that is not a replay is done and saved under its key, but its connection closes unanswered. */
+  /** The next request is done (or replayed) and saved under its key, but its connection closes unanswered. */
   dropNext(): void {
     this.faults.push({ kind: 'drop' });
   }
@@ -115,39 +116,45 @@ export class StripeStub {
       form,
     });
 
+    // Faults meet requests in order, replays included: a hang is lost on the way (nothing done), a
+    // dropped answer is lost on the way back; a status fault is the endpoint failing, so a request
+    // Stripe answers from its idempotency record gets that record instead.
+    const fault = this.faults.shift();
+    if (fault?.kind === 'hang') return void this.hanging.push(res);
     const key = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
     const endpoint = `${req.method} ${url.pathname}`;
     const body = form.toString();
-    if (typeof key === 'string') {
-      const saved = this.replays.get(key);
-      if (saved && saved.endpoint !== endpoint) {
-        return this.reply(res, 400, {
-          error: {
-            type: 'idempotency_error',
-            message: `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${saved.endpoint}' vs '${endpoint}').`,
-          },
-        });
-      }
-      if (saved && saved.body !== body) {
-        return this.reply(res, 400, {
-          error: {
-            type: 'idempotency_error',
-            message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
-          },
-        });
-      }
-      if (saved) return this.reply(res, saved.status, saved.answer, { 'Idempotent-Replayed': 'true' });
+    const saved = typeof key === 'string' ? this.replays.get(key) : undefined;
+    let status: number;
+    let answer: unknown;
+    let headers: Record<string, string> = {};
+    if (saved && saved.endpoint !== endpoint) {
+      status = 400;
+      answer = {
+        error: {
+          type: 'idempotency_error',
+          message: `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${saved.endpoint}' vs '${endpoint}').`,
+        },
+      };
+    } else if (saved && saved.body !== body) {
+      status = 400;
+      answer = {
+        error: {
+          type: 'idempotency_error',
+          message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${String(key)}' if you meant to execute a different request.`,
+        },
+      };
+    } else if (saved) {
+      [status, answer, headers] = [saved.status, saved.answer, { 'Idempotent-Replayed': 'true' }];
+    } else {
+      [status, answer] =
+        fault?.kind === 'status'
+          ? [fault.status, { error: { type: 'api_error', message: 'An unknown error occurred' } }]
+          : this.execute(req.method ?? 'GET', url.pathname, form);
+      if (typeof key === 'string') this.replays.set(key, { endpoint, body, status, answer });
     }
-
-    const fault = this.faults.shift();
-    if (fault?.kind === 'hang') return void this.hanging.push(res);
-    const [status, answer] =
-      fault?.kind === 'status'
-        ? [fault.status, { error: { type: 'api_error', message: 'An unknown error occurred' } }]
-        : this.execute(req.method ?? 'GET', url.pathname, form);
-    if (typeof key === 'string') this.replays.set(key, { endpoint, body, status, answer });
     if (fault?.kind === 'drop') return void res.socket?.destroy();
-    return this.reply(res, status, answer);
+    return this.reply(res, status, answer, headers);
   }
 
   private execute(method: string, path: string, form: URLSearchParams): [number, unknown] {

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import express, { type Request, type Response, Router } from 'express';
-import Stripe from 'stripe';
 import type { CheckoutService } from '../checkout/checkout.service';
 import type { SandboxScheduler } from '../sandbox.scheduler';
 import type { CheckoutSessionRecord, SandboxStore, WebhookEndpointRecord } from '../sandbox.store';
@@ -10,13 +9,16 @@ import {
   webhookEndpointJson,
 } from '../webhooks/webhook-endpoints';
 import { paramError, resourceMissing, StripeApiError, type StripeErrorBody } from '../stripe/stripe-error';
+import { API_VERSIONS } from '../stripe/event-types';
 import { newId } from '../stripe/stripe-ids';
+import { ACCOUNT_API_VERSION } from '../stripe/account-version';
 import {
   chargeJson,
   checkoutSessionJson,
   lineItemJson,
   listJson,
   paymentIntentJson,
+  paymentMethodJson,
   priceJson,
   productJson,
 } from '../stripe/stripe-objects';
@@ -24,6 +26,7 @@ import { createPrice, createProduct } from './catalog.params';
 import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checkout-session.params';
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
 import { type FaultSwitches, HANG_LIMIT_MS } from './faults';
+import { readCreatedFilter, readDeliverySuccessFilter, readEventTypeFilter } from './list-filters';
 import type { IdempotencyStore } from './idempotency';
 import { paymentRoutes } from './payments.router';
 import { stripeCliRoutes } from '../cli/stripe-cli.routes';
@@ -37,11 +40,13 @@ export interface ApiContext {
   params: ParamReader;
   requestId: string;
   idempotencyKey: string | null;
-  /** The request's `Stripe-Version` header; null when it names none (the account's version applies). */
-  stripeVersion: string | null;
+  /** The request's `Stripe-Version` (checked), or the account's default (`ACCOUNT_API_VERSION`). */
+  apiVersion: string;
 }
 
 export type Handler = (context: ApiContext, req: Request) => unknown;
+
+const KNOWN_API_VERSIONS = new Set(API_VERSIONS);
 
 const NO_API_KEY =
   "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). " +
@@ -87,7 +92,6 @@ export function apiRouter(deps: {
   router.use(express.text({ type: () => true, limit: '1mb' }));
   router.use((req, res, next) => {
     res.set('Request-Id', newId.request());
-    res.set('Stripe-Version', req.get('stripe-version') ?? Stripe.API_VERSION);
     const key = apiKeyOf(req);
     if (!key) {
       res.set('WWW-Authenticate', 'Bearer realm="Stripe"');
@@ -100,6 +104,17 @@ export function apiRouter(deps: {
       });
       return;
     }
+    // Stripe-Version: any version Stripe published (up to the pinned SDK's); absent: the account's
+    // default (ACCOUNT_API_VERSION). Objects are always rendered in the pinned version.
+    const version = req.get('stripe-version');
+    if (version !== undefined && !KNOWN_API_VERSIONS.has(version)) {
+      res.status(400).json({
+        error: { message: `Invalid Stripe API version: ${version}`, type: 'invalid_request_error' },
+      });
+      return;
+    }
+    res.locals.apiVersion = version ?? ACCOUNT_API_VERSION;
+    res.set('Stripe-Version', version ?? ACCOUNT_API_VERSION);
     next();
   });
 
@@ -163,11 +178,13 @@ export function apiRouter(deps: {
           await new Promise((resolve) => setTimeout(resolve, fault.seconds! * 1000));
         }
         try {
-          const stripeVersion = req.get('stripe-version') ?? null;
-          body = await handler(
-            { params: ParamReader.root(values), requestId, idempotencyKey, stripeVersion },
-            req,
-          );
+          const context = {
+            params: ParamReader.root(values),
+            requestId,
+            idempotencyKey,
+            apiVersion: String(res.locals.apiVersion),
+          };
+          body = await store.undoCreationsOnError(() => handler(context, req));
         } catch (error) {
           if (error instanceof StripeApiError) {
             statusCode = error.statusCode;
@@ -224,21 +241,27 @@ export function apiRouter(deps: {
 
   router.post(
     '/checkout/sessions',
-    route('checkout.sessions.create', ({ params, stripeVersion }) => {
-      const session = checkout.create(
-        readNewCheckoutSession(store, params, scheduler.unixNow(), stripeVersion),
-      );
+    route('checkout.sessions.create', ({ params, apiVersion }) => {
+      const session = checkout.create(readNewCheckoutSession(store, params, scheduler.unixNow(), apiVersion));
       return sessionJson(session, readExpand(params, SESSION_EXPANSIONS));
     }),
   );
   router.get(
     '/checkout/sessions',
     route('checkout.sessions.list', ({ params }, req) => {
-      params.allowOnly(['payment_intent', 'status', 'limit', 'starting_after', 'ending_before', 'expand']);
-      const sessions = checkout.list({
-        paymentIntent: params.string('payment_intent'),
-        status: params.string('status'),
-      });
+      params.allowOnly(['payment_intent', 'status', 'limit', 'starting_after', 'ending_before', 'expand',
+        'created', 'customer', 'customer_account', 'customer_details', 'payment_link', 'subscription']); // prettier-ignore
+      const createdMatches = readCreatedFilter(params);
+      const email = params.hash('customer_details')?.allowOnly(['email']).string('email', { required: true });
+      // Sessions of the sandbox have no customer, customer account, payment link or subscription:
+      // filtering on one lists nothing, as Stripe would for such an account.
+      const byAbsentLink = ['customer', 'customer_account', 'payment_link', 'subscription'].some(
+        (key) => params.string(key) !== undefined,
+      );
+      const sessions = checkout
+        .list({ paymentIntent: params.string('payment_intent'), status: params.string('status') })
+        .filter((session) => !byAbsentLink && createdMatches(session.created))
+        .filter((session) => email === undefined || session.customerDetails?.email === email);
       const expand = readExpand(
         params,
         SESSION_EXPANSIONS.map((path) => `data.${path}`),
@@ -261,9 +284,17 @@ export function apiRouter(deps: {
     '/checkout/sessions/:id/line_items',
     route('checkout.sessions.listLineItems', ({ params }, req) => {
       params.allowOnly(['limit', 'starting_after', 'ending_before', 'expand']);
+      const expand = readExpand(params, ['data.price.product']);
       const session = sessionOr404(String(req.params.id));
       const page = paginate(session.lineItems, params);
-      return listJson(`/v1${req.path}`, page.items.map(lineItemJson), page.hasMore);
+      const items = page.items.map((item) => {
+        const json = lineItemJson(item);
+        const product = store.products.get(item.price.productId);
+        return expand.has('data.price.product') && product
+          ? { ...json, price: { ...json.price, product: productJson(product) } }
+          : json;
+      });
+      return listJson(`/v1${req.path}`, items, page.hasMore);
     }),
   );
   router.post(
@@ -287,7 +318,9 @@ export function apiRouter(deps: {
   );
   router.get(
     '/products/:id',
-    route('products.retrieve', (_context, req) => {
+    route('products.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      readExpand(params, []);
       const product = store.products.get(String(req.params.id));
       if (!product) throw resourceMissing('product', String(req.params.id), 'id');
       return productJson(product);
@@ -304,26 +337,53 @@ export function apiRouter(deps: {
   );
   router.get(
     '/prices/:id',
-    route('prices.retrieve', (_context, req) => {
+    route('prices.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      const expand = readExpand(params, ['product']);
       const price = store.prices.get(String(req.params.id));
       if (!price) throw resourceMissing('price', String(req.params.id), 'price');
-      return priceJson(price);
+      const product = store.products.get(price.productId);
+      return expand.has('product') && product
+        ? { ...priceJson(price), product: productJson(product) }
+        : priceJson(price);
     }),
   );
   router.get(
     '/payment_intents/:id',
-    route('paymentIntents.retrieve', (_context, req) => {
+    route('paymentIntents.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand', 'client_secret']);
+      const expand = readExpand(params, ['latest_charge', 'payment_method']);
       const intent = store.paymentIntents.get(String(req.params.id));
       if (!intent) throw resourceMissing('payment_intent', String(req.params.id), 'intent');
-      return paymentIntentJson(intent);
+      const clientSecret = params.string('client_secret');
+      if (clientSecret !== undefined && clientSecret !== intent.clientSecret) {
+        throw paramError.invalid(
+          'client_secret',
+          'The client_secret provided does not match this PaymentIntent.',
+        );
+      }
+      const json = paymentIntentJson(intent);
+      const charge = intent.latestChargeId ? store.charges.get(intent.latestChargeId) : undefined;
+      return {
+        ...json,
+        ...(expand.has('latest_charge') && charge ? { latest_charge: chargeJson(charge) } : {}),
+        ...(expand.has('payment_method') && charge && charge.paymentMethod.id === intent.paymentMethodId
+          ? { payment_method: paymentMethodJson(charge.paymentMethod) }
+          : {}),
+      };
     }),
   );
   router.get(
     '/charges/:id',
-    route('charges.retrieve', (_context, req) => {
+    route('charges.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      const expand = readExpand(params, ['payment_intent']);
       const charge = store.charges.get(String(req.params.id));
       if (!charge) throw resourceMissing('charge', String(req.params.id), 'id');
-      return chargeJson(charge);
+      const intent = store.paymentIntents.get(charge.paymentIntentId);
+      return expand.has('payment_intent') && intent
+        ? { ...chargeJson(charge), payment_intent: paymentIntentJson(intent) }
+        : chargeJson(charge);
     }),
   );
   router.get(
@@ -337,11 +397,15 @@ export function apiRouter(deps: {
         'ending_before',
         'created',
         'delivery_success',
+        'expand',
       ]);
-      const type = params.string('type');
+      readExpand(params, []);
+      const typeMatches = readEventTypeFilter(params);
+      const createdMatches = readCreatedFilter(params);
+      const deliveryMatches = readDeliverySuccessFilter(params);
       const events = [...store.events.values()]
         .reverse()
-        .filter((event) => type === undefined || event.type === type)
+        .filter((e) => typeMatches(e.type) && createdMatches(e.created) && deliveryMatches(e))
         .map((event) => ({ id: event.id, json: event.json }));
       const page = paginate(events, params);
       return listJson(
@@ -353,7 +417,9 @@ export function apiRouter(deps: {
   );
   router.get(
     '/events/:id',
-    route('events.retrieve', (_context, req) => {
+    route('events.retrieve', ({ params }, req) => {
+      params.allowOnly(['expand']);
+      readExpand(params, []);
       const event = store.events.get(String(req.params.id));
       if (!event) throw resourceMissing('event', String(req.params.id), 'id');
       return event.json;

@@ -1,10 +1,8 @@
-import Stripe from 'stripe';
 import type { NewPaymentIntent } from '../charges/payments.service';
 import type {
   AddressRecord,
   CustomerRecord,
   PaymentMethodRecord,
-  RefundRecord,
   SandboxStore,
   ShippingRecord,
 } from '../sandbox.store';
@@ -36,22 +34,19 @@ export function allowParams(
   params.allowOnly([...supported, ...unsupported]);
 }
 
+/** API version 2026-09-30.endive replaced `payment_method_types` with `allowed_payment_method_types`. */
+const PAYMENT_METHOD_TYPES_REMOVED_IN = '2026-09-30';
+
 /**
- * `payment_method_types`: API version 2026-10-28.endive (the sandbox's) replaced it with
- * `allowed_payment_method_types`. A request that names that version (stripe-node does) may not use
- * it; one that names none or an older one (the Stripe CLI's fixtures) still may.
+ * `payment_method_types` before 2026-09-30, `allowed_payment_method_types` from then on: the other
+ * one is an unknown parameter at the request's API version, as Stripe answers it.
  */
-export function readLegacyPaymentMethodTypes(params: ParamReader, stripeVersion: string | null): string[] {
-  if (!params.has('payment_method_types')) return [];
-  if (stripeVersion === Stripe.API_VERSION) {
-    throw paramError.invalid(
-      'payment_method_types',
-      `Received unknown parameter: payment_method_types. API version ${Stripe.API_VERSION} replaced it with ` +
-        '`allowed_payment_method_types`.',
-      'parameter_unknown',
-    );
-  }
-  return params.strings('payment_method_types');
+function readAllowedTypes(params: ParamReader, apiVersion: string): { key: string; types: string[] } {
+  const old = apiVersion.slice(0, 10) < PAYMENT_METHOD_TYPES_REMOVED_IN;
+  const key = old ? 'payment_method_types' : 'allowed_payment_method_types';
+  const other = old ? 'allowed_payment_method_types' : 'payment_method_types';
+  if (params.has(other)) throw paramError.unknown(other);
+  return { key, types: params.strings(key) };
 }
 
 /** The payment method types the sandbox can take in a currency, as Stripe offers them. */
@@ -293,11 +288,14 @@ const INTENT_UNSUPPORTED = ['amount_details', 'application_fee_amount', 'confirm
   'payment_method_options', 'radar_options', 'return_url', 'statement_descriptor', 'statement_descriptor_suffix',
   'transfer_data', 'transfer_group', 'use_stripe_sdk'] as const; // prettier-ignore
 
+const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
+const FUTURE_USAGES = ['on_session', 'off_session'] as const;
+
 /** `POST /v1/payment_intents` */
 export function readNewPaymentIntent(
   store: SandboxStore,
   params: ParamReader,
-  stripeVersion: string | null,
+  apiVersion: string,
   created: number,
 ): NewPaymentIntent {
   allowParams(params, INTENT_PARAMS, INTENT_UNSUPPORTED);
@@ -310,14 +308,7 @@ export function readNewPaymentIntent(
       'amount_too_small',
     );
   }
-  const legacy = readLegacyPaymentMethodTypes(params, stripeVersion);
-  const allowed = params.strings('allowed_payment_method_types');
-  if (legacy.length && allowed.length) {
-    throw paramError.invalid(
-      'allowed_payment_method_types',
-      'You may only specify one of these parameters: allowed_payment_method_types, payment_method_types.',
-    );
-  }
+  const allowed = readAllowedTypes(params, apiVersion);
   const automatic = params.hash('automatic_payment_methods');
   if (automatic) {
     automatic.allowOnly(['enabled', 'allow_redirects']);
@@ -329,28 +320,28 @@ export function readNewPaymentIntent(
         'Invalid allow_redirects: must be one of always or never',
       );
     }
-    if (legacy.length || allowed.length) {
+    if (allowed.types.length) {
       throw paramError.invalid(
         'automatic_payment_methods',
-        'You may only specify one of these parameters: automatic_payment_methods, allowed_payment_method_types.',
+        `You may only specify one of these parameters: automatic_payment_methods, ${allowed.key}.`,
       );
     }
   }
-  const types = legacy.length
-    ? checkPaymentMethodTypes(legacy, currency, 'payment_method_types')
-    : allowed.length
-      ? checkPaymentMethodTypes(allowed, currency, 'allowed_payment_method_types')
-      : paymentMethodTypesFor(currency);
+  const types = allowed.types.length
+    ? checkPaymentMethodTypes(allowed.types, currency, allowed.key)
+    : paymentMethodTypesFor(currency);
 
-  const captureMethod = params.string('capture_method') ?? 'automatic_async';
-  if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) {
+  const givenCapture = params.string('capture_method') ?? 'automatic_async';
+  const captureMethod = CAPTURE_METHODS.find((m) => m === givenCapture);
+  if (!captureMethod) {
     throw paramError.invalid(
       'capture_method',
       'Invalid capture_method: must be one of automatic, automatic_async, or manual',
     );
   }
-  const setupFutureUsage = params.string('setup_future_usage') ?? null;
-  if (setupFutureUsage !== null && setupFutureUsage !== 'on_session' && setupFutureUsage !== 'off_session') {
+  const givenUsage = params.string('setup_future_usage');
+  const setupFutureUsage = givenUsage === undefined ? null : FUTURE_USAGES.find((u) => u === givenUsage);
+  if (setupFutureUsage === undefined) {
     throw paramError.invalid(
       'setup_future_usage',
       'Invalid setup_future_usage: must be one of on_session or off_session',
@@ -373,8 +364,9 @@ export function readNewPaymentIntent(
     description: params.string('description', { maxLength: 1000 }) ?? null,
     metadata: params.metadata('metadata'),
     paymentMethodTypes: types,
-    allowedPaymentMethodTypes: allowed.length ? types : null,
-    captureMethod: captureMethod as NewPaymentIntent['captureMethod'],
+    allowedPaymentMethodTypes:
+      allowed.types.length && allowed.key === 'allowed_payment_method_types' ? types : null,
+    captureMethod,
     customerId: customer?.id ?? null,
     paymentMethodId: method?.id ?? null,
     shipping: readShipping(params),
@@ -412,6 +404,16 @@ export function readNewRefund(store: SandboxStore, params: ParamReader) {
       'You may only specify one of these parameters: charge, payment_intent.',
     );
   }
+  // The parameters first, as Stripe checks them, then the objects they name.
+  const given = params.string('reason');
+  const reason = given === undefined ? null : REFUND_REASONS.find((r) => r === given);
+  if (reason === undefined) {
+    throw paramError.invalid('reason', `Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`);
+  }
+  const amount = params.integer('amount', { min: 1, max: 99_999_999 });
+  const metadata = params.metadata('metadata');
+  readExpandNone(params);
+
   let charge;
   const chargeId = params.string('charge');
   const intentId = params.string('payment_intent');
@@ -437,15 +439,5 @@ export function readNewRefund(store: SandboxStore, params: ParamReader) {
       'parameter_missing',
     );
   }
-  const reason = params.string('reason') ?? null;
-  if (reason !== null && !(REFUND_REASONS as readonly string[]).includes(reason)) {
-    throw paramError.invalid('reason', `Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`);
-  }
-  readExpandNone(params);
-  return {
-    charge,
-    amount: params.integer('amount', { min: 1, max: 99_999_999 }),
-    reason: reason as RefundRecord['reason'],
-    metadata: params.metadata('metadata'),
-  };
+  return { charge, amount, reason, metadata };
 }

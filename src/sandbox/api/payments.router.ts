@@ -125,7 +125,7 @@ export function paymentRoutes(
   router.post(
     '/payment_intents',
     route('paymentIntents.create', (context) => {
-      const input = readNewPaymentIntent(store, context.params, context.stripeVersion, scheduler.unixNow());
+      const input = readNewPaymentIntent(store, context.params, context.apiVersion, scheduler.unixNow());
       return paymentIntentJson(payments.create(input, request(context)));
     }),
   );

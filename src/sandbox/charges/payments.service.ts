@@ -188,7 +188,12 @@ export class PaymentsService {
     request: EventRequest,
     events: NewEvent[],
   ): PaymentIntentRecord {
+    // Refused before any charge: nothing happened (a PaymentIntent being created is not kept).
     const fail = (error: StripeApiError): never => {
+      throw new StripeApiError(error.statusCode, error.body, true);
+    };
+    // Declined by the card's bank: the PaymentIntent, the failed charge and their events stay.
+    const decline = (error: StripeApiError): never => {
       this.events.emit(events);
       throw error;
     };
@@ -250,7 +255,7 @@ export class PaymentsService {
       this.logger.log(
         `PaymentIntent ${intent.id}: card declined (${card.decline.declineCode ?? card.decline.code})`,
       );
-      fail(cardError(card.decline, intent, charge));
+      decline(cardError(card.decline, intent, charge));
     }
     const charge = this.newCharge(intent, pm, 'succeeded', null);
     if (intent.captureMethod === 'manual') {

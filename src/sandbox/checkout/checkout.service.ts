@@ -36,12 +36,17 @@ export type NewCheckoutSession = Pick<
   | 'paymentIntentMetadata'
   | 'paymentIntentDescription'
   | 'expiresAt'
+  | 'paymentMethodTypes'
+  | 'settings'
   | 'paymentIntentShipping'
   | 'paymentIntentSetupFutureUsage'
 > & {
-  lineItems: { description: string; quantity: number; price: PriceRecord }[];
-  /** Asked for (`payment_method_types`, `allowed_payment_method_types`); else what the currency offers. */
-  paymentMethodTypes?: CheckoutSessionRecord['paymentMethodTypes'];
+  lineItems: {
+    description: string;
+    quantity: number;
+    price: PriceRecord;
+    metadata: Record<string, string>;
+  }[];
 };
 
 const EXPIRE_JOB = 'checkout.session.expire';
@@ -57,6 +62,8 @@ export interface CheckoutSettings {
   /** Base URL of the hosted pages (known once the server listens). */
   baseUrl: () => string;
   settlementSeconds: number;
+  /** The account's business name, shown on the checkout page and in receipts. */
+  shopName: string;
 }
 
 /**
@@ -92,6 +99,7 @@ export class CheckoutService {
       quantity: item.quantity,
       price: item.price,
       amount: item.price.unitAmount * item.quantity,
+      metadata: item.metadata,
     }));
     const session: CheckoutSessionRecord = {
       id,
@@ -107,10 +115,9 @@ export class CheckoutService {
       metadata: input.metadata,
       paymentIntentMetadata: input.paymentIntentMetadata,
       paymentIntentDescription: input.paymentIntentDescription,
-      // ACH Direct Debit is offered for USD only, as Stripe does.
-      paymentMethodTypes:
-        input.paymentMethodTypes ??
-        (input.currency === 'usd' ? ['card', 'link', 'us_bank_account'] : ['card', 'link']),
+      displayName: this.settings.shopName,
+      paymentMethodTypes: input.paymentMethodTypes,
+      settings: input.settings,
       paymentIntentShipping: input.paymentIntentShipping ?? null,
       paymentIntentSetupFutureUsage: input.paymentIntentSetupFutureUsage ?? null,
       customerId: null,
@@ -426,6 +433,7 @@ export class CheckoutService {
       setupFutureUsage: session.paymentIntentSetupFutureUsage ?? null,
       customerId: session.customerId ?? null,
       paymentMethodTypes: [...session.paymentMethodTypes],
+      receiptEmail: session.settings?.receiptEmail ?? null,
       clientSecret: newId.clientSecret(id),
       status: 'requires_payment_method',
       amountReceived: 0,
@@ -455,6 +463,7 @@ export class CheckoutService {
       paymentIntentId: intent.id,
       paymentMethod: method,
       metadata: { ...intent.metadata },
+      receiptEmail: intent.receiptEmail ?? null,
       status,
       failure: failure ?? null,
       balanceTransactionId: status === 'succeeded' ? newId.balanceTransaction() : null,

@@ -7,6 +7,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { EventRecord } from '../sandbox.store';
 import { alphanumeric, newId } from '../stripe/stripe-ids';
 import { signatureHeader } from '../webhooks/webhook-signature';
+import { ACCOUNT_API_VERSION } from '../stripe/account-version';
 
 /** Where `stripe listen` opens its websocket (Stripe's own is `wss://stripe-cli.stripe.com/subscribe/…`). */
 export const CLI_WEBSOCKET_PATH = '/stripecli/subscribe';
@@ -45,11 +46,20 @@ interface CliSession {
   queue: EventRecord[];
 }
 
+/**
+ * A session's websocket id is what admits a websocket to it (a bearer secret): logs and the status
+ * page show only its end.
+ */
+function sessionLabel(id: string): string {
+  return `cliws_…${id.slice(-4)}`;
+}
+
 /** One event sent to a `stripe listen` session, with what the CLI reported back. */
 export interface CliForward {
   eventId: string;
   type: string;
-  sessionId: string;
+  /** The session's label (its id's end), not its id. */
+  session: string;
   webhookConversationId: string;
   sentAt: number;
   acked: boolean;
@@ -110,7 +120,7 @@ export class StripeCliHub {
       queue: [],
     };
     this.sessions.set(session.id, session);
-    this.logger.log(`Stripe CLI session ${session.id} for ${input.deviceName}`);
+    this.logger.log(`Stripe CLI session ${sessionLabel(session.id)} for ${input.deviceName}`);
     const url = new URL(CLI_WEBSOCKET_PATH, this.baseUrl());
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     return {
@@ -120,7 +130,7 @@ export class StripeCliHub {
       websocket_authorized_feature: AUTHORIZED_FEATURE,
       websocket_id: session.id,
       websocket_url: url.toString(),
-      default_version: Stripe.API_VERSION,
+      default_version: ACCOUNT_API_VERSION,
       latest_version: Stripe.API_VERSION,
       device_token: alphanumeric(32),
     };
@@ -156,12 +166,14 @@ export class StripeCliHub {
     }
   }
 
-  /** Sessions and the events sent to them, with the CLI's reports (for `/_sandbox/stripe-cli`). */
+  /**
+   * Sessions and the events sent to them, with the CLI's reports (for `/_sandbox/stripe-cli`): no
+   * websocket id and no signing secret (`stripe listen --print-secret` prints that, with the API key).
+   */
   status() {
     return {
-      secret: this.secret,
       sessions: [...this.sessions.values()].map((s) => ({
-        id: s.id,
+        session: sessionLabel(s.id),
         deviceName: s.deviceName,
         forwardUrl: s.forwardUrl,
         connected: s.socket?.readyState === WebSocket.OPEN,
@@ -182,15 +194,17 @@ export class StripeCliHub {
     session.socket?.terminate();
     session.socket = ws;
     session.disconnectedSince = null;
-    this.logger.log(`Stripe CLI session ${session.id} connected`);
+    this.logger.log(`Stripe CLI session ${sessionLabel(session.id)} connected`);
     ws.on('message', (data: RawData) => this.received(session, data));
     ws.on('close', () => {
       if (session.socket !== ws) return;
       session.socket = null;
       session.disconnectedSince = this.now();
-      this.logger.log(`Stripe CLI session ${session.id} disconnected`);
+      this.logger.log(`Stripe CLI session ${sessionLabel(session.id)} disconnected`);
     });
-    ws.on('error', (error) => this.logger.warn(`Stripe CLI session ${session.id}: ${error.message}`));
+    ws.on('error', (error) =>
+      this.logger.warn(`Stripe CLI session ${sessionLabel(session.id)}: ${error.message}`),
+    );
     for (const event of session.queue.splice(0)) this.send(session, event);
   }
 
@@ -208,14 +222,14 @@ export class StripeCliHub {
         Accept: '*/*; q=0.5, application/xml',
         'Stripe-Signature': signatureHeader(event.body, this.secret, Math.floor(this.now() / 1000)),
       },
-      // A set api_version makes the CLI drop the event (unless `--latest`): events are in the
-      // account's default version.
+      // A set api_version makes the CLI drop the event (unless `--latest`): events go out as for
+      // an endpoint of the account's default version (rendered in the pinned one, as all objects).
       endpoint: { api_version: null },
     };
     this.forwards.push({
       eventId: event.id,
       type: event.type,
-      sessionId: session.id,
+      session: sessionLabel(session.id),
       webhookConversationId,
       sentAt: this.now(),
       acked: false,
@@ -230,11 +244,12 @@ export class StripeCliHub {
     try {
       message = JSON.parse(rawText(data)) as Partial<EventAck | WebhookResponse>;
     } catch {
-      this.logger.warn(`Stripe CLI session ${session.id} sent a malformed message`);
+      this.logger.warn(`Stripe CLI session ${sessionLabel(session.id)} sent a malformed message`);
       return;
     }
     const forward = this.forwards.find(
-      (f) => f.sessionId === session.id && f.webhookConversationId === message.webhook_conversation_id,
+      (f) =>
+        f.session === sessionLabel(session.id) && f.webhookConversationId === message.webhook_conversation_id,
     );
     if (!forward) return;
     if (message.type === 'event_ack') {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import type {
   AddressRecord,
@@ -19,8 +20,6 @@ import type {
  * that no field of the installed SDK's objects is missing.
  */
 
-/** The merchant's name on the hosted page and in `branding_settings`. */
-export const DISPLAY_NAME = 'Order Flow sandbox';
 export const STATEMENT_DESCRIPTOR = 'ORDER FLOW SANDBOX';
 /** The one payment method configuration of the sandbox account. */
 export const PAYMENT_METHOD_CONFIGURATION_ID = 'pmc_1SandboxOrderFlowCfg0001';
@@ -153,7 +152,7 @@ export function lineItemJson(item: LineItemRecord): LineItemJson {
     amount_total: item.amount,
     currency: item.price.currency,
     description: item.description,
-    metadata: {},
+    metadata: { ...(item.metadata ?? {}) },
     price: priceJson(item.price),
     quantity: item.quantity,
   };
@@ -188,22 +187,25 @@ export function checkoutSessionJson(
   Omit<Stripe.Checkout.Session, 'line_items'> & { line_items?: ReturnType<typeof listJson<LineItemJson>> }
 > {
   const offersBank = session.paymentMethodTypes.includes('us_bank_account');
+  const settings = session.settings;
   return {
     id: session.id,
     object: 'checkout.session',
-    adaptive_pricing: { enabled: true },
+    adaptive_pricing: { enabled: false },
     after_expiration: null,
-    allow_promotion_codes: null,
-    allowed_payment_method_types: null,
+    allow_promotion_codes: settings?.allowPromotionCodes ?? null,
+    allowed_payment_method_types: settings?.allowedPaymentMethodTypes
+      ? [...settings.allowedPaymentMethodTypes]
+      : null,
     amount_subtotal: session.amountTotal,
     amount_total: session.amountTotal,
     automatic_tax: { enabled: false, liability: null, provider: null, status: null },
-    billing_address_collection: null,
+    billing_address_collection: settings?.billingAddressCollection ?? null,
     branding_settings: {
       background_color: '#ffffff',
       border_style: 'rounded',
       button_color: '#0074d4',
-      display_name: DISPLAY_NAME,
+      display_name: session.displayName,
       font_family: 'default',
       icon: null,
       logo: null,
@@ -254,14 +256,14 @@ export function checkoutSessionJson(
         }
       : {}),
     livemode: false,
-    locale: null,
+    locale: settings?.locale ?? null,
     managed_payments: { enabled: false },
     metadata: { ...session.metadata },
     mode: 'payment',
     origin_context: null,
     payment_intent: session.paymentIntentId,
     payment_link: null,
-    payment_method_collection: 'if_required',
+    payment_method_collection: settings?.paymentMethodCollection ?? 'always',
     payment_method_configuration_details: { id: PAYMENT_METHOD_CONFIGURATION_ID, parent: null },
     payment_method_options: {
       card: { request_three_d_secure: 'automatic' },
@@ -279,7 +281,7 @@ export function checkoutSessionJson(
     shipping_cost: null,
     shipping_options: [],
     status: session.status,
-    submit_type: null,
+    submit_type: settings?.submitType ?? null,
     subscription: null,
     success_url: session.successUrl,
     total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
@@ -366,7 +368,9 @@ export function paymentMethodJson(method: PaymentMethodRecord): Json<Stripe.Paym
   };
 }
 
-function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymentError']>) {
+function lastPaymentErrorJson(
+  error: NonNullable<PaymentIntentRecord['lastPaymentError']>,
+): Stripe.PaymentIntent.LastPaymentError {
   const { failure } = error;
   return {
     ...(failure.adviceCode ? { advice_code: failure.adviceCode } : {}),
@@ -379,7 +383,7 @@ function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymen
     ...(failure.param ? { param: failure.param } : {}),
     payment_method: paymentMethodJson(error.paymentMethod),
     type: failure.type,
-  } as Stripe.PaymentIntent.LastPaymentError;
+  };
 }
 
 export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.PaymentIntent> {
@@ -491,6 +495,8 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         brand: card.brand,
         checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
         country: 'US',
+        // A customer-initiated online payment without 3-D Secure: no ECI; no linked transactions.
+        electronic_commerce_indicator: null,
         exp_month: card.expMonth,
         exp_year: card.expYear,
         extended_authorization: { status: 'disabled' },
@@ -507,10 +513,11 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         overcapture: { maximum_amount_capturable: charge.amount, status: 'unavailable' },
         regulated_status: 'unregulated',
         three_d_secure: null,
+        transaction_link_id: null,
         wallet: null,
       },
       type: 'card',
-    } as Stripe.Charge.PaymentMethodDetails;
+    };
   }
   return {
     type: 'us_bank_account',
@@ -562,7 +569,7 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     payment_method_details: paymentMethodDetailsJson(charge),
     radar_options: {},
     receipt_email: charge.receiptEmail ?? null,
-    receipt_number: null,
+    receipt_number: succeeded && charge.receiptEmail ? receiptNumber(charge.id) : null,
     receipt_url: null,
     refunded: captured && amountRefunded === charge.amount,
     review: null,
@@ -575,6 +582,18 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     transfer_data: null,
     transfer_group: null,
   };
+}
+
+/**
+ * The number Stripe prints on a receipt (`1234-5678`), assigned when the receipt is sent: here
+ * derived from the charge id, so that it is the same wherever the charge is shown.
+ */
+export function receiptNumber(chargeId: string): string {
+  const digits = [...createHash('sha256').update(chargeId).digest()]
+    .slice(0, 8)
+    .map((byte) => byte % 10)
+    .join('');
+  return `${digits.slice(0, 4)}-${digits.slice(4)}`;
 }
 
 /** The event envelope, in Stripe's key order. */

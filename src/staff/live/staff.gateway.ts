@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { type OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { ExtendedError, Namespace, Socket } from 'socket.io';
 import { OrderFlaggedForReviewEvent, OrderPlacedEvent, OrderStatusChangedEvent } from '../../orders';
+import { OnDurableEvent } from '../../shared/outbox';
 import { StaffAuthService } from '../staff-auth.service';
 import { cookiesOf, SESSION_COOKIE } from '../staff-auth.guard';
 import type { StaffPrincipal } from '../staff-principal';
@@ -47,7 +47,8 @@ function refusal(): ExtendedError {
 /**
  * Live updates for the staff console, namespace `/staff`. Admitted by the staff session cookie the
  * browser sends with the handshake (same origin; SameSite=Strict), or by `auth: {token}` with a staff
- * API token; anything else gets `connect_error` "Log in first". Logging out disconnects the
+ * API token; anything else gets `connect_error` "Log in first". Pushes are durable reactions (the
+ * outbox): a crash right after a commit still tells the consoles. Logging out disconnects the
  * session's sockets. Order ids, statuses and amounts only: never a customer's token.
  */
 @WebSocketGateway({ namespace: STAFF_NAMESPACE })
@@ -81,7 +82,7 @@ export class StaffGateway implements OnGatewayInit<StaffNamespace> {
     this.namespace.in(sessionRoom(sessionHash)).disconnectSockets(true);
   }
 
-  @OnEvent(OrderPlacedEvent.eventName)
+  @OnDurableEvent(OrderPlacedEvent, 'staff.push-order-placed')
   orderPlaced(event: OrderPlacedEvent): void {
     this.emit('order.placed', {
       orderId: event.orderId,
@@ -91,7 +92,7 @@ export class StaffGateway implements OnGatewayInit<StaffNamespace> {
     });
   }
 
-  @OnEvent(OrderStatusChangedEvent.eventName)
+  @OnDurableEvent(OrderStatusChangedEvent, 'staff.push-order-updated')
   orderUpdated(event: OrderStatusChangedEvent): void {
     this.emit('order.updated', {
       orderId: event.orderId,
@@ -101,7 +102,7 @@ export class StaffGateway implements OnGatewayInit<StaffNamespace> {
     });
   }
 
-  @OnEvent(OrderFlaggedForReviewEvent.eventName)
+  @OnDurableEvent(OrderFlaggedForReviewEvent, 'staff.push-review-flagged')
   reviewFlagged(event: OrderFlaggedForReviewEvent): void {
     this.emit('review.flagged', {
       orderId: event.orderId,
@@ -117,7 +118,7 @@ export class StaffGateway implements OnGatewayInit<StaffNamespace> {
     try {
       this.namespace.to(EVERYONE).emit(event, ...message);
     } catch (error) {
-      // The change is committed; a console that missed it shows it on its next load.
+      // A console that missed it shows it on its next load; not worth a retry.
       this.logger.error({ err: error, event }, 'Could not push to staff consoles');
     }
   }
