@@ -75,6 +75,10 @@ export class CheckoutOutcomes {
         );
       case 'malformed':
         throw new Error('A malformed event is kept by the webhook intake, never applied');
+      case 'refund.updated':
+      case 'charge.refunded':
+      case 'dispute.updated':
+        throw new Error('Refunds and disputes are applied by RefundsService');
     }
   }
 
