@@ -1,4 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
@@ -6,6 +8,7 @@ import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filte
 import { createValidationPipe } from './shared/http';
 import { assignRequestId } from './shared/logging';
 import { setupOpenApi } from './shared/openapi';
+import { GracefulShutdown } from './shared/shutdown';
 import { StorefrontModule } from './storefront';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
@@ -18,7 +21,10 @@ export const BODY_LIMIT = '100kb';
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  // First: requests in flight are counted, so that a SIGTERM lets them finish.
+  app.use(app.get(GracefulShutdown).middleware);
   app.use(assignRequestId);
+  app.use('/api', apiSecurityHeaders());
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyParserErrors);
@@ -34,4 +40,27 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
 
   setupOpenApi(app);
   return app;
+}
+
+/**
+ * Security headers (helmet) on the API and its documentation. The API answers JSON only: nothing
+ * may load from it. The documentation page (Swagger UI) loads its own scripts and inline styles.
+ */
+function apiSecurityHeaders(): (request: Request, response: Response, next: NextFunction) => void {
+  const api = helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  const docs = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  return (request, response, next) =>
+    (request.path.startsWith('/docs') ? docs : api)(request, response, next);
 }

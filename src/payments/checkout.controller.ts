@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { BearerToken, ParseId } from '../shared/http';
+import { Idempotent } from '../shared/idempotency';
 import { CheckoutResponse, ConfirmCheckoutDto, OrderStatusResponse } from './dto/checkout.dto';
 import { PaymentsService } from './payments.service';
 
@@ -22,6 +23,7 @@ export class CheckoutController {
 
   @Post()
   @UseGuards(ThrottlerGuard)
+  @Idempotent({ safeToRepeat: true })
   @ApiCreatedResponse({ type: CheckoutResponse, description: 'A new session, or the one still open' })
   @ApiTooManyRequestsResponse({
     description: 'RATE_LIMIT_PER_MINUTE reached for this client: retry after Retry-After s',

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from './database/unavailable';
 import { DomainError, DomainErrorKind } from './domain-error';
 
 const STATUS_BY_KIND: Record<DomainErrorKind, HttpStatus> = {
@@ -77,7 +78,13 @@ export class DomainErrorFilter implements ExceptionFilter {
       return this.options.notFoundPage(response);
     }
     const body: ErrorBody = { ...this.toBody(exception, unrouted), requestId: request.id?.toString() };
-    if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
+    if (body.statusCode === 503) {
+      this.logger.warn(
+        { err: (exception as Error).message, requestId: body.requestId },
+        'Database unavailable',
+      );
+      response.setHeader('Retry-After', '1');
+    } else if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
       this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
     }
     response.status(body.statusCode).json(body);
@@ -109,6 +116,14 @@ export class DomainErrorFilter implements ExceptionFilter {
       // Nest's built-in exceptions keep the readable text in their response's `message`.
       const { message } = { message: exception.message, ...asRecord(exception.getResponse()) };
       return { statusCode: status, code: httpCode(status), message: String(message) };
+    }
+    // The database cannot serve right now (down, frozen, out of connections): try again later.
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'UNAVAILABLE',
+        message: 'The service is temporarily unavailable; try again shortly',
+      };
     }
     // body-parser and similar middleware raise errors carrying an HTTP status (413, 400, 415).
     const status = statusOf(exception);

@@ -286,7 +286,9 @@ export function paymentMethodJson(method: PaymentMethodRecord): Json<Stripe.Paym
   };
 }
 
-function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymentError']>) {
+function lastPaymentErrorJson(
+  error: NonNullable<PaymentIntentRecord['lastPaymentError']>,
+): Stripe.PaymentIntent.LastPaymentError {
   const { failure } = error;
   return {
     ...(failure.adviceCode ? { advice_code: failure.adviceCode } : {}),
@@ -299,7 +301,7 @@ function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymen
     ...(failure.param ? { param: failure.param } : {}),
     payment_method: paymentMethodJson(error.paymentMethod),
     type: failure.type,
-  } as Stripe.PaymentIntent.LastPaymentError;
+  };
 }
 
 export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.PaymentIntent> {
@@ -396,6 +398,8 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         brand: card.brand,
         checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
         country: 'US',
+        // A customer-initiated online payment without 3-D Secure: no ECI; no linked transactions.
+        electronic_commerce_indicator: null,
         exp_month: card.expMonth,
         exp_year: card.expYear,
         extended_authorization: { status: 'disabled' },
@@ -412,10 +416,11 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         overcapture: { maximum_amount_capturable: charge.amount, status: 'unavailable' },
         regulated_status: 'unregulated',
         three_d_secure: null,
+        transaction_link_id: null,
         wallet: null,
       },
       type: 'card',
-    } as Stripe.Charge.PaymentMethodDetails;
+    };
   }
   return {
     type: 'us_bank_account',
