@@ -1,13 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
-import { DomainErrorFilter } from './shared/domain-error.filter';
+import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
+import { assignRequestId } from './shared/logging';
+import { setupOpenApi } from './shared/openapi';
 import { GracefulShutdown } from './shared/shutdown';
+import { StorefrontModule } from './storefront';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
@@ -21,12 +23,14 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useLogger(app.get(Logger));
   // First: requests in flight are counted, so that a SIGTERM lets them finish.
   app.use(app.get(GracefulShutdown).middleware);
+  app.use(assignRequestId);
   app.use('/api', apiSecurityHeaders());
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use(bodyParserErrors);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainErrorFilter());
+  app.useGlobalFilters(new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) }));
   app.enableCors({ origin: config.corsOrigins });
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
@@ -34,16 +38,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Payment flow service')
-      .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: "The order's accessToken" })
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document);
+  setupOpenApi(app);
   return app;
 }
 

@@ -50,6 +50,8 @@ export interface SandboxConfig {
   chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
   /** Where the standalone sandbox (`npm run sandbox`) keeps its PGlite when DATABASE_URL is not set. */
   dataDir: string;
+  /** The business name on its checkout pages and receipts. */
+  shopName: string;
 }
 
 /** The transactional outbox's relay (src/shared/outbox). */
@@ -148,6 +150,7 @@ export class AppConfig {
         delaySeconds: env.SANDBOX_CHAOS_DELAY_SECONDS,
       },
       dataDir: resolve(env.DATA_DIR, 'sandbox'),
+      shopName: env.SANDBOX_SHOP_NAME,
     };
     this.redisUrl = env.REDIS_URL;
     this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;

@@ -77,6 +77,8 @@ const BaseShape = z.object({
   SANDBOX_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(120).default(10),
   SANDBOX_CHAOS: list.pipe(z.array(z.enum(['duplicates', 'out_of_order']))),
   SANDBOX_CHAOS_DELAY_SECONDS: seconds(86_400).default(0),
+  /** The business name the sandbox's checkout page and receipts show (Stripe: the account's). */
+  SANDBOX_SHOP_NAME: z.string().trim().min(1).max(100).default('Payflow Coffee'),
   REDIS_URL: optionalString.pipe(
     z
       .string()

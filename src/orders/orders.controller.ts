@@ -6,6 +6,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
@@ -24,6 +25,9 @@ export class OrdersController {
   @UseGuards(ThrottlerGuard)
   @Idempotent()
   @ApiCreatedResponse({ type: PlacedOrderResponse })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMIT_PER_MINUTE reached for this client: retry after Retry-After s',
+  })
   @ApiUnprocessableEntityResponse({ description: 'Unknown product, or items in different currencies' })
   async place(@Body() body: PlaceOrderDto): Promise<PlacedOrderResponse> {
     const { order, accessToken } = await this.orders.place(body);

@@ -7,6 +7,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { BearerToken, ParseId } from '../shared/http';
@@ -24,6 +25,9 @@ export class CheckoutController {
   @UseGuards(ThrottlerGuard)
   @Idempotent({ safeToRepeat: true })
   @ApiCreatedResponse({ type: CheckoutResponse, description: 'A new session, or the one still open' })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMIT_PER_MINUTE reached for this client: retry after Retry-After s',
+  })
   @ApiNotFoundResponse({ description: 'Unknown order, or a missing or wrong token' })
   @ApiConflictResponse({ description: 'The order is paid, being settled, or canceled' })
   @ApiBadGatewayResponse({ description: 'Stripe failed or timed out; the order stays payable: retry' })

@@ -7,7 +7,25 @@ import type { AppConfig } from '../config';
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
 /**
- * JSON logs, one line per event. Each request gets an id (the caller's `X-Request-Id` if it is
+ * Gives the request its id (the caller's `X-Request-Id` if it is sane) and echoes it in the
+ * response. Runs before the body parsers, so that an unreadable body's error carries it too.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  requestId(req, res);
+  next();
+}
+
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  if (typeof req.id === 'string') return req.id;
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  req.id = id;
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/**
+ * Logs, one line per event: JSON, or readable lines (pino-pretty) when the output is a terminal. Each request gets an id (the caller's `X-Request-Id` if it is
  * sane), echoed in the response. Headers that carry secrets are redacted; bodies are never logged.
  */
 export function loggerParams(config: AppConfig): Params {
@@ -15,12 +33,16 @@ export function loggerParams(config: AppConfig): Params {
     forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: {
       level: config.logLevel,
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      // A person at a terminal reads lines; anything else (a file, a collector) gets JSON.
+      ...(process.stdout.isTTY
+        ? {
+            transport: {
+              target: 'pino-pretty',
+              options: { singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
+            },
+          }
+        : {}),
+      genReqId: requestId,
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]'],
         censor: '[redacted]',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import type {
   ChargeRecord,
@@ -16,8 +17,6 @@ import type {
  * that no field of the installed SDK's objects is missing.
  */
 
-/** The merchant's name on the hosted page and in `branding_settings`. */
-export const DISPLAY_NAME = 'Order Flow sandbox';
 export const STATEMENT_DESCRIPTOR = 'ORDER FLOW SANDBOX';
 /** The one payment method configuration of the sandbox account. */
 export const PAYMENT_METHOD_CONFIGURATION_ID = 'pmc_1SandboxOrderFlowCfg0001';
@@ -140,7 +139,7 @@ export function checkoutSessionJson(
       background_color: '#ffffff',
       border_style: 'rounded',
       button_color: '#0074d4',
-      display_name: DISPLAY_NAME,
+      display_name: session.displayName,
       font_family: 'default',
       icon: null,
       logo: null,
@@ -287,7 +286,9 @@ export function paymentMethodJson(method: PaymentMethodRecord): Json<Stripe.Paym
   };
 }
 
-function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymentError']>) {
+function lastPaymentErrorJson(
+  error: NonNullable<PaymentIntentRecord['lastPaymentError']>,
+): Stripe.PaymentIntent.LastPaymentError {
   const { failure } = error;
   return {
     ...(failure.adviceCode ? { advice_code: failure.adviceCode } : {}),
@@ -300,7 +301,7 @@ function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymen
     ...(failure.param ? { param: failure.param } : {}),
     payment_method: paymentMethodJson(error.paymentMethod),
     type: failure.type,
-  } as Stripe.PaymentIntent.LastPaymentError;
+  };
 }
 
 export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.PaymentIntent> {
@@ -397,6 +398,8 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         brand: card.brand,
         checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
         country: 'US',
+        // A customer-initiated online payment without 3-D Secure: no ECI; no linked transactions.
+        electronic_commerce_indicator: null,
         exp_month: card.expMonth,
         exp_year: card.expYear,
         extended_authorization: { status: 'disabled' },
@@ -413,10 +416,11 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         overcapture: { maximum_amount_capturable: charge.amount, status: 'unavailable' },
         regulated_status: 'unregulated',
         three_d_secure: null,
+        transaction_link_id: null,
         wallet: null,
       },
       type: 'card',
-    } as Stripe.Charge.PaymentMethodDetails;
+    };
   }
   return {
     type: 'us_bank_account',
@@ -465,8 +469,8 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     payment_method: charge.paymentMethod.id,
     payment_method_details: paymentMethodDetailsJson(charge),
     radar_options: {},
-    receipt_email: null,
-    receipt_number: null,
+    receipt_email: charge.receiptEmail ?? null,
+    receipt_number: succeeded && charge.receiptEmail ? receiptNumber(charge.id) : null,
     receipt_url: null,
     refunded: false,
     review: null,
@@ -479,6 +483,18 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     transfer_data: null,
     transfer_group: null,
   };
+}
+
+/**
+ * The number Stripe prints on a receipt (`1234-5678`), assigned when the receipt is sent: here
+ * derived from the charge id, so that it is the same wherever the charge is shown.
+ */
+export function receiptNumber(chargeId: string): string {
+  const digits = [...createHash('sha256').update(chargeId).digest()]
+    .slice(0, 8)
+    .map((byte) => byte % 10)
+    .join('');
+  return `${digits.slice(0, 4)}-${digits.slice(4)}`;
 }
 
 /** The event envelope, in Stripe's key order. */

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 /**
  * Stripe's test cards and test bank accounts, with the outcome Stripe gives each. Messages, codes
  * and decline codes are Stripe's own, so that what the customer and the service see is what real
@@ -7,7 +8,8 @@
 export interface PaymentFailure {
   /** `last_payment_error.type` */
   type: 'card_error' | 'invalid_request_error';
-  code: string;
+  /** `last_payment_error.code`: one of the SDK's codes (the compiler checks each one). */
+  code: Stripe.PaymentIntent.LastPaymentError.Code;
   declineCode: string | null;
   message: string;
   /** The field the customer has to correct, when there is one. */
