@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Stripe from 'stripe';
 import { SANDBOX_SECRET_KEY } from '../../src/config';
 import {
   advanceSandboxClock,
@@ -32,6 +33,9 @@ const TYPE_OF: Record<string, string> = {
   item: 'LineItem',
   webhook_endpoint: 'WebhookEndpoint',
   event: 'Event',
+  customer: 'Customer',
+  refund: 'Refund',
+  dispute: 'Dispute',
 };
 
 describe('Sandbox objects and events against the stripe SDK types', () => {
@@ -59,6 +63,8 @@ describe('Sandbox objects and events against the stripe SDK types', () => {
         method,
         headers: {
           Authorization: `Bearer ${SANDBOX_SECRET_KEY}`,
+          // As stripe-node sends it (a request without one is read at the account's older default).
+          'Stripe-Version': Stripe.API_VERSION,
           ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
         },
         body: method === 'POST' ? query : undefined,
@@ -167,6 +173,51 @@ describe('Sandbox objects and events against the stripe SDK types', () => {
     }
     await api('GET', '/checkout/sessions', { limit: '100', 'expand[0]': 'data.line_items' });
 
+    // After the payment: customers, payment methods (a test card, a SEPA debit), PaymentIntents
+    // (authorized then captured; the chargeback card), refunds and disputes.
+    const customer = await api('POST', '/customers', {
+      email: 'c@example.com',
+      name: 'C',
+      'metadata[k]': 'v',
+    });
+    await api('GET', `/customers/${String(customer.id)}`);
+    await api('POST', '/payment_methods', {
+      type: 'sepa_debit',
+      'sepa_debit[iban]': 'AT611904300234573201',
+      'billing_details[name]': 'Jenny Rosen',
+      'billing_details[email]': 'jenny@example.com',
+    });
+    const authorized = await api('POST', '/payment_intents', {
+      amount: '2500',
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      capture_method: 'manual',
+      customer: String(customer.id),
+      'shipping[name]': 'Jenny Rosen',
+      'shipping[address][line1]': '1 Main St',
+      confirm: 'true',
+    });
+    await api('POST', `/payment_intents/${String(authorized.id)}/capture`, { amount_to_capture: '2000' });
+    const refund = await api('POST', '/refunds', { payment_intent: String(authorized.id), amount: '500' });
+    const disputed = await api('POST', '/payment_intents', {
+      amount: '1800',
+      currency: 'usd',
+      payment_method: 'pm_card_createDispute',
+      confirm: 'true',
+    });
+    const disputes = await api('GET', '/disputes', { payment_intent: String(disputed.id) });
+    const dispute = (disputes.data as { id: string }[])[0];
+    const closed = await fetch(`${sandbox.baseUrl}/_sandbox/disputes/${dispute.id}/close`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ outcome: 'won' }),
+    });
+    expect(closed.status).toBe(200);
+    await advanceSandboxClock(sandbox.baseUrl, 60);
+    await api('GET', `/refunds/${String(refund.id)}`);
+    await api('GET', `/disputes/${dispute.id}`);
+    await api('GET', `/payment_intents/${String(disputed.id)}`);
+
     // Webhook endpoints.
     const endpoint = await api('POST', '/webhook_endpoints', {
       url: 'http://127.0.0.1:9/hooks',
@@ -195,7 +246,7 @@ describe('Sandbox objects and events against the stripe SDK types', () => {
 
     // What was covered: every kind of object, and these events.
     const kinds = new Set(answers.flatMap(({ body }) => (body.object === 'list' ? (body.data as { object: string }[]).map((d) => d.object) : [String(body.object)]))); // prettier-ignore
-    expect([...kinds].sort()).toEqual(['charge', 'checkout.session', 'event', 'item', 'payment_intent', 'price', 'product', 'webhook_endpoint']); // prettier-ignore
+    expect([...kinds].sort()).toEqual(['charge', 'checkout.session', 'customer', 'dispute', 'event', 'item', 'payment_intent', 'payment_method', 'price', 'product', 'refund', 'webhook_endpoint']); // prettier-ignore
     expect(new Set(events.map((e) => e.type))).toEqual(
       new Set([
         'payment_intent.created',
@@ -209,6 +260,19 @@ describe('Sandbox objects and events against the stripe SDK types', () => {
         'checkout.session.async_payment_succeeded',
         'checkout.session.async_payment_failed',
         'checkout.session.expired',
+        'product.created',
+        'price.created',
+        'customer.created',
+        'payment_intent.amount_capturable_updated',
+        'charge.captured',
+        'refund.created',
+        'charge.refunded',
+        'refund.updated',
+        'charge.dispute.created',
+        'charge.dispute.funds_withdrawn',
+        'charge.dispute.updated',
+        'charge.dispute.closed',
+        'charge.dispute.funds_reinstated',
       ]),
     );
     expect(answers.length).toBeGreaterThan(40);

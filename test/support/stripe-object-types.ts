@@ -14,3 +14,6 @@ export type LineItem = Stripe.LineItem;
 export type WebhookEndpoint = Stripe.WebhookEndpoint;
 export type DeletedWebhookEndpoint = Stripe.DeletedWebhookEndpoint;
 export type Event = Stripe.Event;
+export type Customer = Stripe.Customer;
+export type Refund = Stripe.Refund;
+export type Dispute = Stripe.Dispute;
