@@ -43,7 +43,8 @@ const DEFAULTS = {
   WARMUP: '1000',
   CONNECTIONS: '16',
   CLIENTS: '1000',
-  PUSHES: '500',
+  /** Empty: half the clients. */
+  PUSHES: '',
   PAIRS: '2000',
   STARTS: '3',
   PHASE_TIMEOUT_SECONDS: '300',
@@ -93,7 +94,7 @@ export function parseOptions(
     );
   }
   const clients = count('CLIENTS', 0);
-  const pushes = count('PUSHES', 0);
+  const pushes = read('PUSHES') === '' ? Math.floor(clients / 2) : count('PUSHES', 0);
   if (pushes > clients / 2) throw new Error('BENCH_PUSHES may be at most half of BENCH_CLIENTS');
   return {
     databaseUrl,
