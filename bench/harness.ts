@@ -158,6 +158,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         : [];
     await db.query('analyze');
 
+    let floorHttp: Pool | undefined;
     if (want('floor')) {
       const floorPort = await freePort();
       const floor = await startProcess({
@@ -173,18 +174,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         logFile: join(logs, `floor-${stamp}.log`),
       });
       children.push(floor);
-      const events = completedEvents(floorOrders);
-      const http = httpPool(floor.url, options.connections);
-      try {
-        log('floor: warm-up');
-        await webhookPhase(http, events.slice(0, options.warmup), options);
-        log('floor: measured');
-        result.floor = await webhookRun(db, http, events.slice(options.warmup), options);
-      } finally {
-        await http.close();
-        await floor.stop();
-      }
-      log(`floor: ${result.floor.perSecond}/s`);
+      floorHttp = httpPool(floor.url, options.connections);
     }
 
     if (want('customer')) {
@@ -221,24 +211,36 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         followers = await Followers.connect(service.url, followedOrders);
       }
 
-      if (want('webhooks')) {
-        const events = completedEvents(webhookOrders);
-        log('webhooks: warm-up');
-        await webhookPhase(http, events.slice(0, options.warmup), options);
-        const before = memoryOf(service.pid);
-        log('webhooks: measured');
-        result.webhooks = await webhookRun(db, http, events.slice(options.warmup), options);
-        const after = memoryOf(service.pid);
-        if (before && after)
-          result.memory = { beforeMb: before.rssMb, peakMb: after.peakMb, clients: followers?.size ?? 0 };
-        log(`webhooks: ${result.webhooks.perSecond}/s`);
-
-        log('webhooks: half duplicates');
-        result.duplicates = await mixedRun(db, http, completedEvents(mixedOrders), options);
-        log(`duplicates: ${result.duplicates.perSecond}/s`);
+      // Scenario 1 and its floor, in interleaved rounds: a shared machine's load drifts, and both
+      // sides of the ratio should see the same drift.
+      const targets: Target[] = [];
+      if (floorHttp) targets.push({ name: 'floor', http: floorHttp, events: completedEvents(floorOrders) });
+      if (want('webhooks')) targets.push({ name: 'service', http, events: completedEvents(webhookOrders) });
+      for (const target of targets) {
+        log(`${target.name}: warm-up`);
+        await webhookPhase(
+          target.http,
+          target.events.slice(0, options.warmup),
+          options.phaseTimeoutSeconds,
+          options,
+        );
+        target.events = target.events.slice(options.warmup);
+      }
+      const before = memoryOf(service.pid);
+      const measured = await interleaved(db, targets, options, log);
+      const after = memoryOf(service.pid);
+      result.floor = measured.get('floor');
+      result.webhooks = measured.get('service');
+      if (result.webhooks && before && after) {
+        result.memory = { beforeMb: before.rssMb, peakMb: after.peakMb, clients: followers?.size ?? 0 };
       }
       if (result.floor && result.webhooks) {
         result.ratioToFloor = round(result.webhooks.perSecond / result.floor.perSecond, 2);
+      }
+      if (want('webhooks')) {
+        log('webhooks: half duplicates');
+        result.duplicates = await mixedRun(db, http, completedEvents(mixedOrders), options);
+        log(`duplicates: ${result.duplicates.perSecond}/s`);
       }
 
       if (want('push') && followers && options.pushes > 0) {
@@ -266,6 +268,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     } finally {
       followers?.close();
       await http.close();
+      await floorHttp?.close();
     }
   } finally {
     for (const child of children.reverse()) await child.stop();
@@ -325,10 +328,13 @@ async function deliver(http: Pool, event: WebhookEvent): Promise<Delivery> {
   return { ms, outcome: (JSON.parse(text) as { outcome: string }).outcome };
 }
 
-function webhookPhase(http: Pool, events: readonly WebhookEvent[], options: BenchOptions) {
-  return runPhase(events.length, options.connections, options.phaseTimeoutSeconds, (i) =>
-    deliver(http, events[i]),
-  );
+function webhookPhase(
+  http: Pool,
+  events: readonly WebhookEvent[],
+  timeoutSeconds: number,
+  options: BenchOptions,
+) {
+  return runPhase(events.length, options.connections, timeoutSeconds, (i) => deliver(http, events[i]));
 }
 
 function tally(deliveries: readonly (Delivery | undefined)[]): Record<string, number> {
@@ -337,26 +343,63 @@ function tally(deliveries: readonly (Delivery | undefined)[]): Record<string, nu
   return outcomes;
 }
 
-async function webhookRun(
+interface Target {
+  name: 'floor' | 'service';
+  http: Pool;
+  events: readonly WebhookEvent[];
+}
+
+/** Each target's events in `options.rounds` slices, taking turns; one result per target. */
+async function interleaved(
   db: PgPool,
-  http: Pool,
-  events: readonly WebhookEvent[],
+  targets: readonly Target[],
   options: BenchOptions,
-): Promise<WebhookRun> {
-  const phase = await webhookPhase(http, events, options);
-  const done = phase.results.filter((d): d is Delivery => d !== undefined);
-  return {
-    sent: phase.completed,
-    perSecond: round(phase.completed / phase.seconds, 0),
-    latency: latency(done.map((d) => d.ms)),
-    outcomes: tally(phase.results),
-    verified: await verifyPaid(
-      db,
-      events.map((e) => e.id),
-      events.map((e) => e.orderId),
-    ),
-    cutShort: phase.cutShort,
-  };
+  log: Log,
+): Promise<Map<Target['name'], WebhookRun>> {
+  const runs = new Map<
+    Target['name'],
+    { deliveries: (Delivery | undefined)[]; seconds: number; completed: number; cutShort: boolean }
+  >();
+  for (const target of targets)
+    runs.set(target.name, { deliveries: [], seconds: 0, completed: 0, cutShort: false });
+  for (let turn = 0; turn < options.rounds; turn++) {
+    for (const target of targets) {
+      const size = Math.ceil(target.events.length / options.rounds);
+      const slice = target.events.slice(turn * size, (turn + 1) * size);
+      const phase = await webhookPhase(
+        target.http,
+        slice,
+        options.phaseTimeoutSeconds / options.rounds,
+        options,
+      );
+      const run = runs.get(target.name)!;
+      run.deliveries.push(...phase.results);
+      run.seconds += phase.seconds;
+      run.completed += phase.completed;
+      run.cutShort ||= phase.cutShort;
+      log(
+        `${target.name}: round ${turn + 1}/${options.rounds}, ${round(phase.completed / phase.seconds, 0)}/s`,
+      );
+    }
+  }
+  const results = new Map<Target['name'], WebhookRun>();
+  for (const target of targets) {
+    const run = runs.get(target.name)!;
+    const done = run.deliveries.filter((d): d is Delivery => d !== undefined);
+    results.set(target.name, {
+      sent: run.completed,
+      perSecond: round(run.completed / run.seconds, 0),
+      latency: latency(done.map((d) => d.ms)),
+      outcomes: tally(run.deliveries),
+      verified: await verifyPaid(
+        db,
+        target.events.map((e) => e.id),
+        target.events.map((e) => e.orderId),
+      ),
+      cutShort: run.cutShort,
+    });
+  }
+  return results;
 }
 
 /**

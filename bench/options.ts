@@ -11,6 +11,8 @@ export interface BenchOptions {
   events: number;
   /** Events sent before each measured webhook run (service and floor alike), not counted. */
   warmup: number;
+  /** Scenario 1 and the floor take turns in this many slices each. */
+  rounds: number;
   /** Concurrent connections of the webhook and customer-path load. */
   connections: number;
   /** Socket.IO clients connected (one per order) during scenarios 1 and 3. */
@@ -41,6 +43,7 @@ const DEFAULTS = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   EVENTS: '20000',
   WARMUP: '1000',
+  ROUNDS: '4',
   CONNECTIONS: '16',
   CLIENTS: '1000',
   /** Empty: half the clients. */
@@ -101,6 +104,7 @@ export function parseOptions(
     redisUrl: read('REDIS_URL'),
     events: count('EVENTS', 2),
     warmup: count('WARMUP', 0),
+    rounds: count('ROUNDS', 1),
     connections: count('CONNECTIONS', 1),
     clients,
     pushes,
