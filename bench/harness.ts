@@ -16,7 +16,7 @@ import {
 import { BENCH_WEBHOOK_SECRET, completedEvents, sign, type WebhookEvent } from './events';
 import { httpPool, latency, type Latency, round, runPhase } from './load';
 import type { BenchOptions } from './options';
-import { freePort, memoryOf, ROOT, type Started, startProcess } from './processes';
+import { cpuSecondsOf, freePort, memoryOf, ROOT, type Started, startProcess } from './processes';
 import { Followers } from './sockets';
 
 /** The offline sandbox's key: the service's Stripe adapter talks to the sandbox process with it. */
@@ -33,6 +33,8 @@ export interface WebhookRun {
   /** What the database holds afterwards for these events. */
   verified: Verification;
   cutShort: boolean;
+  /** CPU the server process used per request, in ms (PostgreSQL's not included). */
+  cpuMsPerEvent?: number;
 }
 
 export interface MixedRun extends WebhookRun {
@@ -58,6 +60,8 @@ export interface BenchResult {
   floor?: WebhookRun;
   /** Service events per second over the floor's, same run. */
   ratioToFloor?: number;
+  /** The floor's CPU per event over the service's: the same ratio, hardly moved by others' load. */
+  cpuRatioToFloor?: number;
   memory?: { beforeMb: number; peakMb: number; clients: number };
   push?: { clients: number; oneAtATime: PushRun; concurrent: PushRun };
   customer?: {
@@ -159,6 +163,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     await db.query('analyze');
 
     let floorHttp: Pool | undefined;
+    let floorPid = 0;
     if (want('floor')) {
       const floorPort = await freePort();
       const floor = await startProcess({
@@ -175,6 +180,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       });
       children.push(floor);
       floorHttp = httpPool(floor.url, options.connections);
+      floorPid = floor.pid;
     }
 
     if (want('customer')) {
@@ -214,8 +220,12 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       // Scenario 1 and its floor, in interleaved rounds: a shared machine's load drifts, and both
       // sides of the ratio should see the same drift.
       const targets: Target[] = [];
-      if (floorHttp) targets.push({ name: 'floor', http: floorHttp, events: completedEvents(floorOrders) });
-      if (want('webhooks')) targets.push({ name: 'service', http, events: completedEvents(webhookOrders) });
+      if (floorHttp) {
+        targets.push({ name: 'floor', pid: floorPid, http: floorHttp, events: completedEvents(floorOrders) });
+      }
+      if (want('webhooks')) {
+        targets.push({ name: 'service', pid: service.pid, http, events: completedEvents(webhookOrders) });
+      }
       for (const target of targets) {
         log(`${target.name}: warm-up`);
         await webhookPhase(
@@ -236,6 +246,8 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       }
       if (result.floor && result.webhooks) {
         result.ratioToFloor = round(result.webhooks.perSecond / result.floor.perSecond, 2);
+        const [floorCpu, serviceCpu] = [result.floor.cpuMsPerEvent, result.webhooks.cpuMsPerEvent];
+        if (floorCpu && serviceCpu) result.cpuRatioToFloor = round(floorCpu / serviceCpu, 2);
       }
       if (want('webhooks')) {
         log('webhooks: half duplicates');
@@ -345,6 +357,7 @@ function tally(deliveries: readonly (Delivery | undefined)[]): Record<string, nu
 
 interface Target {
   name: 'floor' | 'service';
+  pid: number;
   http: Pool;
   events: readonly WebhookEvent[];
 }
@@ -358,14 +371,21 @@ async function interleaved(
 ): Promise<Map<Target['name'], WebhookRun>> {
   const runs = new Map<
     Target['name'],
-    { deliveries: (Delivery | undefined)[]; seconds: number; completed: number; cutShort: boolean }
+    {
+      deliveries: (Delivery | undefined)[];
+      seconds: number;
+      completed: number;
+      cutShort: boolean;
+      cpu: number;
+    }
   >();
   for (const target of targets)
-    runs.set(target.name, { deliveries: [], seconds: 0, completed: 0, cutShort: false });
+    runs.set(target.name, { deliveries: [], seconds: 0, completed: 0, cutShort: false, cpu: 0 });
   for (let turn = 0; turn < options.rounds; turn++) {
     for (const target of targets) {
       const size = Math.ceil(target.events.length / options.rounds);
       const slice = target.events.slice(turn * size, (turn + 1) * size);
+      const cpuBefore = cpuSecondsOf(target.pid) ?? NaN;
       const phase = await webhookPhase(
         target.http,
         slice,
@@ -377,6 +397,7 @@ async function interleaved(
       run.seconds += phase.seconds;
       run.completed += phase.completed;
       run.cutShort ||= phase.cutShort;
+      run.cpu += (cpuSecondsOf(target.pid) ?? NaN) - cpuBefore;
       log(
         `${target.name}: round ${turn + 1}/${options.rounds}, ${round(phase.completed / phase.seconds, 0)}/s`,
       );
@@ -397,6 +418,7 @@ async function interleaved(
         target.events.map((e) => e.orderId),
       ),
       cutShort: run.cutShort,
+      cpuMsPerEvent: Number.isNaN(run.cpu) ? undefined : round((1000 * run.cpu) / run.completed, 2),
     });
   }
   return results;

@@ -14,7 +14,7 @@ export function formatTable(result: BenchResult): string {
       String(webhooks.sent),
       String(webhooks.perSecond),
       ...lat(webhooks.latency),
-      `${webhooks.verified.paidOrders} orders paid in DB`,
+      `${webhooks.verified.paidOrders} orders paid in DB; ${webhooks.cpuMsPerEvent ?? '?'} ms CPU/event`,
     ]);
   }
   if (duplicates) {
@@ -34,11 +34,18 @@ export function formatTable(result: BenchResult): string {
       String(floor.sent),
       String(floor.perSecond),
       ...lat(floor.latency),
-      `${floor.verified.paidOrders} orders paid in DB`,
+      `${floor.verified.paidOrders} orders paid in DB; ${floor.cpuMsPerEvent ?? '?'} ms CPU/event`,
     ]);
   }
   if (result.ratioToFloor !== undefined)
-    rows.push(['service / floor', '', String(result.ratioToFloor), '', '', 'throughput ratio']);
+    rows.push([
+      'service / floor',
+      '',
+      String(result.ratioToFloor),
+      '',
+      '',
+      `throughput ratio; by CPU per event: ${result.cpuRatioToFloor ?? '?'}`,
+    ]);
   if (push) {
     rows.push([
       `push, 1 at a time (${push.clients} clients)`,
