@@ -11,7 +11,7 @@ import { OrdersModule } from './orders';
 import { PaymentsModule } from './payments';
 import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
-import { loggerParams } from './shared/logging';
+import { FlushLogsOnShutdown, loggerParams } from './shared/logging';
 import { StorefrontModule } from './storefront';
 
 @Module({
@@ -37,5 +37,6 @@ import { StorefrontModule } from './storefront';
     NotificationsModule,
     StorefrontModule,
   ],
+  providers: [FlushLogsOnShutdown],
 })
 export class AppModule {}
