@@ -28,15 +28,13 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Payment flow service')
-      .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: "The order's accessToken" })
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document);
+  const info = new DocumentBuilder()
+    .setTitle('Payment flow service')
+    .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "The order's accessToken" })
+    .build();
+  // Built on the first request for the documentation, not at every start.
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, info));
   return app;
 }
