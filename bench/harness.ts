@@ -251,7 +251,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       }
       if (want('webhooks')) {
         log('webhooks: half duplicates');
-        result.duplicates = await mixedRun(db, http, completedEvents(mixedOrders), options);
+        result.duplicates = await mixedRun(db, http, service.pid, completedEvents(mixedOrders), options);
         log(`duplicates: ${result.duplicates.perSecond}/s`);
       }
 
@@ -431,6 +431,7 @@ async function interleaved(
 async function mixedRun(
   db: PgPool,
   http: Pool,
+  pid: number,
   events: readonly WebhookEvent[],
   options: BenchOptions,
 ): Promise<MixedRun> {
@@ -441,6 +442,7 @@ async function mixedRun(
     sequence.push(...slice.map((event) => ({ event, duplicate: false })));
     sequence.push(...slice.map((event) => ({ event, duplicate: true })));
   }
+  const cpuBefore = cpuSecondsOf(pid) ?? NaN;
   const phase = await runPhase(sequence.length, options.connections, options.phaseTimeoutSeconds, (i) =>
     deliver(http, sequence[i].event),
   );
@@ -461,6 +463,7 @@ async function mixedRun(
       events.map((e) => e.orderId),
     ),
     cutShort: phase.cutShort,
+    cpuMsPerEvent: round((1000 * ((cpuSecondsOf(pid) ?? NaN) - cpuBefore)) / phase.completed, 2),
   };
 }
 

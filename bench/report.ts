@@ -23,7 +23,7 @@ export function formatTable(result: BenchResult): string {
       String(duplicates.sent),
       String(duplicates.perSecond),
       ...lat(duplicates.latency),
-      `${duplicates.verified.deliveries} deliveries in ledger`,
+      `${duplicates.verified.deliveries} deliveries in ledger; ${duplicates.cpuMsPerEvent ?? '?'} ms CPU/request`,
     ]);
     rows.push(['  of which new', '', '', ...lat(duplicates.newLatency), '']);
     rows.push(['  of which duplicates', '', '', ...lat(duplicates.duplicateLatency), '']);
