@@ -5,10 +5,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
-import { AppConfig, ConfigError } from './config';
+import { AppConfig, ConfigError, parseEnv } from './config';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  // Checked before the framework starts, so that a refusal is one line, not a stack trace.
+  parseEnv(process.env);
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     rawBody: true,
     bufferLogs: true,
@@ -24,7 +26,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  // A configuration error names the variables at fault and never their values: no stack needed.
+  // A configuration error names the variables at fault and never their values: one line, no stack.
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 });

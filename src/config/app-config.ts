@@ -1,11 +1,16 @@
 import { resolve } from 'node:path';
 import type { Env } from './env';
+import { SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET } from './sandbox-credentials';
+
+export { SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET };
 
 export type DatabaseConfig = { kind: 'postgresql'; url: string } | { kind: 'pglite'; dataDir: string };
 
 export interface StripeConfig {
-  /** `sandbox` when no STRIPE_SECRET_KEY is given: our offline emulator plays Stripe. */
+  /** PAYMENTS_MODE: `sandbox` (our offline emulator plays Stripe) or `stripe` (a real account). */
   mode: 'sandbox' | 'stripe';
+  /** Whether the key is a live-mode key: an event whose `livemode` differs is refused. */
+  livemode: boolean;
   secretKey: string;
   /** Every secret currently accepted for webhook signatures (rotation); the first one signs in the sandbox. */
   webhookSecrets: string[];
@@ -16,8 +21,10 @@ export interface StripeConfig {
 
 /** The offline Stripe sandbox (src/sandbox): where it listens and how it behaves. */
 export interface SandboxConfig {
-  /** True when no STRIPE_SECRET_KEY is given: the service starts the sandbox in its own process. */
+  /** True in sandbox mode: the service starts the sandbox in its own process. */
   enabled: boolean;
+  /** Listen address (SANDBOX_HOST): loopback unless configured otherwise. */
+  host: string;
   port: number;
   /** Base URL of the hosted checkout pages; absent: `http://127.0.0.1:<the port it listens on>`. */
   publicUrl?: string;
@@ -32,11 +39,9 @@ export interface SandboxConfig {
   webhookTimeoutSeconds: number;
   /** Switches for tests and demos: every event twice; events newest first; a wait before delivery. */
   chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
+  /** Where the standalone sandbox (`npm run sandbox`) keeps its PGlite when DATABASE_URL is not set. */
+  dataDir: string;
 }
-
-/** Fixed credentials of the offline sandbox: they only ever unlock our own emulator. */
-export const SANDBOX_SECRET_KEY = 'sk_test_sandbox_51OfflineOrderFlow';
-export const SANDBOX_WEBHOOK_SECRET = 'whsec_sandbox_offline_order_flow_0000000000';
 
 /**
  * The typed configuration every module reads (injected by its class). Built once from the parsed
@@ -67,7 +72,9 @@ export class AppConfig {
       ? { kind: 'postgresql', url: env.DATABASE_URL }
       : { kind: 'pglite', dataDir: resolve(env.DATA_DIR, 'pglite') };
 
-    const sandbox = !env.STRIPE_SECRET_KEY;
+    // parseEnv has refused every unsafe combination (see refuseUnsafePayments).
+    const sandbox = (env.PAYMENTS_MODE ?? (env.STRIPE_SECRET_KEY ? 'stripe' : 'sandbox')) === 'sandbox';
+    const secretKey = sandbox ? SANDBOX_SECRET_KEY : env.STRIPE_SECRET_KEY!;
     const explicitApi = env.STRIPE_API_HOST
       ? {
           host: env.STRIPE_API_HOST,
@@ -77,7 +84,8 @@ export class AppConfig {
       : undefined;
     this.stripe = {
       mode: sandbox ? 'sandbox' : 'stripe',
-      secretKey: env.STRIPE_SECRET_KEY ?? SANDBOX_SECRET_KEY,
+      livemode: /^(sk|rk)_live_/.test(secretKey),
+      secretKey,
       webhookSecrets: env.STRIPE_WEBHOOK_SECRET.length
         ? env.STRIPE_WEBHOOK_SECRET
         : sandbox
@@ -90,6 +98,7 @@ export class AppConfig {
     };
     this.sandbox = {
       enabled: sandbox,
+      host: env.SANDBOX_HOST,
       port: env.SANDBOX_PORT,
       publicUrl: env.SANDBOX_PUBLIC_URL?.replace(/\/+$/, ''),
       webhookUrl: env.SANDBOX_WEBHOOK_URL ?? `http://127.0.0.1:${env.PORT}/api/webhooks/stripe`,
@@ -102,6 +111,7 @@ export class AppConfig {
         outOfOrder: env.SANDBOX_CHAOS.includes('out_of_order'),
         delaySeconds: env.SANDBOX_CHAOS_DELAY_SECONDS,
       },
+      dataDir: resolve(env.DATA_DIR, 'sandbox'),
     };
     this.redisUrl = env.REDIS_URL;
     this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;

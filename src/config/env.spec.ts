@@ -81,6 +81,50 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
   });
 
+  describe('PAYMENTS_MODE: fail closed', () => {
+    const key = 'sk_test_abc123';
+    const whsec = 'whsec_abc123';
+    const mode = (env: Record<string, string>) => new AppConfig(parseEnv(env)).stripe;
+
+    it('unset: stripe with a key, else the sandbox; explicit values win', () => {
+      expect(mode({})).toMatchObject({ mode: 'sandbox', livemode: false });
+      expect(mode({ STRIPE_SECRET_KEY: key, STRIPE_WEBHOOK_SECRET: whsec })).toMatchObject({
+        mode: 'stripe',
+      });
+      expect(mode({ PAYMENTS_MODE: 'sandbox', NODE_ENV: 'production' })).toMatchObject({ mode: 'sandbox' });
+      expect(
+        mode({ STRIPE_SECRET_KEY: 'rk_live_abc', STRIPE_WEBHOOK_SECRET: whsec, NODE_ENV: 'production' }),
+      ).toMatchObject({ mode: 'stripe', livemode: true });
+    });
+
+    it.each([
+      [{ NODE_ENV: 'production' }, ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']],
+      [{ NODE_ENV: 'production', STRIPE_SECRET_KEY: key }, ['STRIPE_WEBHOOK_SECRET']],
+      [{ NODE_ENV: 'production', STRIPE_WEBHOOK_SECRET: whsec }, ['STRIPE_SECRET_KEY']],
+      [{ STRIPE_SECRET_KEY: key }, ['STRIPE_WEBHOOK_SECRET']],
+      [{ PAYMENTS_MODE: 'stripe', STRIPE_WEBHOOK_SECRET: whsec }, ['STRIPE_SECRET_KEY']],
+      [{ STRIPE_SECRET_KEY: key, STRIPE_WEBHOOK_SECRET: SANDBOX_WEBHOOK_SECRET }, ['STRIPE_WEBHOOK_SECRET']],
+      [{ PAYMENTS_MODE: 'sandbox', STRIPE_SECRET_KEY: key }, ['STRIPE_SECRET_KEY']],
+      [{ PAYMENTS_MODE: 'live' }, ['PAYMENTS_MODE']],
+    ])('refuses %j, naming %j on one line', (env, variables) => {
+      let message = '';
+      try {
+        parseEnv(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message.split('\n')).toHaveLength(1);
+      for (const variable of variables) expect(message).toContain(variable);
+      expect(message).not.toContain(key);
+    });
+
+    it('the in-process sandbox listens on loopback unless SANDBOX_HOST says otherwise', () => {
+      expect(new AppConfig(parseEnv({})).sandbox.host).toBe('127.0.0.1');
+      expect(new AppConfig(parseEnv({ SANDBOX_HOST: '0.0.0.0' })).sandbox.host).toBe('0.0.0.0');
+    });
+  });
+
   it('reads TRUST_PROXY as Express does: hops, a flag, or addresses', () => {
     expect(new AppConfig(parseEnv({})).trustProxy).toBe(false);
     expect(new AppConfig(parseEnv({ TRUST_PROXY: '1' })).trustProxy).toBe(1);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SANDBOX_WEBHOOK_SECRET } from './sandbox-credentials';
 
 /**
  * The service's whole configuration, read once at boot from the environment.
@@ -20,6 +21,10 @@ const list = z
       .filter(Boolean),
   );
 
+/** An empty value (as `VAR=` or a compose default of `''` passes it) counts as unset. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema);
+
 /** Seconds, fractions allowed (tests use short delays). */
 const seconds = (max: number) => z.coerce.number().min(0).max(max);
 /** A comma-separated list of seconds; unset or empty: `fallback`; `none`: an empty list. */
@@ -35,7 +40,7 @@ const secondsList = (fallback: number[], max: number) =>
     })
     .pipe(z.array(z.number().min(0).max(max)));
 
-const EnvSchema = z.object({
+const BaseShape = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: integer(0, 65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -47,6 +52,8 @@ const EnvSchema = z.object({
       .optional(),
   ),
   DATA_DIR: z.string().default('./.data'),
+  /** `sandbox` (our offline emulator plays Stripe) or `stripe`; unset: `stripe` when a key is set. */
+  PAYMENTS_MODE: z.enum(['sandbox', 'stripe']).optional(),
   STRIPE_SECRET_KEY: optionalString.pipe(
     z
       .string()
@@ -57,10 +64,12 @@ const EnvSchema = z.object({
     z.array(z.string().regex(/^whsec_\w+$/, 'each secret must look like whsec_…')),
   ),
   STRIPE_API_HOST: optionalString,
-  STRIPE_API_PORT: integer(1, 65535).optional(),
-  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+  STRIPE_API_PORT: unsetWhenEmpty(integer(1, 65535).optional()),
+  STRIPE_API_PROTOCOL: unsetWhenEmpty(z.enum(['http', 'https']).optional()),
   STRIPE_TIMEOUT_MS: integer(100, 120_000).default(10_000),
   SANDBOX_PORT: integer(0, 65535).default(12111),
+  /** The in-process sandbox's listen address: loopback unless configured otherwise. */
+  SANDBOX_HOST: z.string().trim().min(1).default('127.0.0.1'),
   SANDBOX_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   SANDBOX_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   SANDBOX_SETTLEMENT_SECONDS: seconds(7 * 86_400).default(10),
@@ -82,6 +91,34 @@ const EnvSchema = z.object({
   /** Express's `trust proxy`: hops (`1`), `true`, or addresses/subnets (`loopback, 10.0.0.0/8`). */
   TRUST_PROXY: optionalString,
 });
+const EnvSchema = BaseShape.superRefine(refuseUnsafePayments);
+
+/**
+ * Fail closed: a service that could take real money never falls back to the sandbox, and never
+ * accepts webhooks signed with a secret that is public in this repository.
+ */
+function refuseUnsafePayments(env: z.output<typeof BaseShape>, ctx: z.RefinementCtx): void {
+  const problem = (variable: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [variable], message });
+  const hasKey = env.STRIPE_SECRET_KEY !== undefined;
+  const hasWebhookSecret = env.STRIPE_WEBHOOK_SECRET.length > 0;
+  if (env.NODE_ENV === 'production' && env.PAYMENTS_MODE === undefined) {
+    const hint = 'is required in production (PAYMENTS_MODE=sandbox runs the offline sandbox on purpose)';
+    if (!hasKey) problem('STRIPE_SECRET_KEY', hint);
+    if (!hasWebhookSecret) problem('STRIPE_WEBHOOK_SECRET', hint);
+    if (!hasKey || !hasWebhookSecret) return;
+  }
+  const mode = env.PAYMENTS_MODE ?? (hasKey ? 'stripe' : 'sandbox');
+  if (mode === 'sandbox') {
+    if (hasKey) problem('STRIPE_SECRET_KEY', 'must be unset when PAYMENTS_MODE=sandbox');
+    return;
+  }
+  if (!hasKey) problem('STRIPE_SECRET_KEY', 'is required when PAYMENTS_MODE=stripe');
+  if (!hasWebhookSecret) problem('STRIPE_WEBHOOK_SECRET', 'is required in Stripe mode');
+  if (env.STRIPE_WEBHOOK_SECRET.includes(SANDBOX_WEBHOOK_SECRET)) {
+    problem('STRIPE_WEBHOOK_SECRET', "must not contain the sandbox's public secret in Stripe mode");
+  }
+}
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -96,6 +133,6 @@ export class ConfigError extends Error {
 export function parseEnv(raw: Record<string, unknown>): Env {
   const result = EnvSchema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-  throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  throw new ConfigError(`Configuration refused: ${problems.join('; ')}`);
 }

@@ -1,4 +1,5 @@
-export { AppConfig, SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET } from './app-config';
+export { AppConfig } from './app-config';
+export { SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET } from './sandbox-credentials';
 export type { DatabaseConfig, SandboxConfig, StripeConfig } from './app-config';
 export { ConfigModule } from './config.module';
 export { ConfigError, parseEnv } from './env';

@@ -34,6 +34,10 @@ export class OrderHistoryEntry {
   @Property({ type: 'datetime' })
   readonly occurredAt: Date;
 
+  /** A note for staff only (ignored reports, reviews); customers see the other entries. */
+  @Property({ type: 'boolean', default: false })
+  readonly internal: boolean;
+
   constructor(
     order: Order,
     from: OrderStatus | null,
@@ -41,6 +45,7 @@ export class OrderHistoryEntry {
     reason: string,
     source: TransitionSource,
     occurredAt: Date,
+    internal = false,
   ) {
     this.order = order;
     this.fromStatus = from;
@@ -49,5 +54,6 @@ export class OrderHistoryEntry {
     this.sourceKind = source.kind;
     this.sourceRef = source.ref ?? null;
     this.occurredAt = occurredAt;
+    this.internal = internal;
   }
 }

@@ -1,3 +1,5 @@
+import type { ChangeSource, ChangeSourceKind } from '../shared/change-source';
+
 export enum OrderStatus {
   /** Placed, awaiting payment (also after a failed attempt, once a new checkout starts). */
   Pending = 'pending',
@@ -11,14 +13,9 @@ export enum OrderStatus {
   Canceled = 'canceled',
 }
 
-/** Who or what caused a change: an API call, a Stripe event, the success-page check, reconciliation. */
-export type TransitionSourceKind = 'api' | 'webhook' | 'redirect' | 'reconciliation';
-
-export interface TransitionSource {
-  readonly kind: TransitionSourceKind;
-  /** The Stripe event id, session id or similar, when there is one. */
-  readonly ref?: string;
-}
+/** What caused a transition (shared vocabulary: payments reports its changes with the same type). */
+export type TransitionSource = ChangeSource;
+export type TransitionSourceKind = ChangeSourceKind;
 
 /** Reasons shown with a status, where the status alone does not say it. */
 export const REASONS = {

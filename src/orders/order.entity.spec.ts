@@ -112,39 +112,39 @@ const act: Record<Action, (order: Order) => void> = {
  * the customer is told (status changed event), or the error it raises.
  */
 type Outcome =
-  | { to: OrderStatus; entries: number; announced: boolean; review?: true }
+  | { to: OrderStatus; entries: number; published: boolean; review?: true }
   | { throws: new (...a: never[]) => Error };
 const { Pending, Processing, Paid, Failed, Canceled } = OrderStatus;
 const table: [OrderStatus, Action, Outcome][] = [
-  [Pending, 'startCheckout', { to: Pending, entries: 0, announced: false }],
-  [Pending, 'markProcessing', { to: Processing, entries: 1, announced: true }],
-  [Pending, 'markPaid', { to: Paid, entries: 1, announced: true }],
-  [Pending, 'markFailed', { to: Failed, entries: 1, announced: true }],
-  [Pending, 'cancel', { to: Canceled, entries: 1, announced: true }],
+  [Pending, 'startCheckout', { to: Pending, entries: 0, published: false }],
+  [Pending, 'markProcessing', { to: Processing, entries: 1, published: true }],
+  [Pending, 'markPaid', { to: Paid, entries: 1, published: true }],
+  [Pending, 'markFailed', { to: Failed, entries: 1, published: true }],
+  [Pending, 'cancel', { to: Canceled, entries: 1, published: true }],
 
   [Processing, 'startCheckout', { throws: OrderNotPayableError }],
-  [Processing, 'markProcessing', { to: Processing, entries: 0, announced: false }],
-  [Processing, 'markPaid', { to: Paid, entries: 1, announced: true }],
-  [Processing, 'markFailed', { to: Failed, entries: 1, announced: true }],
+  [Processing, 'markProcessing', { to: Processing, entries: 0, published: false }],
+  [Processing, 'markPaid', { to: Paid, entries: 1, published: true }],
+  [Processing, 'markFailed', { to: Failed, entries: 1, published: true }],
   [Processing, 'cancel', { throws: OrderNotCancelableError }],
 
   [Paid, 'startCheckout', { throws: OrderNotPayableError }],
-  [Paid, 'markProcessing', { to: Paid, entries: 1, announced: false }],
-  [Paid, 'markPaid', { to: Paid, entries: 0, announced: false }],
-  [Paid, 'markFailed', { to: Paid, entries: 1, announced: false }],
+  [Paid, 'markProcessing', { to: Paid, entries: 1, published: false }],
+  [Paid, 'markPaid', { to: Paid, entries: 0, published: false }],
+  [Paid, 'markFailed', { to: Paid, entries: 1, published: false }],
   [Paid, 'cancel', { throws: OrderNotCancelableError }],
 
-  [Failed, 'startCheckout', { to: Pending, entries: 1, announced: true }],
-  [Failed, 'markProcessing', { to: Processing, entries: 1, announced: true }],
-  [Failed, 'markPaid', { to: Paid, entries: 1, announced: true }],
-  [Failed, 'markFailed', { to: Failed, entries: 1, announced: true }], // a new reason is news
-  [Failed, 'cancel', { to: Canceled, entries: 1, announced: true }],
+  [Failed, 'startCheckout', { to: Pending, entries: 1, published: true }],
+  [Failed, 'markProcessing', { to: Processing, entries: 1, published: true }],
+  [Failed, 'markPaid', { to: Paid, entries: 1, published: true }],
+  [Failed, 'markFailed', { to: Failed, entries: 1, published: true }], // a new reason is news
+  [Failed, 'cancel', { to: Canceled, entries: 1, published: true }],
 
   [Canceled, 'startCheckout', { throws: OrderNotPayableError }],
-  [Canceled, 'markProcessing', { to: Canceled, entries: 1, announced: false, review: true }],
-  [Canceled, 'markPaid', { to: Canceled, entries: 1, announced: false, review: true }],
-  [Canceled, 'markFailed', { to: Canceled, entries: 1, announced: false }],
-  [Canceled, 'cancel', { to: Canceled, entries: 0, announced: false }],
+  [Canceled, 'markProcessing', { to: Canceled, entries: 1, published: false, review: true }],
+  [Canceled, 'markPaid', { to: Canceled, entries: 1, published: false, review: true }],
+  [Canceled, 'markFailed', { to: Canceled, entries: 1, published: false }],
+  [Canceled, 'cancel', { to: Canceled, entries: 0, published: false }],
 ];
 
 describe('Order state machine', () => {
@@ -169,8 +169,8 @@ describe('Order state machine', () => {
     expect(order.history.length - entriesBefore).toBe(outcome.entries);
     const events = order.pullDomainEvents();
     const changes = events.filter((e) => e instanceof OrderStatusChangedEvent);
-    expect(changes).toHaveLength(outcome.announced ? 1 : 0);
-    if (outcome.announced)
+    expect(changes).toHaveLength(outcome.published ? 1 : 0);
+    if (outcome.published)
       expect(changes[0]).toMatchObject({ orderId: order.id, status: outcome.to, previousStatus: from });
     expect(order.needsReview).toBe(outcome.review ?? false);
     expect(events.some((e) => e instanceof OrderFlaggedForReviewEvent)).toBe(outcome.review ?? false);

@@ -235,8 +235,8 @@ export class Order implements RecordsDomainEvents {
     }
   }
 
-  /** News about a payment that changes nothing (an expiry after payment): written down, nothing more. */
-  recordIgnoredNews(description: string, source: TransitionSource, now = new Date()): void {
+  /** A payment report that changes nothing (an expiry after payment): written down for staff. */
+  noteIgnoredReport(description: string, source: TransitionSource, now = new Date()): void {
     this.note(`Ignored: ${description}`, source, now);
   }
 
@@ -269,9 +269,12 @@ export class Order implements RecordsDomainEvents {
     this.record(new OrderStatusChangedEvent(this.id, to, from, statusReason, now));
   }
 
-  /** News that changes nothing is still written down. */
+  /**
+   * A report that changes nothing is still written down, as an internal note: it may name sessions,
+   * amounts of other attempts or review reasons, which are for staff, not for the customer.
+   */
   private note(reason: string, source: TransitionSource, now: Date): void {
-    this.history.add(new OrderHistoryEntry(this, this._status, this._status, reason, source, now));
+    this.history.add(new OrderHistoryEntry(this, this._status, this._status, reason, source, now, true));
     this._updatedAt = now;
   }
 

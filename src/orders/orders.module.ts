@@ -1,8 +1,10 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog';
+import { PaymentsModule } from '../payments';
 import { PaymentOutcomeListener } from './listeners/payment-outcome.listener';
 import { OrderHistoryEntry } from './order-history-entry.entity';
+import { OrderAccessModule } from './order-access.adapter';
 import { OrderItem } from './order-item.entity';
 import { Order } from './order.entity';
 import { OrdersController } from './orders.controller';
@@ -10,7 +12,14 @@ import { OrdersReader } from './orders.reader';
 import { OrdersService } from './orders.service';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Order, OrderItem, OrderHistoryEntry]), CatalogModule],
+  // Orders depend on payments (its events, its OpenCheckouts facade, its OrderAccess port, which
+  // OrderAccessModule implements); payments never import orders.
+  imports: [
+    MikroOrmModule.forFeature([Order, OrderItem, OrderHistoryEntry]),
+    CatalogModule,
+    PaymentsModule,
+    OrderAccessModule,
+  ],
   controllers: [OrdersController],
   providers: [OrdersService, OrdersReader, PaymentOutcomeListener],
   exports: [OrdersReader],

@@ -32,6 +32,13 @@ export class OrdersReader {
     return snapshot(order);
   }
 
+  /** The order as it stands, or null. */
+  async find(orderId: string): Promise<OrderSnapshot | null> {
+    if (!isUUID(orderId)) return null;
+    const order = await this.em.findOne(Order, orderId, { populate: ['items'] });
+    return order && snapshot(order);
+  }
+
   /**
    * Reads the order and holds its row lock until the caller's transaction ends, so that whatever the
    * caller decides from it cannot race another change of the same order. Must run in a transaction.

@@ -2,6 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { CatalogReader } from '../catalog';
+import { OpenCheckouts } from '../payments';
 import type { PlaceOrderDto } from './dto/place-order.dto';
 import type { OrderHistoryEntry } from './order-history-entry.entity';
 import { Order } from './order.entity';
@@ -14,6 +15,7 @@ export class OrdersService {
   constructor(
     private readonly em: EntityManager,
     private readonly catalog: CatalogReader,
+    private readonly checkouts: OpenCheckouts,
   ) {}
 
   /** Prices the items from the catalog (never from the client) and stores the new order. */
@@ -46,15 +48,20 @@ export class OrdersService {
   async historyForCustomer(id: string, token: string | undefined): Promise<OrderHistoryEntry[]> {
     const order = await this.em.findOne(Order, id, { populate: ['history'] });
     if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
-    return order.history.getItems();
+    // Internal notes (ignored reports, reviews, session ids) are for staff only.
+    return order.history.getItems().filter((entry) => !entry.internal);
   }
 
-  /** Cancels an unpaid order; its open Checkout Session is then expired at Stripe (payments listens). */
+  /**
+   * Cancels an unpaid order. Its sessions that could still take money are marked to be closed in
+   * the same transaction, so that their expiry at Stripe survives a crash right after the commit.
+   */
   async cancel(id: string, token: string | undefined): Promise<Order> {
     const order = await this.em.transactional(async (em) => {
       const locked = await em.findOne(Order, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!locked?.grantsAccess(token)) throw new OrderNotFoundError();
       locked.cancel(BY_CUSTOMER);
+      await this.checkouts.closeForOrder(locked.id);
       return locked;
     });
     await this.em.populate(order, ['items']);

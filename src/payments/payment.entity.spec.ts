@@ -1,5 +1,5 @@
 import { Money } from '../shared/money';
-import { MIN_EXPIRY_MS, type NewsEffect, Payment, PaymentStatus } from './payment.entity';
+import { MIN_EXPIRY_MS, type ReportEffect, Payment, PaymentStatus } from './payment.entity';
 
 const NOW = new Date('2030-01-01T12:00:00Z');
 const session = (id = 'cs_test_1') => ({
@@ -9,6 +9,7 @@ const session = (id = 'cs_test_1') => ({
   paymentStatus: 'unpaid' as const,
   amount: Money.of(4700, 'usd'),
   orderId: 'order-1',
+  attemptId: null,
   paymentIntentId: null,
   expiresAt: new Date(NOW.getTime() + MIN_EXPIRY_MS * 2),
 });
@@ -19,6 +20,7 @@ function attemptIn(status: PaymentStatus): Payment {
     1,
     Money.of(4700, 'usd'),
     new Date(NOW.getTime() + MIN_EXPIRY_MS * 2),
+    NOW,
   );
   if (status === PaymentStatus.Creating) return payment;
   payment.opened(session(), NOW);
@@ -32,8 +34,8 @@ function attemptIn(status: PaymentStatus): Payment {
   return payment;
 }
 
-type News = 'succeeded' | 'processing' | 'settlementFailed' | 'expired' | 'declined';
-const apply: Record<News, (p: Payment) => NewsEffect> = {
+type Report = 'succeeded' | 'processing' | 'settlementFailed' | 'expired' | 'declined';
+const apply: Record<Report, (p: Payment) => ReportEffect> = {
   succeeded: (p) => p.succeeded('pi_1', NOW),
   processing: (p) => p.processing('pi_1', NOW),
   settlementFailed: (p) => p.settlementFailed('Your bank payment failed.', NOW),
@@ -42,8 +44,8 @@ const apply: Record<News, (p: Payment) => NewsEffect> = {
 };
 
 const { Creating, Open, Processing, Succeeded, Failed, Expired } = PaymentStatus;
-/** Every piece of news in every state: its effect and the state after. Money always wins. */
-const table: [PaymentStatus, News, NewsEffect, PaymentStatus][] = [
+/** Every report in every state: its effect and the state after. Money always wins. */
+const table: [PaymentStatus, Report, ReportEffect, PaymentStatus][] = [
   [Open, 'succeeded', 'applied', Succeeded],
   [Open, 'processing', 'applied', Processing],
   [Open, 'settlementFailed', 'applied', Failed],
@@ -51,26 +53,26 @@ const table: [PaymentStatus, News, NewsEffect, PaymentStatus][] = [
   [Open, 'declined', 'applied', Open],
   [Creating, 'expired', 'applied', Expired],
   [Processing, 'succeeded', 'applied', Succeeded],
-  [Processing, 'processing', 'stale', Processing],
+  [Processing, 'processing', 'outdated', Processing],
   [Processing, 'settlementFailed', 'applied', Failed],
-  [Processing, 'expired', 'stale', Processing],
-  [Processing, 'declined', 'stale', Processing],
-  [Succeeded, 'succeeded', 'stale', Succeeded],
-  [Succeeded, 'processing', 'stale', Succeeded],
-  [Succeeded, 'settlementFailed', 'stale', Succeeded],
-  [Succeeded, 'expired', 'stale', Succeeded],
-  [Succeeded, 'declined', 'stale', Succeeded],
-  [Failed, 'processing', 'stale', Failed],
-  [Failed, 'expired', 'stale', Failed],
+  [Processing, 'expired', 'outdated', Processing],
+  [Processing, 'declined', 'outdated', Processing],
+  [Succeeded, 'succeeded', 'outdated', Succeeded],
+  [Succeeded, 'processing', 'outdated', Succeeded],
+  [Succeeded, 'settlementFailed', 'outdated', Succeeded],
+  [Succeeded, 'expired', 'outdated', Succeeded],
+  [Succeeded, 'declined', 'outdated', Succeeded],
+  [Failed, 'processing', 'outdated', Failed],
+  [Failed, 'expired', 'outdated', Failed],
   [Failed, 'succeeded', 'applied', Succeeded],
-  [Expired, 'declined', 'stale', Expired],
+  [Expired, 'declined', 'outdated', Expired],
   [Expired, 'succeeded', 'applied', Succeeded],
 ];
 
 describe('Payment (one checkout attempt)', () => {
-  it.each(table)('%s + %s news → %s, %s', (from, news, effect, to) => {
+  it.each(table)('%s + %s report → %s, %s', (from, report, effect, to) => {
     const payment = attemptIn(from);
-    expect(apply[news](payment)).toBe(effect);
+    expect(apply[report](payment)).toBe(effect);
     expect(payment.status).toBe(to);
   });
 
@@ -105,9 +107,64 @@ describe('Payment (one checkout attempt)', () => {
     expect(() => payment.opened(session('cs_test_1'), NOW)).not.toThrow();
   });
 
-  it('adopts a session reported before its creation call returned', () => {
+  it('links a session reported before its creation call returned', () => {
     const payment = attemptIn(Creating);
-    payment.adoptSession('cs_test_early', NOW);
+    payment.linkSession('cs_test_early', NOW);
     expect(payment).toMatchObject({ status: Open, sessionId: 'cs_test_early' });
+  });
+
+  it('is refused once and for all when Stripe answers the creation with an error', () => {
+    const payment = attemptIn(Creating);
+    payment.refused('Stripe answered 500', NOW);
+    expect(payment).toMatchObject({
+      status: PaymentStatus.Refused,
+      isFinal: true,
+      failureMessage: 'Stripe answered 500',
+    });
+    expect(payment.canServeCheckout(NOW)).toBe(false);
+    expect(attemptIn(Open).isFinal).toBe(false);
+  });
+
+  it('needs review as a final state: no later report changes it', () => {
+    const payment = attemptIn(Open);
+    payment.needsReview('Stripe reported $1.00', NOW);
+    expect(payment.status).toBe(PaymentStatus.NeedsReview);
+    expect(payment.succeeded('pi_1', NOW)).toBe('applied'); // money still wins
+    const stopped = attemptIn(Open);
+    stopped.needsReview('mismatch', NOW);
+    expect(stopped.expired(NOW)).toBe('outdated');
+  });
+
+  it('records one close request, with a domain event, for an attempt that can still take money', () => {
+    const payment = attemptIn(Open);
+    payment.requestClose(NOW);
+    payment.requestClose(NOW);
+    expect(payment.closeRequestedAt).toEqual(NOW);
+    expect(payment.pullDomainEvents()).toHaveLength(1);
+    const done = attemptIn(Succeeded);
+    done.requestClose(NOW);
+    expect(done.closeRequestedAt).toBeNull();
+    expect(done.pullDomainEvents()).toHaveLength(0);
+  });
+
+  it('backs reconciliation off: 15 min, 1 h, 6 h, then daily, until the expiry plus a day', () => {
+    const payment = new Payment(
+      'order-1',
+      1,
+      Money.of(4700, 'usd'),
+      new Date(NOW.getTime() + 2 * 86_400_000),
+      NOW,
+    );
+    payment.opened(session(), NOW);
+    const gaps: number[] = [];
+    let at = NOW;
+    while (payment.nextCheckAt) {
+      payment.scheduleNextCheck(at);
+      if (!payment.nextCheckAt) break;
+      gaps.push((payment.nextCheckAt.getTime() - at.getTime()) / 60_000);
+      at = payment.nextCheckAt;
+    }
+    expect(gaps).toEqual([15, 60, 360, 1440, 1440]);
+    expect(payment.checks).toBe(6);
   });
 });

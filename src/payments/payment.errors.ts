@@ -1,7 +1,10 @@
 import { DomainError } from '../shared/domain-error';
 
-/** Stripe did not answer, answered with an error, or timed out. The order stays payable. */
-export class PaymentProviderError extends DomainError {
+/**
+ * Stripe did not answer (timeout, connection reset) or the same request is still in flight: the
+ * outcome is unknown. The attempt keeps its idempotency key, so a retry reaches what Stripe did.
+ */
+export class PaymentProviderUnavailableError extends DomainError {
   readonly code = 'PAYMENTS.PROVIDER_UNAVAILABLE';
   readonly kind = 'bad_gateway';
   constructor(message = 'The payment provider could not be reached; please try again') {
@@ -9,10 +12,37 @@ export class PaymentProviderError extends DomainError {
   }
 }
 
+/**
+ * Stripe answered with an error. It keeps that answer under the idempotency key and replays it for
+ * 24 hours, so the attempt is over: the next try opens a new attempt with a new key.
+ */
+export class PaymentProviderRefusedError extends DomainError {
+  readonly code = 'PAYMENTS.PROVIDER_REFUSED';
+  readonly kind = 'bad_gateway';
+  constructor(
+    readonly statusCode: number,
+    /** Stripe's own message: for logs and staff, not for the customer. */
+    readonly providerMessage: string,
+  ) {
+    super('The payment provider could not open a checkout; please try again');
+  }
+}
+
 /** The provider refused a session expiry because the session is no longer open. */
-export class CheckoutNotOpenError extends PaymentProviderError {
+export class CheckoutNotOpenError extends DomainError {
+  readonly code = 'PAYMENTS.CHECKOUT_NOT_OPEN';
+  readonly kind = 'conflict';
   constructor() {
     super('The checkout session is no longer open');
+  }
+}
+
+/** The provider does not know the session (404). */
+export class CheckoutSessionNotFoundError extends DomainError {
+  readonly code = 'PAYMENTS.PROVIDER_SESSION_NOT_FOUND';
+  readonly kind = 'bad_gateway';
+  constructor() {
+    super('The payment provider does not know this checkout session');
   }
 }
 
@@ -37,4 +67,25 @@ export class UnknownCheckoutSessionError extends DomainError {
 export class WebhookSignatureError extends DomainError {
   readonly code = 'PAYMENTS.INVALID_SIGNATURE';
   readonly kind = 'bad_request';
+}
+
+/** A signed webhook whose body is not JSON: refused, nothing written. */
+export class WebhookContentTypeError extends DomainError {
+  readonly code = 'PAYMENTS.UNSUPPORTED_WEBHOOK_BODY';
+  readonly kind = 'bad_request';
+  constructor() {
+    super('Expected a JSON body (Content-Type: application/json) signed by Stripe');
+  }
+}
+
+/**
+ * An authentic event from the other mode (a live event at a test-mode service, or the reverse):
+ * refused, nothing applied. It means a misconfigured endpoint, never a payment of ours.
+ */
+export class WebhookLivemodeMismatchError extends DomainError {
+  readonly code = 'PAYMENTS.LIVEMODE_MISMATCH';
+  readonly kind = 'bad_request';
+  constructor(expected: boolean) {
+    super(`This service takes ${expected ? 'live' : 'test'}-mode events only`);
+  }
 }

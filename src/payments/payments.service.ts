@@ -3,18 +3,26 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config';
-import { type OrderSnapshot, OrdersReader } from '../orders';
 import { emitWithinTransaction } from '../shared/domain-event';
+import { CheckoutOutcomes } from './checkout-outcomes.service';
 import { CheckoutStartedEvent } from './events/checkout-started.event';
+import { OrderAccess, type PayableOrder } from './order-access.port';
 import { MIN_EXPIRY_MS, Payment, PaymentStatus } from './payment.entity';
-import { CheckoutNotAllowedError, CheckoutNotOpenError, UnknownCheckoutSessionError } from './payment.errors';
-import { PaymentEventsService } from './payment-events.service';
-import { type CheckoutRequest, PaymentGateway } from './payment-gateway.port';
+import {
+  CheckoutNotAllowedError,
+  CheckoutNotOpenError,
+  PaymentProviderRefusedError,
+  PaymentProviderUnavailableError,
+  UnknownCheckoutSessionError,
+} from './payment.errors';
+import { type CheckoutRequest, type CheckoutSession, PaymentGateway } from './payment-gateway.port';
 
 /** Extra minutes on top of the configured lifetime, so that a failed creation can be retried as sent. */
 const CREATION_GRACE_MS = 5 * 60_000;
 /** Stripe's longest session lifetime. */
 const MAX_EXPIRY_MS = 24 * 60 * 60_000;
+/** Rounds of "close the previous session, then open a new one" before the customer is asked to retry. */
+const MAX_ROUNDS = 3;
 
 export interface CheckoutView {
   sessionId: string;
@@ -22,6 +30,12 @@ export interface CheckoutView {
   expiresAt: Date;
 }
 
+type Plan = { kind: 'serve'; payment: Payment } | { kind: 'close-first'; attempts: Payment[] };
+
+/**
+ * Checkout attempts: opening a session (one at a time per order), the success page's check, and
+ * closing sessions that must no longer take money.
+ */
 @Injectable()
 export class PaymentsService {
   private readonly logger = new Logger(PaymentsService.name);
@@ -29,8 +43,8 @@ export class PaymentsService {
   constructor(
     private readonly em: EntityManager,
     private readonly gateway: PaymentGateway,
-    private readonly orders: OrdersReader,
-    private readonly paymentEvents: PaymentEventsService,
+    private readonly orders: OrderAccess,
+    private readonly outcomes: CheckoutOutcomes,
     private readonly events: EventEmitter2,
     private readonly config: AppConfig,
   ) {}
@@ -38,20 +52,100 @@ export class PaymentsService {
   /**
    * Opens a Checkout Session for the order, or returns the one still open. The attempt is recorded
    * under the order's row lock; Stripe is called outside any transaction with the attempt's
-   * deterministic idempotency key, so a retry after a timeout or a concurrent click reaches the same
-   * session, never a second one.
+   * deterministic idempotency key, so a retry after a lost answer reaches the same session, never a
+   * second one. A previous session that could still take money is closed first: at most one
+   * session of an order can take money at a time.
    */
   async startCheckout(orderId: string, token: string | undefined): Promise<CheckoutView> {
-    const order = await this.orders.getForCustomer(orderId, token);
-    const attempt = await this.em.transactional(async (em) => {
+    const order = await this.orders.forCustomer(orderId, token);
+    for (let round = 1; ; round++) {
+      const plan = await this.plan(orderId);
+      if (plan.kind === 'serve') return this.serve(order, plan.payment);
+      if (round === MAX_ROUNDS) throw new PaymentProviderUnavailableError();
+      await this.closeBeforeNewAttempt(plan.attempts);
+    }
+  }
+
+  /**
+   * The success page's check: asks Stripe how the session stands and applies it like its webhook,
+   * so a customer who is back before the webhook sees the truth.
+   */
+  async confirmCheckout(
+    orderId: string,
+    token: string | undefined,
+    sessionId: string,
+  ): Promise<PayableOrder> {
+    await this.orders.forCustomer(orderId, token);
+    const payment = await this.em.findOne(Payment, { orderId, sessionId });
+    if (!payment) throw new UnknownCheckoutSessionError();
+    const session = await this.gateway.retrieveCheckout(sessionId);
+    await this.outcomes.applySession(session, { kind: 'redirect', ref: sessionId });
+    return this.orders.forCustomer(orderId, token);
+  }
+
+  /**
+   * Expires the attempt's session at Stripe and applies what Stripe then says of it (expired, or
+   * completed meanwhile). An attempt whose session is not known yet is left to reconciliation.
+   */
+  async closeSession(paymentId: string): Promise<void> {
+    const payment = await this.em.fork().findOne(Payment, paymentId);
+    if (!payment?.sessionId || payment.isFinal) return;
+    let session: CheckoutSession;
+    try {
+      session = await this.gateway.expireCheckout(payment.sessionId);
+      this.logger.log({ orderId: payment.orderId, sessionId: session.id }, 'Checkout session expired');
+    } catch (error) {
+      if (!(error instanceof CheckoutNotOpenError)) throw error;
+      session = await this.gateway.retrieveCheckout(payment.sessionId);
+    }
+    await this.outcomes.applySession(session, { kind: 'api', ref: session.id });
+  }
+
+  /** The request Stripe gets for an attempt: from the order, the attempt and shared configuration only. */
+  checkoutRequest(order: PayableOrder, attempt: Payment): CheckoutRequest {
+    // PUBLIC_URL is shared by every instance behind one address: what is sent under a key never
+    // depends on which instance sends it.
+    const base = this.config.publicUrl;
+    const orderParam = encodeURIComponent(order.id);
+    return {
+      orderId: order.id,
+      attemptId: attempt.id,
+      customerEmail: order.customerEmail,
+      lineItems: order.items.map((item) => ({
+        name: item.name,
+        unitPrice: item.unitPrice,
+        quantity: item.quantity,
+      })),
+      // Stripe fills in {CHECKOUT_SESSION_ID} itself; it must stay literal.
+      successUrl: `${base}/checkout/success?orderId=${orderParam}&session_id={CHECKOUT_SESSION_ID}`,
+      cancelUrl: `${base}/checkout/cancel?orderId=${orderParam}`,
+      expiresAt: attempt.expiresAt,
+    };
+  }
+
+  /** Under the order's lock: reuse the current attempt, open a new one, or first close older sessions. */
+  private plan(orderId: string): Promise<Plan> {
+    return this.em.transactional(async (em): Promise<Plan> => {
       const now = new Date();
       const locked = await this.orders.lock(orderId);
       if (!locked?.payable) throw new CheckoutNotAllowedError(locked?.status ?? 'gone');
-      const latest = await em.findOne(Payment, { orderId }, { orderBy: { attempt: 'desc' } });
-      let payment = latest;
-      if (!payment?.canServeCheckout(now)) {
-        latest?.abandon(now);
-        payment = new Payment(orderId, (latest?.attempt ?? 0) + 1, locked.total, this.expiryFrom(now));
+      const attempts = await em.find(
+        Payment,
+        { orderId },
+        { orderBy: { attempt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      );
+      const latest = attempts.at(0);
+      let payment = latest?.canServeCheckout(now) ? latest : undefined;
+      if (!payment) {
+        const live = attempts.filter((attempt) => !attempt.isFinal);
+        if (live.length > 0) return { kind: 'close-first', attempts: live };
+        payment = new Payment(
+          orderId,
+          (latest?.attempt ?? 0) + 1,
+          locked.total,
+          this.expiryFrom(now),
+          new Date(now.getTime() + this.config.reconciliation.afterSeconds * 1000),
+        );
         em.persist(payment);
       }
       await emitWithinTransaction(
@@ -63,89 +157,120 @@ export class PaymentsService {
           now,
         ),
       );
-      return payment;
+      return { kind: 'serve', payment };
     });
+  }
+
+  private async serve(order: PayableOrder, attempt: Payment): Promise<CheckoutView> {
     if (attempt.status === PaymentStatus.Open && attempt.sessionId && attempt.url) {
       return { sessionId: attempt.sessionId, url: attempt.url, expiresAt: attempt.expiresAt };
     }
-
-    const session = await this.gateway.createCheckout(
-      this.checkoutRequest(order, attempt.expiresAt),
-      `checkout:${orderId}:${attempt.attempt}`,
-    );
-    await this.em.transactional(async (em) => {
+    let session: CheckoutSession;
+    try {
+      session = await this.gateway.createCheckout(
+        this.checkoutRequest(order, attempt),
+        attempt.idempotencyKey,
+      );
+    } catch (error) {
+      // An answered error is final for this key: the attempt is over, the next click opens a new one.
+      // No answer: the attempt stays `creating`, and the next click retries the same key.
+      if (error instanceof PaymentProviderRefusedError) await this.markRefused(attempt.id, error);
+      throw error;
+    }
+    const stillPayable = await this.em.transactional(async (em) => {
+      // Re-checked under the order's lock: a cancellation may have committed while Stripe worked.
+      const locked = await this.orders.lock(order.id);
       const payment = await em.findOneOrFail(Payment, attempt.id, {
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
       });
       payment.opened(session);
+      if (locked?.payable && !payment.closeRequestedAt) return true;
+      payment.requestClose();
+      return false;
     });
-    this.logger.log({ orderId, sessionId: session.id, attempt: attempt.attempt }, 'Checkout session opened');
+    if (!stillPayable) {
+      // Never handed to the customer; expired now (and by reconciliation, should this fail).
+      this.logger.log(
+        { orderId: order.id, sessionId: session.id },
+        'Checkout session created for an order no longer payable: closing it',
+      );
+      await this.closeSession(attempt.id).catch((error: unknown) =>
+        this.logger.warn(
+          { orderId: order.id, err: (error as Error).message },
+          'Could not close the session now',
+        ),
+      );
+      const now = await this.orders.find(order.id);
+      throw new CheckoutNotAllowedError(now?.status ?? 'gone');
+    }
+    this.logger.log(
+      { orderId: order.id, sessionId: session.id, attempt: attempt.attempt },
+      'Checkout session opened',
+    );
     return { sessionId: session.id, url: session.url ?? '', expiresAt: attempt.expiresAt };
   }
 
   /**
-   * The success page's check: asks Stripe how the session stands and applies it like its webhook,
-   * so a customer who is back before the webhook sees the truth.
+   * Closes attempts that could still take money before a new one opens. A session that completed
+   * meanwhile is applied (the order may be paid now, and then no new session opens); one whose
+   * creation never answered is asked again under its own key, to learn whether it exists.
    */
-  async confirmCheckout(
-    orderId: string,
-    token: string | undefined,
-    sessionId: string,
-  ): Promise<OrderSnapshot> {
-    await this.orders.getForCustomer(orderId, token);
-    const payment = await this.em.findOne(Payment, { orderId, sessionId });
-    if (!payment) throw new UnknownCheckoutSessionError();
-    const session = await this.gateway.retrieveCheckout(sessionId);
-    await this.paymentEvents.applySession(session, { kind: 'redirect', ref: sessionId });
-    return this.orders.getForCustomer(orderId, token);
+  private async closeBeforeNewAttempt(attempts: Payment[]): Promise<void> {
+    for (const attempt of attempts) {
+      if (attempt.status === PaymentStatus.Creating) await this.finishCreation(attempt.id);
+      await this.em.transactional(async (em) => {
+        const payment = await em.findOneOrFail(Payment, attempt.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        payment.requestClose();
+      });
+      await this.closeSession(attempt.id);
+    }
   }
 
   /**
-   * A canceled order's open session is expired at Stripe, so that it can no longer be paid. Stripe
-   * reports the expiry like any other (webhook, or reconciliation); if the customer paid in between,
-   * that payment arrives instead and the canceled order is flagged for review.
+   * Repeats an unanswered creation with the attempt's own key: Stripe returns the session it made
+   * (within 24 hours), or makes it now, or answers the error it stored. Used before a new attempt
+   * opens and by reconciliation for attempts a crash left `creating`.
    */
-  async expireOpenCheckouts(orderId: string): Promise<void> {
-    const open = (await this.em.fork().find(Payment, { orderId, sessionId: { $ne: null } })).filter(
-      (payment) => payment.status === PaymentStatus.Open,
-    );
-    for (const payment of open) {
-      try {
-        const session = await this.gateway.expireCheckout(payment.sessionId!);
-        this.logger.log({ orderId, sessionId: session.id }, 'Checkout session expired after cancellation');
-      } catch (error) {
-        const message =
-          error instanceof CheckoutNotOpenError ? 'it is no longer open' : (error as Error).message;
-        this.logger.warn(
-          { orderId, sessionId: payment.sessionId },
-          `Could not expire the session: ${message}`,
-        );
-      }
+  async finishCreation(paymentId: string): Promise<void> {
+    const attempt = await this.em.fork().findOneOrFail(Payment, paymentId);
+    if (attempt.status !== PaymentStatus.Creating) return;
+    const order = await this.orders.find(attempt.orderId);
+    if (!order) return;
+    let session: CheckoutSession;
+    try {
+      session = await this.gateway.createCheckout(
+        this.checkoutRequest(order, attempt),
+        attempt.idempotencyKey,
+      );
+    } catch (error) {
+      if (error instanceof PaymentProviderRefusedError) return this.markRefused(attempt.id, error);
+      throw error;
     }
+    await this.em.transactional(async (em) => {
+      const current = await this.orders.lock(attempt.orderId);
+      const payment = await em.findOneOrFail(Payment, attempt.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      payment.opened(session);
+      if (!current?.payable) payment.requestClose();
+    });
+  }
+
+  private async markRefused(paymentId: string, error: PaymentProviderRefusedError): Promise<void> {
+    await this.em.transactional(async (em) => {
+      const payment = await em.findOneOrFail(Payment, paymentId, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      payment.refused(`Stripe answered ${error.statusCode}: ${error.providerMessage}`);
+    });
   }
 
   private expiryFrom(now: Date): Date {
     const lifetime = Math.max(this.config.checkoutExpiresMinutes * 60_000, MIN_EXPIRY_MS) + CREATION_GRACE_MS;
     // Whole seconds, as Stripe keeps it: what we store is exactly what Stripe enforces.
     return new Date(Math.floor((now.getTime() + Math.min(lifetime, MAX_EXPIRY_MS)) / 1000) * 1000);
-  }
-
-  private checkoutRequest(order: OrderSnapshot, expiresAt: Date): CheckoutRequest {
-    const base = this.config.publicUrl;
-    const orderParam = encodeURIComponent(order.id);
-    return {
-      orderId: order.id,
-      customerEmail: order.customerEmail,
-      lineItems: order.items.map((item) => ({
-        name: item.name,
-        unitPrice: item.unitPrice,
-        quantity: item.quantity,
-      })),
-      // Stripe fills in {CHECKOUT_SESSION_ID} itself; it must stay literal.
-      successUrl: `${base}/checkout/success?orderId=${orderParam}&session_id={CHECKOUT_SESSION_ID}`,
-      cancelUrl: `${base}/checkout/cancel?orderId=${orderParam}`,
-      expiresAt,
-    };
   }
 }

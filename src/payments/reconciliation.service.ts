@@ -1,13 +1,26 @@
+import { EnsureRequestContext, LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config';
-import { PaymentEventsService } from './payment-events.service';
+import { CheckoutOutcomes } from './checkout-outcomes.service';
+import { OrderAccess } from './order-access.port';
+import { Payment, PaymentStatus } from './payment.entity';
+import {
+  CheckoutSessionNotFoundError,
+  PaymentProviderRefusedError,
+  PaymentProviderUnavailableError,
+} from './payment.errors';
 import { PaymentGateway } from './payment-gateway.port';
+import { PaymentsService } from './payments.service';
 
 const JOB = 'payments-reconciliation';
 /** Attempts handled per run; the rest wait for the next run. */
 const BATCH = 50;
+/** How long a claimed attempt stays with the instance that claimed it, should that one stop mid-run. */
+const LEASE_SECONDS = 120;
+/** Stripe keeps idempotency keys 24 hours; a creation older than this is given up rather than repeated. */
+const KEY_LIFETIME_MS = 23 * 60 * 60_000;
 
 export interface ReconciliationRun {
   checked: number;
@@ -15,12 +28,15 @@ export interface ReconciliationRun {
   failed: number;
 }
 
+type Finding = 'applied' | 'nothing new' | 'closed' | 'abandoned';
+
 /**
- * Catches what webhooks missed: attempts still open or processing some time after they began are
- * checked with Stripe and applied through the same path as their webhooks. Instances share the work
- * safely: each run claims its rows with `FOR UPDATE SKIP LOCKED` and pushes their next check into
- * the future, so two instances never check the same attempt at once, and no transaction stays open
- * while Stripe is asked.
+ * Catches what webhooks missed, and finishes what a crash interrupted: attempts still `creating`
+ * are created again under their own key; open or processing ones are asked about and applied
+ * through the same path as their webhooks; sessions that must no longer take money are expired.
+ * Each attempt is asked with backoff (see `Payment.scheduleNextCheck`); an attempt that needs review
+ * is final and never asked again. Instances share the work safely: a run claims its rows with
+ * `FOR UPDATE SKIP LOCKED` under a lease, and no transaction stays open while Stripe is asked.
  */
 @Injectable()
 export class ReconciliationService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,7 +46,9 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
   constructor(
     private readonly em: EntityManager,
     private readonly gateway: PaymentGateway,
-    private readonly paymentEvents: PaymentEventsService,
+    private readonly outcomes: CheckoutOutcomes,
+    private readonly payments: PaymentsService,
+    private readonly orders: OrderAccess,
     private readonly scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
   ) {}
@@ -47,27 +65,19 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
     if (this.scheduler.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
   }
 
+  /** One run, in a unit of work of its own (it runs on a timer, outside any request). */
+  @EnsureRequestContext()
   async runOnce(): Promise<ReconciliationRun> {
     const run: ReconciliationRun = { checked: 0, applied: 0, failed: 0 };
     if (this.running) return run;
     this.running = true;
     try {
-      for (const { session_id: sessionId, order_id: orderId } of await this.claim()) {
+      for (const id of await this.claim()) {
         run.checked++;
-        try {
-          const session = await this.gateway.retrieveCheckout(sessionId);
-          const applied = await this.paymentEvents.applySession(session, {
-            kind: 'reconciliation',
-            ref: sessionId,
-          });
-          if (applied) run.applied++;
-        } catch (error) {
-          run.failed++;
-          this.logger.warn(
-            { orderId, sessionId, err: (error as Error).message },
-            'Reconciliation: check failed',
-          );
-        }
+        const finding = await this.check(id);
+        if (finding === 'failed') run.failed++;
+        else if (finding !== 'nothing new') run.applied++;
+        await this.scheduleNext(id);
       }
       if (run.checked) this.logger.log(run, 'Reconciliation run');
     } catch (error) {
@@ -78,23 +88,85 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
     return run;
   }
 
-  /** Attempts due for a check, claimed by this instance until their next check time. */
-  private claim(): Promise<{ session_id: string; order_id: string }[]> {
-    const { afterSeconds } = this.config.reconciliation;
-    return this.em.fork().execute(
+  /** One attempt: what Stripe says of it, applied. Never throws; says what happened. */
+  private async check(id: string): Promise<Finding | 'failed'> {
+    const payment = await this.em.fork().findOneOrFail(Payment, id);
+    const context = { orderId: payment.orderId, paymentId: payment.id, sessionId: payment.sessionId };
+    try {
+      const finding = await this.reconcile(payment);
+      this.logger.log(context, `Reconciliation: attempt ${payment.attempt} (${payment.status}): ${finding}`);
+      return finding;
+    } catch (error) {
+      const answer =
+        error instanceof CheckoutSessionNotFoundError
+          ? 'Stripe has no such session (404)'
+          : error instanceof PaymentProviderRefusedError
+            ? `Stripe answered ${error.statusCode}: ${error.providerMessage}`
+            : error instanceof PaymentProviderUnavailableError
+              ? 'Stripe could not be reached'
+              : (error as Error).message;
+      this.logger.warn(context, `Reconciliation: attempt ${payment.attempt}: ${answer}`);
+      return 'failed';
+    }
+  }
+
+  private async reconcile(payment: Payment): Promise<Finding> {
+    if (payment.status === PaymentStatus.Creating) {
+      if (Date.now() - payment.createdAt.getTime() > KEY_LIFETIME_MS) {
+        await this.em.transactional(async (em) => {
+          (await em.findOneOrFail(Payment, payment.id, { lockMode: LockMode.PESSIMISTIC_WRITE })).abandon();
+        });
+        return 'abandoned';
+      }
+      await this.payments.finishCreation(payment.id);
+      const after = await this.em.fork().findOneOrFail(Payment, payment.id);
+      if (after.status === PaymentStatus.Creating) return 'nothing new';
+      if (after.isFinal || !after.sessionId) return 'applied';
+      // The session is ours now (that is what we learned); then it is handled as any open one.
+      const finding = await this.reconcile(after);
+      return finding === 'nothing new' ? 'applied' : finding;
+    }
+    if (!payment.sessionId) return 'nothing new';
+    const order = await this.orders.find(payment.orderId);
+    if (payment.closeRequestedAt || (payment.status === PaymentStatus.Open && !order?.payable)) {
+      if (!payment.closeRequestedAt) {
+        await this.em.transactional(async (em) => {
+          (
+            await em.findOneOrFail(Payment, payment.id, { lockMode: LockMode.PESSIMISTIC_WRITE })
+          ).requestClose();
+        });
+      }
+      await this.payments.closeSession(payment.id);
+      return 'closed';
+    }
+    const session = await this.gateway.retrieveCheckout(payment.sessionId);
+    const applied = await this.outcomes.applySession(session, { kind: 'reconciliation', ref: session.id });
+    return applied ? 'applied' : 'nothing new';
+  }
+
+  /** Backoff: the next time this attempt is asked about, if ever. */
+  private async scheduleNext(id: string): Promise<void> {
+    await this.em.fork().transactional(async (em) => {
+      const payment = await em.findOneOrFail(Payment, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      payment.scheduleNextCheck();
+    });
+  }
+
+  /** Attempts due for a check, claimed by this instance for the lease. */
+  private async claim(): Promise<string[]> {
+    const rows = await this.em.fork().execute<{ id: string }[]>(
       `with claimed as (
          update payments set next_check_at = now() + make_interval(secs => ?)
          where id in (
            select id from payments
-           where status in ('open', 'processing') and session_id is not null
-             and created_at < now() - make_interval(secs => ?)
-             and (next_check_at is null or next_check_at <= now())
-           order by created_at
+           where status in ('creating', 'open', 'processing') and next_check_at <= now()
+           order by next_check_at
            limit ?
            for update skip locked)
-         returning session_id, order_id, created_at)
-       select session_id, order_id from claimed order by created_at`,
-      [afterSeconds, afterSeconds, BATCH],
+         returning id, created_at)
+       select id from claimed order by created_at`,
+      [LEASE_SECONDS, BATCH],
     );
+    return rows.map((row) => row.id);
   }
 }

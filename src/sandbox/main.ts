@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger, LoggerModule } from 'nestjs-pino';
-import { AppConfig, ConfigError, ConfigModule } from '../config';
+import { AppConfig, ConfigError, ConfigModule, parseEnv } from '../config';
 import { loggerParams } from '../shared/logging';
 import { SandboxModule } from './sandbox.module';
 import { SandboxServer } from './sandbox.server';
@@ -12,7 +12,7 @@ import { SandboxServer } from './sandbox.server';
   imports: [
     ConfigModule,
     LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
-    SandboxModule,
+    SandboxModule.standalone(),
   ],
 })
 class StandaloneSandboxModule {}
@@ -20,10 +20,12 @@ class StandaloneSandboxModule {}
 /**
  * `npm run sandbox`: the Stripe sandbox on its own (SANDBOX_PORT), whatever STRIPE_SECRET_KEY says.
  * Point a service at it with STRIPE_SECRET_KEY=sk_test_sandbox_51OfflineOrderFlow,
- * STRIPE_API_HOST=127.0.0.1, STRIPE_API_PORT, STRIPE_API_PROTOCOL=http.
+ * STRIPE_API_HOST=127.0.0.1, STRIPE_API_PORT, STRIPE_API_PROTOCOL=http. Its state survives a
+ * restart: in PostgreSQL at DATABASE_URL when set, else in PGlite under DATA_DIR/sandbox.
  */
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  parseEnv(process.env);
   const app = await NestFactory.createApplicationContext(StandaloneSandboxModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();

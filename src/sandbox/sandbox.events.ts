@@ -21,7 +21,10 @@ export interface NewEvent {
   request?: EventRequest;
 }
 
-/** Creates events (with the account's API version) and hands them to the webhook dispatcher. */
+/**
+ * Creates events (with the account's API version) and hands them to the webhook dispatcher once
+ * they are stored: whoever causes events flushes the store (API router, checkout page, scheduler).
+ */
 export class EventLog {
   private readonly logger = new Logger('StripeSandbox');
 
@@ -52,11 +55,11 @@ export class EventLog {
         json,
         deliveries: [],
       };
-      this.store.events.push(record);
+      this.store.events.set(record.id, record);
       this.logger.log(`Event ${record.id} ${type} for ${object.id}`);
       return record;
     });
-    this.dispatcher.publish(records);
+    this.store.afterNextFlush(() => this.dispatcher.publish(records));
     return records;
   }
 }

@@ -1,11 +1,17 @@
 import { Logger } from '@nestjs/common';
+import type { SandboxStore, TimerRecord } from './sandbox.store';
+import { newId } from './stripe/stripe-ids';
 
 interface Job {
   dueAt: number;
   seq: number;
   name: string;
   run: () => void | Promise<void>;
+  /** The stored timer of a durable job, deleted when it runs. */
+  timer?: TimerRecord;
 }
+
+type DurableHandler = (args: Record<string, unknown>) => void | Promise<void>;
 
 /**
  * The sandbox's timers: session expiries, bank settlements, webhook retries, chaos delays. They run
@@ -13,6 +19,10 @@ interface Job {
  * due within those seconds runs at once, in due order. Object timestamps (`created`, `expires_at`)
  * stay on the wall clock, so the service's clock and the sandbox's agree; advancing only makes the
  * pending timers come sooner.
+ *
+ * With a store, durable jobs (`scheduleDurable`: a handler name and JSON arguments) and the clock's
+ * advance are kept in it, and the store is flushed after each job: after a restart, `restore()`
+ * re-arms them at their due times.
  */
 export class SandboxScheduler {
   private readonly logger = new Logger('StripeSandbox');
@@ -22,8 +32,56 @@ export class SandboxScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> = Promise.resolve(0);
   private stopped = false;
+  private readonly handlers = new Map<string, DurableHandler>();
 
-  constructor(private readonly wallClock: () => number = Date.now) {}
+  constructor(
+    private readonly wallClock: () => number = Date.now,
+    private readonly store?: SandboxStore,
+  ) {}
+
+  /** Names the handler of a durable job type (before `restore()` and before scheduling one). */
+  define<A extends Record<string, unknown>>(type: string, handler: (args: A) => void | Promise<void>): void {
+    this.handlers.set(type, handler as DurableHandler);
+  }
+
+  /**
+   * Runs the handler of `type` with `args` once `delayMs` has passed, even across a restart: the job
+   * is a timer record of the store (written with the caller's flush) until it has run.
+   */
+  scheduleDurable(delayMs: number, type: string, args: Record<string, unknown>): void {
+    if (this.stopped) return;
+    const handler = this.handlers.get(type);
+    if (!handler) throw new Error(`No handler for sandbox job ${type}`);
+    const timer: TimerRecord = {
+      id: newId.timer(),
+      type,
+      args,
+      dueAt: this.timerNow() + Math.max(0, delayMs),
+    };
+    this.store?.timers.set(timer.id, timer);
+    this.add({ dueAt: timer.dueAt, seq: this.seq++, name: type, run: () => handler(args), timer });
+  }
+
+  /** Re-arms the stored durable jobs and the clock's advance (after the store was loaded). */
+  restore(): void {
+    if (!this.store) return;
+    this.advancedMs = this.store.clock.get('clock')?.advancedMs ?? 0;
+    for (const timer of this.store.timers.values()) {
+      const handler = this.handlers.get(timer.type);
+      if (!handler) {
+        this.logger.warn(`Sandbox job ${timer.type} (${timer.id}) has no handler; dropped`);
+        this.store.timers.delete(timer.id);
+        continue;
+      }
+      this.add({
+        dueAt: timer.dueAt,
+        seq: this.seq++,
+        name: timer.type,
+        run: () => handler(timer.args),
+        timer,
+      });
+    }
+  }
 
   /** Wall-clock time, in milliseconds: what object timestamps are made of. */
   now(): number {
@@ -44,18 +102,19 @@ export class SandboxScheduler {
     return this.jobs.length;
   }
 
-  /** Runs `run` once `delayMs` of (possibly advanced) time has passed. */
+  /** Runs `run` once `delayMs` of (possibly advanced) time has passed (lost at a restart). */
   schedule(delayMs: number, name: string, run: () => void | Promise<void>): void {
     if (this.stopped) return;
-    const job = { dueAt: this.timerNow() + Math.max(0, delayMs), seq: this.seq++, name, run };
-    this.jobs.push(job);
-    this.jobs.sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq);
-    this.arm();
+    this.add({ dueAt: this.timerNow() + Math.max(0, delayMs), seq: this.seq++, name, run });
   }
 
   /** Moves the timers `seconds` ahead and runs every job that fell due; resolves to their number. */
-  advance(seconds: number): Promise<number> {
+  async advance(seconds: number): Promise<number> {
     this.advancedMs += Math.round(seconds * 1000);
+    if (this.store) {
+      this.store.clock.set('clock', { id: 'clock', advancedMs: this.advancedMs });
+      await this.store.flush();
+    }
     return this.runDue();
   }
 
@@ -66,10 +125,17 @@ export class SandboxScheduler {
       while (!this.stopped && this.jobs.length && this.jobs[0].dueAt <= this.timerNow()) {
         const job = this.jobs.shift()!;
         ran++;
+        if (job.timer) this.store?.timers.delete(job.timer.id);
         try {
           await job.run();
         } catch (error) {
           this.logger.error(`Sandbox job ${job.name} failed: ${(error as Error).message}`);
+        }
+        try {
+          // What the job changed, and its timer's removal, are stored before the next job runs.
+          await this.store?.flush();
+        } catch {
+          // Logged by the store; the changes stay queued for the next flush.
         }
       }
       this.arm();
@@ -83,6 +149,12 @@ export class SandboxScheduler {
     this.jobs = [];
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private add(job: Job): void {
+    this.jobs.push(job);
+    this.jobs.sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq);
+    this.arm();
   }
 
   private timerNow(): number {

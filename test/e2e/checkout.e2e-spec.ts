@@ -96,26 +96,26 @@ describe('Checkout', () => {
       expect(await paymentRows(order.id)).toHaveLength(1);
     });
 
-    it('a Stripe error answers 502, leaves the order payable, and the retry opens exactly one session', async () => {
+    it('an answered Stripe error ends the attempt: 502 now, and the next click opens a new attempt with a new key', async () => {
       const order = await placeOrder(t);
-      stub.failNext(500);
-      stub.failNext(500); // the SDK's own network retry (same idempotency key)
+      stub.failNext(500); // the SDK's own retry (same idempotency key) gets it replayed, as from Stripe
       const failed = await request(t.http())
         .post(`/api/orders/${order.id}/checkout`)
         .set(auth(order.accessToken))
         .expect(502);
       expect(failed.body).toMatchObject({
-        code: 'PAYMENTS.PROVIDER_UNAVAILABLE',
+        code: 'PAYMENTS.PROVIDER_REFUSED',
         message: expect.stringMatching(/try again/),
       });
       expect(await orderRow(t, order.id)).toMatchObject({ status: 'pending' });
 
       const retried = await startCheckout(t, order);
       const keys = stub.creations().map((r) => r.headers['idempotency-key']);
-      expect(new Set(keys)).toEqual(new Set([`checkout:${order.id}:1`]));
+      expect(keys).toEqual([`checkout:${order.id}:1`, `checkout:${order.id}:1`, `checkout:${order.id}:2`]);
       expect(stub.sessions.size).toBe(1);
       expect(await paymentRows(order.id)).toEqual([
-        { attempt: 1, status: 'open', session_id: retried.sessionId },
+        { attempt: 1, status: 'refused', session_id: null },
+        { attempt: 2, status: 'open', session_id: retried.sessionId },
       ]);
     });
 
@@ -216,21 +216,29 @@ describe('Checkout', () => {
       expect(await orderRow(t, order.id)).toMatchObject({ status: 'pending' });
     });
 
-    it('a decline that happened before the newest attempt began is about an older one: recorded only', async () => {
+    it('a decline is matched to its attempt by the id on its payment, not by timing: an older attempt is recorded only', async () => {
       const order = await placeOrder(t);
+      stub.failNext(500);
+      await request(t.http())
+        .post(`/api/orders/${order.id}/checkout`)
+        .set(auth(order.accessToken))
+        .expect(502);
       const { sessionId } = await startCheckout(t, order);
-      const longAgo = Math.floor(Date.now() / 1000) - 3600;
+      const [refused] = await t
+        .em()
+        .getConnection()
+        .execute<{ id: string }[]>('select id from payments where order_id = ? and attempt = 1', [order.id]);
       await deliver(
         t,
         stripeEvent('payment_intent.payment_failed', {
           orderId: order.id,
           sessionId,
           amount: order.totalAmount,
-          created: longAgo,
+          attemptId: refused.id,
         }),
       ).expect(200);
       expect(await orderRow(t, order.id)).toMatchObject({ status: 'pending' });
-      expect((await historyRows(t, order.id)).at(-1)?.reason).toContain('superseded');
+      expect((await historyRows(t, order.id)).at(-1)?.reason).toContain('checkout attempt 1 already refused');
     });
   });
 

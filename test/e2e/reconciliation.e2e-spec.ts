@@ -31,10 +31,11 @@ describe('Reconciliation', () => {
     await a
       .em()
       .getConnection()
-      .execute(`update payments set created_at = now() - make_interval(mins => ?) where session_id = ?`, [
-        minutes,
-        sessionId,
-      ]);
+      .execute(
+        `update payments set created_at = now() - make_interval(mins => ?),
+           next_check_at = now() - make_interval(mins => ?) + interval '600 seconds' where session_id = ?`,
+        [minutes, minutes, sessionId],
+      );
     return { order, sessionId };
   }
 

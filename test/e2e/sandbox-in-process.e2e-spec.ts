@@ -58,7 +58,11 @@ describe('Sandbox started by the service', () => {
   it('does not start with a STRIPE_SECRET_KEY', async () => {
     const sandboxPort = await freePort();
     const t = await createTestApp({
-      env: { STRIPE_SECRET_KEY: 'sk_test_real_account_key', SANDBOX_PORT: String(sandboxPort) },
+      env: {
+        STRIPE_SECRET_KEY: 'sk_test_real_account_key',
+        STRIPE_WEBHOOK_SECRET: 'whsec_real_account_secret',
+        SANDBOX_PORT: String(sandboxPort),
+      },
     });
     try {
       expect(t.app.get(AppConfig).sandbox.enabled).toBe(false);

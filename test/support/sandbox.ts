@@ -75,13 +75,13 @@ export async function startTestSandbox(env: Record<string, string> = {}): Promis
 
 /**
  * Runs the built standalone sandbox (`node dist/sandbox/main.js`, what `npm run sandbox` runs) as a
- * child process on a free port, and waits until it answers.
+ * child process on `env.SANDBOX_PORT` or a free port, and waits until it answers.
  */
 export async function startSandboxProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<ServiceProcess> {
-  const port = await freePort();
+  const port = env.SANDBOX_PORT ? Number(env.SANDBOX_PORT) : await freePort();
   return startNodeProcess('dist/sandbox/main.js', {
     env: { ...env, SANDBOX_PORT: String(port) },
     port,
@@ -215,6 +215,8 @@ export interface SandboxEvent {
   created: number;
   objectId: string;
   deliveries: {
+    endpointId: string;
+    url: string;
     copy: number;
     status: 'pending' | 'succeeded' | 'failed';
     attempts: SandboxDeliveryAttempt[];
@@ -281,11 +283,13 @@ export interface WebhookReceiver {
  */
 export async function startWebhookReceiver(
   options: {
-    secret?: string;
+    /** The endpoint's signing secret; a function when it is known only later (an endpoint created after). */
+    secret?: string | (() => string);
     respond?: (event: Stripe.Event, arrival: number) => number | 'no answer';
   } = {},
 ): Promise<WebhookReceiver> {
-  const secret = options.secret ?? SANDBOX_WEBHOOK_SECRET;
+  const secretOf = () =>
+    typeof options.secret === 'function' ? options.secret() : (options.secret ?? SANDBOX_WEBHOOK_SECRET);
   const stripe = new Stripe('sk_test_receiver_only');
   const received: ReceivedWebhook[] = [];
   const rejected: string[] = [];
@@ -298,7 +302,7 @@ export async function startWebhookReceiver(
       const signature = String(req.headers['stripe-signature'] ?? '');
       let event: Stripe.Event;
       try {
-        event = stripe.webhooks.constructEvent(rawBody, signature, secret);
+        event = stripe.webhooks.constructEvent(rawBody, signature, secretOf());
       } catch (error) {
         rejected.push((error as Error).message);
         res.writeHead(400).end();
@@ -325,7 +329,9 @@ export async function startWebhookReceiver(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/webhooks`,
-    secret,
+    get secret() {
+      return secretOf();
+    },
     received,
     rejected,
     waitForCount: (count, timeoutMs = 10_000) =>
@@ -337,4 +343,30 @@ export async function startWebhookReceiver(
       await once(server, 'close');
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault switches (`/_sandbox/faults`): see src/sandbox/api/faults.ts.
+
+export type SandboxFaultInput =
+  | { operation: string; fault: 'status'; status: number; count?: number }
+  | { operation: string; fault: 'timeout' | 'drop_response'; count?: number }
+  | { operation: string; fault: 'slow'; seconds: number; count?: number };
+
+export type SandboxFault = SandboxFaultInput & { remaining: number };
+
+/** Makes the next `count` (default 1) calls of an operation (`checkout.sessions.create`, …) fail so. */
+export async function setSandboxFault(baseUrl: string, fault: SandboxFaultInput): Promise<SandboxFault> {
+  return (await adminJson<{ fault: SandboxFault }>(baseUrl, '/_sandbox/faults', fault)).fault;
+}
+
+/** The faults still switched on. */
+export async function sandboxFaults(baseUrl: string): Promise<SandboxFault[]> {
+  return (await adminJson<{ faults: SandboxFault[] }>(baseUrl, '/_sandbox/faults')).faults;
+}
+
+/** Switches every fault off. */
+export async function clearSandboxFaults(baseUrl: string): Promise<void> {
+  const response = await fetch(`${baseUrl}/_sandbox/faults`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`DELETE /_sandbox/faults answered ${response.status}`);
 }

@@ -23,6 +23,10 @@ export interface EventOptions {
   paymentIntentId?: string;
   /** The envelope's `created`, unix seconds; now by default, as for an event Stripe sends now. */
   created?: number;
+  /** Our checkout attempt, as we tag sessions and their payments (`metadata.attemptId`). */
+  attemptId?: string;
+  /** The envelope's `livemode` (false, as in test mode, by default). */
+  livemode?: boolean;
   /** For declines: Stripe's error code, decline code and message. */
   decline?: { code: string; declineCode: string; message: string };
 }
@@ -39,12 +43,15 @@ export function stripeEvent(fixture: Fixture, options: EventOptions): string {
     id: string;
     type: string;
     created: number;
+    livemode: boolean;
     data: { object: Record<string, unknown> };
   };
   const object = event.data.object;
   event.id = options.eventId ?? newEventId();
   if (options.type) event.type = options.type;
   event.created = options.created ?? Math.floor(Date.now() / 1000);
+  if (options.livemode !== undefined) event.livemode = options.livemode;
+  if (options.attemptId) object.metadata = { ...(object.metadata as object), attemptId: options.attemptId };
   if (options.currency) object.currency = options.currency;
   if (options.paymentStatus) object.payment_status = options.paymentStatus;
   if (options.paymentIntentId) {

@@ -26,17 +26,27 @@ export interface StubSession {
   success_url: string;
 }
 
-type Fault = { kind: 'status'; status: number } | { kind: 'hang' };
+type Fault = { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'drop' };
+
+interface SavedAnswer {
+  endpoint: string;
+  body: string;
+  status: number;
+  answer: unknown;
+}
 
 /**
  * A stand-in for Stripe's API at the HTTP level, for tests of what our adapter sends and how it
- * copes with failures: it records every request, honours idempotency keys like Stripe (replays the
- * first answer), and can answer the next requests with an error or not at all.
+ * copes with failures: it records every request, honours idempotency keys like Stripe (the first
+ * answer to a POST with a key, error or not, is replayed with `Idempotent-Replayed: true`; the same
+ * key with another endpoint or body is a 400 `idempotency_error`), and can answer the next requests
+ * with an error (saved under the key, as Stripe saves it), not at all (nothing done, nothing saved),
+ * or do the work and drop the answer (saved under the key).
  */
 export class StripeStub {
   readonly requests: RecordedRequest[] = [];
   readonly sessions = new Map<string, StubSession>();
-  private readonly replays = new Map<string, StubSession>();
+  private readonly replays = new Map<string, SavedAnswer>();
   private readonly faults: Fault[] = [];
   private readonly hanging: ServerResponse[] = [];
   private server!: Server;
@@ -65,14 +75,23 @@ export class StripeStub {
     this.faults.length = 0;
   }
 
-  /** The next request is answered with this HTTP status (a Stripe-shaped api_error). */
+  /**
+   * The next request is answered with this HTTP status (a Stripe-shaped api_error), having done
+   * nothing; the answer is saved under its idempotency key and replayed. (A request whose key has a
+   * saved answer gets that answer instead, as from Stripe.)
+   */
   failNext(status = 500): void {
     this.faults.push({ kind: 'status', status });
   }
 
-  /** The next request gets no answer at all (the client must time out). */
+  /** The next request gets no answer at all, having done nothing (the client must time out). */
   hangNext(): void {
     this.faults.push({ kind: 'hang' });
+  }
+
+  /** The next request is done (or replayed) and saved under its key, but its connection closes unanswered. */
+  dropNext(): void {
+    this.faults.push({ kind: 'drop' });
   }
 
   creations(): RecordedRequest[] {
@@ -97,38 +116,69 @@ export class StripeStub {
       form,
     });
 
+    // Faults meet requests in order, replays included: a hang is lost on the way (nothing done), a
+    // dropped answer is lost on the way back; a status fault is the endpoint failing, so a request
+    // Stripe answers from its idempotency record gets that record instead.
     const fault = this.faults.shift();
     if (fault?.kind === 'hang') return void this.hanging.push(res);
-    if (fault)
-      return this.reply(res, fault.status, { error: { type: 'api_error', message: 'Stub failure' } });
-
-    const key = req.headers['idempotency-key'];
-    if (req.method === 'POST' && url.pathname === '/v1/checkout/sessions') {
-      const replay = typeof key === 'string' ? this.replays.get(key) : undefined;
-      if (replay) return this.reply(res, 200, replay);
-      const session = this.createSession(form);
-      if (typeof key === 'string') this.replays.set(key, session);
-      return this.reply(res, 200, session);
+    const key = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
+    const endpoint = `${req.method} ${url.pathname}`;
+    const body = form.toString();
+    const saved = typeof key === 'string' ? this.replays.get(key) : undefined;
+    let status: number;
+    let answer: unknown;
+    let headers: Record<string, string> = {};
+    if (saved && saved.endpoint !== endpoint) {
+      status = 400;
+      answer = {
+        error: {
+          type: 'idempotency_error',
+          message: `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${saved.endpoint}' vs '${endpoint}').`,
+        },
+      };
+    } else if (saved && saved.body !== body) {
+      status = 400;
+      answer = {
+        error: {
+          type: 'idempotency_error',
+          message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${String(key)}' if you meant to execute a different request.`,
+        },
+      };
+    } else if (saved) {
+      [status, answer, headers] = [saved.status, saved.answer, { 'Idempotent-Replayed': 'true' }];
+    } else {
+      [status, answer] =
+        fault?.kind === 'status'
+          ? [fault.status, { error: { type: 'api_error', message: 'An unknown error occurred' } }]
+          : this.execute(req.method ?? 'GET', url.pathname, form);
+      if (typeof key === 'string') this.replays.set(key, { endpoint, body, status, answer });
     }
-    const match = /^\/v1\/checkout\/sessions\/([^/]+)(\/expire)?$/.exec(url.pathname);
+    if (fault?.kind === 'drop') return void res.socket?.destroy();
+    return this.reply(res, status, answer, headers);
+  }
+
+  private execute(method: string, path: string, form: URLSearchParams): [number, unknown] {
+    if (method === 'POST' && path === '/v1/checkout/sessions') return [200, { ...this.createSession(form) }];
+    const match = /^\/v1\/checkout\/sessions\/([^/]+)(\/expire)?$/.exec(path);
     const session = match && this.sessions.get(match[1]);
     if (!session) {
-      return this.reply(res, 404, {
-        error: { type: 'invalid_request_error', message: 'No such checkout.session' },
-      });
+      return [404, { error: { type: 'invalid_request_error', message: 'No such checkout.session' } }];
     }
     if (match[2]) {
       if (session.status !== 'open') {
-        return this.reply(res, 400, {
-          error: {
-            type: 'invalid_request_error',
-            message: `Only Checkout Sessions with a status of open can be expired. This Checkout Session has a status of ${session.status}.`,
+        return [
+          400,
+          {
+            error: {
+              type: 'invalid_request_error',
+              message: `Only Checkout Sessions with a status of open can be expired. This Checkout Session has a status of ${session.status}.`,
+            },
           },
-        });
+        ];
       }
       Object.assign(session, { status: 'expired', url: null });
     }
-    return this.reply(res, 200, session);
+    return [200, { ...session }];
   }
 
   private createSession(form: URLSearchParams): StubSession {
@@ -157,10 +207,16 @@ export class StripeStub {
     return session;
   }
 
-  private reply(res: ServerResponse, status: number, body: unknown): void {
+  private reply(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     res.writeHead(status, {
       'Content-Type': 'application/json',
       'Request-Id': `req_${randomBytes(6).toString('hex')}`,
+      ...headers,
     });
     res.end(JSON.stringify(body));
   }

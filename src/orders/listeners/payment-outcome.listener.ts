@@ -5,10 +5,10 @@ import {
   CheckoutStartedEvent,
   PaymentFailedEvent,
   PaymentNeedsReviewEvent,
-  PaymentNewsIgnoredEvent,
   PaymentProcessingEvent,
+  PaymentReportNotedEvent,
   PaymentSucceededEvent,
-} from '../../payments/events';
+} from '../../payments';
 import { Order } from '../order.entity';
 import { REASONS } from '../order-status';
 
@@ -53,9 +53,9 @@ export class PaymentOutcomeListener {
     (await this.order(event.orderId)).flagForReview(event.reason, event.source, event.occurredAt);
   }
 
-  @OnEvent(PaymentNewsIgnoredEvent.eventName, { suppressErrors: false })
-  async noteIgnoredNews(event: PaymentNewsIgnoredEvent): Promise<void> {
-    (await this.order(event.orderId)).recordIgnoredNews(event.description, event.source, event.occurredAt);
+  @OnEvent(PaymentReportNotedEvent.eventName, { suppressErrors: false })
+  async noteReport(event: PaymentReportNotedEvent): Promise<void> {
+    (await this.order(event.orderId)).noteIgnoredReport(event.description, event.source, event.occurredAt);
   }
 
   private order(id: string): Promise<Order> {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
-import { OrderStatus, type OrderSnapshot } from '../../orders';
+import type { PayableOrder } from '../order-access.port';
 import type { CheckoutView } from '../payments.service';
 
 export class CheckoutResponse {
@@ -22,11 +22,12 @@ export class ConfirmCheckoutDto {
 /** What the customer's page shows: the same fields as the Socket.IO `order.status` push. */
 export class OrderStatusResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ enum: OrderStatus }) status!: OrderStatus;
+  @ApiProperty({ description: "The order's status, as GET /api/orders/:id shows it", example: 'paid' })
+  status!: string;
   @ApiPropertyOptional({ nullable: true }) reason!: string | null;
   @ApiProperty() updatedAt!: Date;
 
-  static from(order: OrderSnapshot): OrderStatusResponse {
+  static from(order: PayableOrder): OrderStatusResponse {
     return { id: order.id, status: order.status, reason: order.reason, updatedAt: order.updatedAt };
   }
 }

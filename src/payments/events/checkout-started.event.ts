@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /** A checkout session is being opened (or reopened) for the order: it is awaiting payment again. */
 export class CheckoutStartedEvent {
@@ -7,7 +7,7 @@ export class CheckoutStartedEvent {
   constructor(
     readonly orderId: string,
     readonly paymentId: string,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /** The current attempt failed: declined card, failed settlement, or an expired session. */
 export class PaymentFailedEvent {
@@ -9,7 +9,7 @@ export class PaymentFailedEvent {
     readonly paymentId: string,
     /** For the customer: "Your card was declined.", "Checkout expired". */
     readonly reason: string,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /** Something a person must look at: an amount or currency mismatch, a second payment. */
 export class PaymentNeedsReviewEvent {
@@ -7,7 +7,7 @@ export class PaymentNeedsReviewEvent {
   constructor(
     readonly orderId: string,
     readonly reason: string,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

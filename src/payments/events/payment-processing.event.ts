@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /** Checkout completed with a delayed method (bank debit): the money is on its way. */
 export class PaymentProcessingEvent {
@@ -7,7 +7,7 @@ export class PaymentProcessingEvent {
   constructor(
     readonly orderId: string,
     readonly paymentId: string,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

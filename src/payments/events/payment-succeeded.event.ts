@@ -1,4 +1,4 @@
-import type { TransitionSource } from '../../orders';
+import type { ChangeSource } from '../../shared/change-source';
 
 /** Money confirmed for the order, for exactly its amount and currency. */
 export class PaymentSucceededEvent {
@@ -9,7 +9,7 @@ export class PaymentSucceededEvent {
     readonly paymentId: string,
     readonly amount: number,
     readonly currency: string,
-    readonly source: TransitionSource,
+    readonly source: ChangeSource,
     readonly occurredAt: Date,
   ) {}
 }

@@ -3,12 +3,14 @@ import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
 export enum WebhookOutcome {
   /** It changed an attempt and told the order. */
   Applied = 'applied',
-  /** Authentic but changes nothing: an event type we do not act on, or news already superseded. */
+  /** Authentic but changes nothing: an event type we do not act on, or a report the attempt has moved past. */
   Ignored = 'ignored',
   /** About no order or session of ours (e.g. a `stripe trigger` fixture). */
   Unmatched = 'unmatched',
   /** Amount, currency or order does not match what we asked for: flagged for review, never paid. */
   Mismatch = 'mismatch',
+  /** Authentic but unreadable (no data.object, an id too long, not an object): kept raw for staff. */
+  Malformed = 'malformed',
 }
 
 /**
@@ -33,6 +35,10 @@ export class ProcessedWebhookEvent {
 
   @Property({ type: 'text', nullable: true })
   readonly detail!: string | null;
+
+  /** The raw body, kept only for a `malformed` event, so that it can be replayed once understood. */
+  @Property({ type: 'text', nullable: true, lazy: true })
+  readonly payload!: string | null;
 
   /** How many times Stripe delivered it; more than one means duplicates, answered without effect. */
   @Property({ type: 'integer' })

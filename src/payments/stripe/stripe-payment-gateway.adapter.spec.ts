@@ -5,7 +5,12 @@ import { StripeStub } from '../../../test/support/stripe-stub';
 import { signWithStripe, WEBHOOK_SECRET } from '../../../test/support/stripe-signature';
 import { AppConfig, parseEnv } from '../../config';
 import { Money } from '../../shared/money';
-import { CheckoutNotOpenError, PaymentProviderError, WebhookSignatureError } from '../payment.errors';
+import {
+  CheckoutNotOpenError,
+  PaymentProviderRefusedError,
+  PaymentProviderUnavailableError,
+  WebhookSignatureError,
+} from '../payment.errors';
 import type { CheckoutRequest } from '../payment-gateway.port';
 import { StripePaymentGateway } from './stripe-payment-gateway.adapter';
 
@@ -35,6 +40,7 @@ describe('StripePaymentGateway', () => {
 
   const request: CheckoutRequest = {
     orderId: '7d0b8f8e-4a4b-4c55-9d7e-0a1b2c3d4e5f',
+    attemptId: '0e4c3c8a-3a43-4d0f-9b7a-5a6b7c8d9e0f',
     customerEmail: 'buyer@example.com',
     lineItems: [
       { name: 'Ceremonial matcha, 30 g', unitPrice: Money.of(2400, 'jpy'), quantity: 2 },
@@ -66,7 +72,9 @@ describe('StripePaymentGateway', () => {
       client_reference_id: request.orderId,
       customer_email: 'buyer@example.com',
       'metadata[orderId]': request.orderId,
+      'metadata[attemptId]': request.attemptId,
       'payment_intent_data[metadata][orderId]': request.orderId,
+      'payment_intent_data[metadata][attemptId]': request.attemptId,
       expires_at: String(Date.parse('2030-01-01T00:30:00Z') / 1000),
     });
     expect(session).toMatchObject({
@@ -78,11 +86,11 @@ describe('StripePaymentGateway', () => {
     expect(session.amount?.equals(Money.of(6600, 'jpy'))).toBe(true);
   });
 
-  it('turns a Stripe 500 into PaymentProviderError, after one retry with the same key', async () => {
+  it('turns an answered Stripe 500 into PaymentProviderRefusedError, after one retry with the same key', async () => {
     stub.failNext(500);
     stub.failNext(500);
     await expect(gateway.createCheckout(request, 'checkout:order:2')).rejects.toBeInstanceOf(
-      PaymentProviderError,
+      PaymentProviderRefusedError,
     );
     expect(stub.requests.map((r) => r.headers['idempotency-key'])).toEqual([
       'checkout:order:2',
@@ -90,11 +98,11 @@ describe('StripePaymentGateway', () => {
     ]);
   });
 
-  it('turns a timeout into PaymentProviderError', async () => {
+  it('turns a timeout into PaymentProviderUnavailableError (outcome unknown)', async () => {
     stub.hangNext();
     stub.hangNext();
     await expect(gateway.createCheckout(request, 'checkout:order:3')).rejects.toBeInstanceOf(
-      PaymentProviderError,
+      PaymentProviderUnavailableError,
     );
   });
 
@@ -159,6 +167,45 @@ describe('StripePaymentGateway', () => {
       expect(() => gateway.verifyWebhook(Buffer.from(body), undefined)).toThrow(
         'Missing Stripe-Signature header',
       );
+    });
+
+    it('refuses malformed headers with a signature error, never a crash: empty v1, non-hex, future t', () => {
+      const body = fixture('checkout.session.expired');
+      const now = Math.floor(Date.now() / 1000);
+      const valid = signWithStripe(body);
+      const hex = valid.split('v1=')[1];
+      for (const header of [
+        `t=${now},v1=`,
+        `t=${now},v1=${'z'.repeat(64)}`,
+        `t=${now},v1=${hex.slice(0, 10)}`,
+        `t=${now + 365 * 86_400},v1=${hex}`,
+        `t=abc,v1=${hex}`,
+        `v1=${hex}`,
+        `t=${now}`,
+        'garbage',
+      ]) {
+        expect(() => gateway.verifyWebhook(Buffer.from(body), header)).toThrow(WebhookSignatureError);
+      }
+    });
+
+    it('keeps an authentic event it cannot read as malformed, under an id derived from its bytes', () => {
+      for (const body of [
+        '[1,2]',
+        'not json',
+        JSON.stringify({
+          id: 'evt_1',
+          type: 'checkout.session.completed',
+          created: 1,
+          livemode: false,
+          data: {},
+        }),
+        JSON.stringify({ id: 'x'.repeat(300), type: 't', created: 1, livemode: false, data: { object: {} } }),
+      ]) {
+        const event = gateway.verifyWebhook(Buffer.from(body), signWithStripe(body));
+        expect(event).toMatchObject({ type: 'malformed', payload: body, livemode: null });
+        expect(event.id.length).toBeLessThanOrEqual(255);
+        expect(gateway.verifyWebhook(Buffer.from(body), signWithStripe(body)).id).toBe(event.id);
+      }
     });
   });
 });

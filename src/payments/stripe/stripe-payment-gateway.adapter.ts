@@ -1,8 +1,15 @@
+import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { AppConfig } from '../../config';
 import { Money } from '../../shared/money';
-import { CheckoutNotOpenError, PaymentProviderError, WebhookSignatureError } from '../payment.errors';
+import {
+  CheckoutNotOpenError,
+  CheckoutSessionNotFoundError,
+  PaymentProviderRefusedError,
+  PaymentProviderUnavailableError,
+  WebhookSignatureError,
+} from '../payment.errors';
 import {
   type CheckoutRequest,
   type CheckoutSession,
@@ -10,8 +17,14 @@ import {
   type PaymentEvent,
 } from '../payment-gateway.port';
 
-/** Seconds a signed webhook stays acceptable (stripe-node's default): older ones are replays. */
+/**
+ * Seconds a signed webhook stays acceptable (stripe-node's default): older ones are replays, and a
+ * timestamp this far in the future is no clock skew but a forgery attempt.
+ */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
+/** What fits our ledger's columns. */
+const MAX_EVENT_ID = 255;
+const MAX_EVENT_TYPE = 128;
 
 /**
  * `PaymentGateway` on the official stripe SDK. Host, port and protocol come from configuration, so
@@ -54,8 +67,8 @@ export class StripePaymentGateway extends PaymentGateway {
           cancel_url: request.cancelUrl,
           client_reference_id: request.orderId,
           customer_email: request.customerEmail,
-          metadata: { orderId: request.orderId },
-          payment_intent_data: { metadata: { orderId: request.orderId } },
+          metadata: { orderId: request.orderId, attemptId: request.attemptId },
+          payment_intent_data: { metadata: { orderId: request.orderId, attemptId: request.attemptId } },
           expires_at: Math.floor(request.expiresAt.getTime() / 1000),
         },
         { idempotencyKey },
@@ -76,7 +89,9 @@ export class StripePaymentGateway extends PaymentGateway {
       return toCheckoutSession(await this.stripe.checkout.sessions.expire(sessionId));
     } catch (error) {
       // Stripe answers 400 when the session is complete or already expired.
-      if (error instanceof Stripe.errors.StripeInvalidRequestError) throw new CheckoutNotOpenError();
+      if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 400) {
+        throw new CheckoutNotOpenError();
+      }
       throw this.providerError('expire a checkout session', error);
     }
   }
@@ -84,23 +99,21 @@ export class StripePaymentGateway extends PaymentGateway {
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent {
     if (!signatureHeader) throw new WebhookSignatureError('Missing Stripe-Signature header');
     if (this.webhookSecrets.length === 0) throw new WebhookSignatureError('No webhook secret is configured');
+    checkSignatureHeader(signatureHeader, Date.now());
+    const verifier = this.stripe.webhooks.signature;
+    if (!verifier) throw new Error('The stripe SDK has no webhook signature verifier');
     let lastError: unknown;
     // Every configured secret is tried, so a rotation never drops an event.
     for (const secret of this.webhookSecrets) {
       try {
-        const event = this.stripe.webhooks.constructEvent(
-          rawBody,
-          signatureHeader,
-          secret,
-          SIGNATURE_TOLERANCE_SECONDS,
-        );
-        return toPaymentEvent(event);
+        verifier.verifyHeader(rawBody, signatureHeader, secret, SIGNATURE_TOLERANCE_SECONDS);
+        return toPaymentEvent(rawBody);
       } catch (error) {
         if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw error;
         lastError = error;
       }
     }
-    throw new WebhookSignatureError((lastError as Error).message);
+    throw new WebhookSignatureError(firstLine((lastError as Error).message));
   }
 
   private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
@@ -111,13 +124,38 @@ export class StripePaymentGateway extends PaymentGateway {
     }
   }
 
-  private providerError(what: string, error: unknown): PaymentProviderError {
-    const details =
-      error instanceof Stripe.errors.StripeError
-        ? { type: error.type, code: error.code, statusCode: error.statusCode, requestId: error.requestId }
-        : {};
-    this.logger.warn({ ...details, err: (error as Error).message }, `Stripe: could not ${what}`);
-    return new PaymentProviderError();
+  /**
+   * Sorts a failed call by what it tells us. No answer (timeout, connection reset) or the same key
+   * still in flight: the outcome is unknown, so the same call may be retried with the same key.
+   * Any other answer (4xx, 5xx) is stored by Stripe under the key and replayed for 24 hours: that
+   * request is over, and only a new key can try again.
+   */
+  private providerError(what: string, error: unknown): Error {
+    if (!(error instanceof Stripe.errors.StripeError)) {
+      this.logger.warn({ err: (error as Error).message }, `Stripe: could not ${what}`);
+      return new PaymentProviderUnavailableError();
+    }
+    const details = {
+      type: error.type,
+      code: error.code,
+      statusCode: error.statusCode,
+      requestId: error.requestId,
+    };
+    if (error.statusCode === 404 && error.code === 'resource_missing') {
+      this.logger.warn(details, `Stripe: could not ${what}: no such object`);
+      return new CheckoutSessionNotFoundError();
+    }
+    const unknownOutcome =
+      error instanceof Stripe.errors.StripeConnectionError ||
+      error.statusCode === undefined ||
+      (error.statusCode === 409 && error.code === 'idempotency_key_in_use');
+    this.logger.warn(
+      { ...details, err: firstLine(error.message) },
+      `Stripe: could not ${what} (${unknownOutcome ? 'no answer' : `answered ${error.statusCode}`})`,
+    );
+    return unknownOutcome
+      ? new PaymentProviderUnavailableError()
+      : new PaymentProviderRefusedError(error.statusCode, firstLine(error.message));
   }
 }
 
@@ -134,6 +172,7 @@ function toCheckoutSession(session: Stripe.Checkout.Session): CheckoutSession {
     ),
     amount: moneyOrNull(session.amount_total, session.currency),
     orderId: session.metadata?.orderId ?? session.client_reference_id ?? null,
+    attemptId: session.metadata?.attemptId ?? null,
     paymentIntentId: typeof intent === 'string' ? intent : (intent?.id ?? null),
     expiresAt: new Date(session.expires_at * 1000),
     settlement: intent && typeof intent !== 'string' ? settlementOf(intent) : undefined,
@@ -154,25 +193,76 @@ function settlementOf(intent: Stripe.PaymentIntent): CheckoutSession['settlement
   }
 }
 
-function toPaymentEvent(event: Stripe.Event): PaymentEvent {
-  const base = { id: event.id, providerType: event.type, occurredAt: new Date(event.created * 1000) };
+/**
+ * Turns the signed bytes into what they mean for us. Authentic bytes we cannot read never throw
+ * (that would answer 5xx and have Stripe retry them for days): they become a `malformed` event.
+ */
+function toPaymentEvent(rawBody: Buffer): PaymentEvent {
+  const payload = rawBody.toString('utf8');
+  const malformed = (problem: string, id?: unknown, type?: unknown): PaymentEvent => ({
+    id:
+      typeof id === 'string' && id.length > 0 && id.length <= MAX_EVENT_ID
+        ? id
+        : `malformed_${createHash('sha256').update(rawBody).digest('hex').slice(0, 40)}`,
+    providerType: typeof type === 'string' && type.length <= MAX_EVENT_TYPE ? type : 'unreadable',
+    occurredAt: new Date(),
+    livemode: null,
+    type: 'malformed',
+    problem,
+    payload,
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return malformed('the body is not JSON');
+  }
+  if (!isObject(parsed)) return malformed('the body is not a JSON object');
+  const { id, type, created, livemode, data } = parsed;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_EVENT_ID) {
+    return malformed(`the event id is missing or longer than ${MAX_EVENT_ID} characters`, id, type);
+  }
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_EVENT_TYPE) {
+    return malformed(`the event type is missing or longer than ${MAX_EVENT_TYPE} characters`, id, type);
+  }
+  if (typeof created !== 'number' || typeof livemode !== 'boolean') {
+    return malformed('the event has no numeric created or boolean livemode', id, type);
+  }
+  if (!isObject(data) || !isObject(data.object)) return malformed('the event has no data.object', id, type);
+  const base = { id, providerType: type, occurredAt: new Date(created * 1000), livemode };
+  try {
+    return { ...base, ...meaningOf(parsed as unknown as Stripe.Event) };
+  } catch (error) {
+    return malformed(`its data.object cannot be read: ${(error as Error).message}`, id, type);
+  }
+}
+
+/** What an event says, apart from the envelope every event has. */
+type EventMeaning = PaymentEvent extends infer E
+  ? E extends unknown
+    ? Omit<E, 'id' | 'providerType' | 'occurredAt' | 'livemode'>
+    : never
+  : never;
+
+function meaningOf(event: Stripe.Event): EventMeaning {
   switch (event.type) {
     case 'checkout.session.completed':
-      return { ...base, type: 'checkout.completed', session: toCheckoutSession(event.data.object) };
+      return { type: 'checkout.completed', session: toCheckoutSession(readSession(event.data.object)) };
     case 'checkout.session.async_payment_succeeded':
-      return { ...base, type: 'checkout.async_succeeded', session: toCheckoutSession(event.data.object) };
+      return { type: 'checkout.async_succeeded', session: toCheckoutSession(readSession(event.data.object)) };
     case 'checkout.session.async_payment_failed':
-      return { ...base, type: 'checkout.async_failed', session: toCheckoutSession(event.data.object) };
+      return { type: 'checkout.async_failed', session: toCheckoutSession(readSession(event.data.object)) };
     case 'checkout.session.expired':
-      return { ...base, type: 'checkout.expired', session: toCheckoutSession(event.data.object) };
+      return { type: 'checkout.expired', session: toCheckoutSession(readSession(event.data.object)) };
     case 'payment_intent.payment_failed': {
       const intent = event.data.object;
+      if (typeof intent.id !== 'string') throw new Error('the payment intent has no id');
       const error = intent.last_payment_error;
       return {
-        ...base,
         type: 'payment.declined',
         paymentIntentId: intent.id,
-        orderId: intent.metadata?.orderId ?? null,
+        orderId: stringOrNull(intent.metadata?.orderId),
+        attemptId: stringOrNull(intent.metadata?.attemptId),
         amount: moneyOrNull(intent.amount, intent.currency),
         code: error?.code ?? null,
         declineCode: error?.decline_code ?? null,
@@ -180,8 +270,57 @@ function toPaymentEvent(event: Stripe.Event): PaymentEvent {
       };
     }
     default:
-      return { ...base, type: 'unsupported' };
+      return { type: 'unsupported' };
   }
+}
+
+/** The fields a session's handling relies on, checked before they are trusted. */
+function readSession(object: Stripe.Checkout.Session): Stripe.Checkout.Session {
+  if (typeof object.id !== 'string') throw new Error('the session has no id');
+  if (typeof object.expires_at !== 'number') throw new Error('the session has no expires_at');
+  if (object.metadata != null && !isObject(object.metadata)) throw new Error('its metadata is not an object');
+  return object;
+}
+
+/**
+ * The `Stripe-Signature` header's shape, checked before any cryptography: `t=<unix seconds>` and
+ * one or more `v1=<64 hex digits>`, the timestamp no further from now than the tolerance (in the
+ * past or the future). Anything else is a 400, never a crash inside the verifier.
+ */
+function checkSignatureHeader(header: string, nowMs: number): void {
+  let timestamp: number | undefined;
+  let signatures = 0;
+  for (const item of header.split(',')) {
+    const separator = item.indexOf('=');
+    const key = item.slice(0, separator).trim();
+    const value = item.slice(separator + 1).trim();
+    if (separator < 0) throw new WebhookSignatureError('Malformed Stripe-Signature header');
+    if (key === 't') {
+      if (!/^\d{1,12}$/.test(value))
+        throw new WebhookSignatureError('Malformed timestamp in Stripe-Signature');
+      timestamp = Number(value);
+    } else if (key === 'v1') {
+      if (!/^[0-9a-f]{64}$/i.test(value)) throw new WebhookSignatureError('Malformed v1 signature');
+      signatures++;
+    }
+  }
+  if (timestamp === undefined) throw new WebhookSignatureError('No timestamp in Stripe-Signature');
+  if (signatures === 0) throw new WebhookSignatureError('No v1 signature in Stripe-Signature');
+  if (Math.abs(nowMs / 1000 - timestamp) > SIGNATURE_TOLERANCE_SECONDS) {
+    throw new WebhookSignatureError('Timestamp outside the tolerance zone');
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0].trim();
 }
 
 /** Amounts as Stripe reported them; anything unusable becomes null (and then never matches). */

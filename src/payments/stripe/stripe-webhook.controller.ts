@@ -1,13 +1,13 @@
 import { Controller, Headers, HttpCode, HttpStatus, Post, type RawBodyRequest, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { WebhookSignatureError } from '../payment.errors';
-import { PaymentEventsService } from '../payment-events.service';
+import { WebhookContentTypeError } from '../payment.errors';
+import { WebhookIntake } from './webhook-intake.service';
 
 @ApiTags('webhooks')
 @Controller('webhooks/stripe')
 export class StripeWebhookController {
-  constructor(private readonly paymentEvents: PaymentEventsService) {}
+  constructor(private readonly intake: WebhookIntake) {}
 
   /**
    * Stripe's signed events. 200 once the effect is committed (or was committed before: duplicates);
@@ -16,15 +16,20 @@ export class StripeWebhookController {
   @Post()
   @HttpCode(HttpStatus.OK)
   @ApiHeader({ name: 'Stripe-Signature', required: true })
-  @ApiOkResponse({ description: 'Received: applied, duplicate, ignored, unmatched or mismatch' })
-  @ApiBadRequestResponse({ description: 'Missing, malformed, stale or wrong signature' })
+  @ApiOkResponse({
+    description: 'Received: applied, duplicate, ignored, unmatched, mismatch, or malformed (kept for staff)',
+  })
+  @ApiBadRequestResponse({
+    description:
+      'Missing, malformed, stale, future-dated or wrong signature; a body that is not JSON; an event of the other mode (live/test)',
+  })
   async receive(
     @Req() request: RawBodyRequest<Request>,
     @Headers('stripe-signature') signature?: string,
   ): Promise<{ received: true; outcome: string }> {
-    // The raw bytes, exactly as signed: only JSON bodies are kept raw by the body parser.
-    if (!request.rawBody) throw new WebhookSignatureError('Expected a JSON body signed by Stripe');
-    const receipt = await this.paymentEvents.receiveWebhook(request.rawBody, signature);
+    // Stripe sends JSON, and only JSON is read: a signed body of another type is refused.
+    if (!request.is('application/json') || !request.rawBody) throw new WebhookContentTypeError();
+    const receipt = await this.intake.receive(request.rawBody, signature);
     return { received: true, outcome: receipt.outcome };
   }
 }

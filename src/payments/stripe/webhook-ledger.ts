@@ -25,12 +25,14 @@ export class WebhookLedger {
     return row.deliveries === 1;
   }
 
+  /** What the event did; `payload` (its raw bytes) only for one we could not read, for staff to replay. */
   async record(
     eventId: string,
     outcome: WebhookOutcome,
     orderId: string | null,
     detail: string,
+    payload: string | null = null,
   ): Promise<void> {
-    await this.em.nativeUpdate(ProcessedWebhookEvent, { id: eventId }, { outcome, orderId, detail });
+    await this.em.nativeUpdate(ProcessedWebhookEvent, { id: eventId }, { outcome, orderId, detail, payload });
   }
 }

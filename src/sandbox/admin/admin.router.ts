@@ -2,6 +2,7 @@ import express, { type Request, type Response, Router } from 'express';
 import type { SandboxScheduler } from '../sandbox.scheduler';
 import type { EventRecord, SandboxStore } from '../sandbox.store';
 import type { WebhookDispatcher } from '../webhooks/webhook.dispatcher';
+import { FaultInputError, type FaultSwitches } from '../api/faults';
 import { dashboardPage } from './dashboard.view';
 
 function eventSummary(event: EventRecord) {
@@ -26,9 +27,12 @@ export function adminRouter(deps: {
   store: SandboxStore;
   scheduler: SandboxScheduler;
   dispatcher: WebhookDispatcher;
+  faults: FaultSwitches;
   baseUrl: () => string;
+  /** Forgets everything, stored state included. */
+  reset: () => Promise<void>;
 }): Router {
-  const { store, scheduler, dispatcher } = deps;
+  const { store, scheduler, dispatcher, faults } = deps;
   const router = Router();
   const fromForm = (req: Request) =>
     req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
@@ -44,7 +48,7 @@ export function adminRouter(deps: {
         baseUrl: deps.baseUrl(),
         webhookUrl: dispatcher.url,
         sessions: [...store.sessions.values()].reverse(),
-        events: [...store.events].reverse(),
+        events: [...store.events.values()].reverse(),
         chaos: dispatcher.chaos,
         advancedSeconds: scheduler.advancedSeconds,
         pendingTimers: scheduler.pending,
@@ -57,11 +61,11 @@ export function adminRouter(deps: {
   });
 
   router.get('/_sandbox/events', (_req, res) => {
-    res.json({ webhookUrl: dispatcher.url, events: store.events.map(eventSummary) });
+    res.json({ webhookUrl: dispatcher.url, events: [...store.events.values()].map(eventSummary) });
   });
 
   router.get('/_sandbox/events/:id', (req, res) => {
-    const event = store.events.find((e) => e.id === req.params.id);
+    const event = store.events.get(String(req.params.id));
     if (!event) {
       res
         .status(404)
@@ -117,6 +121,42 @@ export function adminRouter(deps: {
     }
     if (fromForm(req)) return res.redirect(303, '/');
     return res.json(dispatcher.chaos);
+  });
+
+  /** Starts the sandbox empty: objects, events, deliveries, timers, idempotency keys, clock, faults. */
+  router.post('/_sandbox/reset', async (req, res) => {
+    await deps.reset();
+    if (fromForm(req)) return res.redirect(303, '/');
+    return res.json({ reset: true });
+  });
+
+  /** The faults switched on, with how many calls each still applies to. */
+  router.get('/_sandbox/faults', (_req, res) => {
+    res.json({ faults: faults.list(), operations: faults.knownOperations() });
+  });
+
+  /** `{operation, fault: "status"|"timeout"|"drop_response", status?, count?}`: see api/faults.ts. */
+  router.post('/_sandbox/faults', (req, res) => {
+    if (!req.is('application/json')) {
+      return badRequest(res, 'body', 'Send the fault as JSON (Content-Type: application/json)');
+    }
+    const body: unknown = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      return badRequest(res, 'body', 'The body must be a JSON object');
+    }
+    try {
+      const fault = faults.add(body as Record<string, unknown>);
+      return res.json({ fault, faults: faults.list() });
+    } catch (error) {
+      if (error instanceof FaultInputError) return badRequest(res, error.param, error.message);
+      throw error;
+    }
+  });
+
+  /** Switches every fault off. */
+  router.delete('/_sandbox/faults', (_req, res) => {
+    faults.clear();
+    res.json({ faults: [] });
   });
 
   return router;

@@ -6,25 +6,104 @@ import { newId } from '../stripe/stripe-ids';
 import { readCurrency, readPriceProduct, readUnitAmount } from './catalog.params';
 import type { ParamReader } from './form-params';
 
-/** What the sandbox implements. */
-const SUPPORTED = ['mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'customer_email',
-  'metadata', 'payment_intent_data', 'expires_at', 'expand', 'ui_mode'] as const; // prettier-ignore
-/** Real Stripe parameters that change nothing the sandbox shows: accepted and ignored. */
-const IGNORED = ['locale', 'submit_type', 'billing_address_collection', 'allow_promotion_codes', 'automatic_tax',
-  'customer_creation', 'phone_number_collection', 'consent_collection', 'custom_text', 'invoice_creation',
-  'payment_method_collection', 'payment_method_types', 'payment_method_options', 'custom_fields',
-  'tax_id_collection', 'adaptive_pricing', 'branding_settings', 'wallet_options', 'currency'] as const; // prettier-ignore
-const LINE_ITEM_PARAMS = [
-  'price',
-  'price_data',
-  'quantity',
-  'tax_rates',
-  'dynamic_tax_rates',
-  'metadata',
-] as const;
-const PRICE_DATA_PARAMS = ['currency', 'product', 'product_data', 'unit_amount', 'tax_behavior'] as const;
-const PAYMENT_INTENT_DATA_PARAMS = ['metadata', 'description', 'receipt_email', 'statement_descriptor',
-  'statement_descriptor_suffix', 'setup_future_usage', 'capture_method'] as const; // prettier-ignore
+/**
+ * `Checkout.SessionCreateParams` of the pinned API version, every one of them: modelled (kept and
+ * shown, or acted on), or refused with 400 naming it. None is accepted and dropped.
+ */
+const MODELLED = ['mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'customer_email',
+  'metadata', 'payment_intent_data', 'expires_at', 'expand', 'ui_mode', 'currency', 'locale', 'submit_type',
+  'billing_address_collection', 'customer_creation', 'automatic_tax', 'allow_promotion_codes',
+  'phone_number_collection', 'invoice_creation', 'tax_id_collection', 'adaptive_pricing',
+  'payment_method_collection', 'allowed_payment_method_types', 'excluded_payment_method_types'] as const; // prettier-ignore
+const NOT_SUPPORTED = ['after_expiration', 'branding_settings', 'consent_collection', 'custom_fields', 'custom_text',
+  'customer', 'customer_account', 'customer_update', 'discounts', 'integration_identifier', 'managed_payments',
+  'name_collection', 'optional_items', 'origin_context', 'payment_method_configuration', 'payment_method_data',
+  'payment_method_options', 'permissions', 'redirect_on_completion', 'return_url', 'saved_payment_method_options',
+  'setup_intent_data', 'shipping_address_collection', 'shipping_options', 'subscription_data',
+  'wallet_options'] as const; // prettier-ignore
+/** Replaced by `allowed_payment_method_types` in 2026-09-30.endive; modelled for older versions. */
+const PAYMENT_METHOD_TYPES_REMOVED_IN = '2026-09-30';
+
+const LINE_ITEM_PARAMS = ['price', 'price_data', 'quantity', 'metadata', 'adjustable_quantity', 'tax_rates'] as const; // prettier-ignore
+const PRICE_DATA_PARAMS = ['currency', 'product', 'product_data', 'unit_amount', 'unit_amount_decimal',
+  'recurring', 'tax_behavior'] as const; // prettier-ignore
+const PRODUCT_DATA_PARAMS = ['name', 'description', 'metadata', 'images', 'tax_code', 'tax_details', 'unit_label'] as const; // prettier-ignore
+const PAYMENT_INTENT_DATA_PARAMS = ['metadata', 'description', 'receipt_email', 'capture_method',
+  'application_fee_amount', 'on_behalf_of', 'setup_future_usage', 'shipping', 'statement_descriptor',
+  'statement_descriptor_suffix', 'transfer_data', 'transfer_group'] as const; // prettier-ignore
+const PAYMENT_INTENT_DATA_MODELLED = ['metadata', 'description', 'receipt_email', 'capture_method'];
+/** The payment methods of the sandbox's checkout page. */
+const OFFERED = ['card', 'link', 'us_bank_account'] as const;
+type Offered = (typeof OFFERED)[number];
+
+/** Refuses every parameter of `params` that is given and not in `modelled`, naming it. */
+function refuseUnsupported(params: ParamReader, keys: readonly string[], modelled: readonly string[]): void {
+  for (const key of keys) {
+    if (params.has(key) && !modelled.includes(key)) throw paramError.unsupported(params.name(key));
+  }
+}
+
+/** A setting the sandbox shows only at the value(s) it can honour; any other value is refused. */
+function onlyValues<T extends string>(
+  params: ParamReader,
+  key: string,
+  values: readonly T[],
+  why: string,
+): T | null {
+  const value = params.string(key);
+  if (value === undefined) return null;
+  if (!values.includes(value as T)) throw paramError.unsupported(`${params.name(key)}=${value}`, why);
+  return value as T;
+}
+
+/** `{enabled: false}` is what the sandbox does anyway; `enabled: true` (or any other field) is refused. */
+function disabledOnly(params: ParamReader, key: string, why: string): void {
+  const hash = params.hash(key);
+  if (!hash) return;
+  hash.allowOnly(['enabled', 'liability', 'invoice_data', 'required']);
+  refuseUnsupported(hash, ['liability', 'invoice_data', 'required'], []);
+  const enabled = hash.boolean('enabled');
+  if (enabled === undefined) throw paramError.missing(hash.name('enabled'));
+  if (enabled) throw paramError.unsupported(`${hash.name('enabled')}=true`, why);
+}
+
+/** `allowed_payment_method_types` (or, before 2026-09-30, `payment_method_types`) and `excluded_payment_method_types`. */
+function readPaymentMethodTypes(params: ParamReader, currency: string, apiVersion: string) {
+  const oldVersion = apiVersion.slice(0, 10) < PAYMENT_METHOD_TYPES_REMOVED_IN;
+  if (oldVersion && params.has('allowed_payment_method_types'))
+    throw paramError.unknown('allowed_payment_method_types');
+  if (!oldVersion && params.has('payment_method_types')) throw paramError.unknown('payment_method_types');
+  const allowedKey = oldVersion ? 'payment_method_types' : 'allowed_payment_method_types';
+  const check = (key: string) =>
+    params.strings(key).map((type, index) => {
+      if (!OFFERED.includes(type as Offered)) {
+        throw paramError.unsupported(
+          `${key}[${index}]=${type}`,
+          `its checkout page offers ${OFFERED.join(', ')} only`,
+        );
+      }
+      return type as Offered;
+    });
+  const allowed = params.has(allowedKey) ? check(allowedKey) : null;
+  const excluded = check('excluded_payment_method_types');
+  // ACH Direct Debit is offered for USD only, as Stripe does.
+  const available = OFFERED.filter((type) => type !== 'us_bank_account' || currency === 'usd');
+  if (allowed?.includes('us_bank_account') && currency !== 'usd') {
+    throw paramError.invalid(
+      allowedKey,
+      `The payment method \`us_bank_account\` cannot be used with currency \`${currency}\`; it needs \`usd\`.`,
+    );
+  }
+  const types = (allowed ?? available).filter((type) => !excluded.includes(type));
+  if (!types.length) {
+    throw paramError.invalid(
+      'excluded_payment_method_types',
+      'No payment method is left to offer: excluded_payment_method_types excludes every allowed one.',
+    );
+  }
+  return { types: [...new Set(types)], allowed };
+}
+
 export const SESSION_EXPANSIONS = ['line_items', 'payment_intent'] as const;
 
 const MIN_LIFETIME_SECONDS = 30 * 60;
@@ -39,8 +118,35 @@ export function readNewCheckoutSession(
   store: SandboxStore,
   params: ParamReader,
   now: number,
+  apiVersion: string,
 ): NewCheckoutSession {
-  params.allowOnly([...SUPPORTED, ...IGNORED]);
+  params.allowOnly([...MODELLED, ...NOT_SUPPORTED, 'payment_method_types']);
+  refuseUnsupported(params, NOT_SUPPORTED, []);
+  const locale = onlyValues(
+    params,
+    'locale',
+    ['auto', 'en'] as const,
+    'its checkout page is in English only',
+  );
+  const submitType = onlyValues(
+    params,
+    'submit_type',
+    ['auto', 'pay'] as const,
+    'its page has a Pay button only',
+  );
+  const billingAddressCollection = onlyValues(params, 'billing_address_collection', ['auto'] as const,
+    'its checkout page collects no address'); // prettier-ignore
+  onlyValues(params, 'customer_creation', ['if_required'] as const, 'it creates no customers');
+  const paymentMethodCollection =
+    onlyValues(params, 'payment_method_collection', ['always', 'if_required'] as const, '') ?? 'always';
+  const allowPromotionCodes = params.boolean('allow_promotion_codes');
+  if (allowPromotionCodes)
+    throw paramError.unsupported('allow_promotion_codes=true', 'it has no promotion codes');
+  disabledOnly(params, 'automatic_tax', 'it computes no tax');
+  disabledOnly(params, 'phone_number_collection', 'its checkout page collects no phone number');
+  disabledOnly(params, 'invoice_creation', 'it makes no invoices');
+  disabledOnly(params, 'tax_id_collection', 'its checkout page collects no tax id');
+  disabledOnly(params, 'adaptive_pricing', 'it converts no currencies');
 
   const mode = params.string('mode', { required: true })!;
   if (!['payment', 'setup', 'subscription'].includes(mode)) {
@@ -59,6 +165,14 @@ export function readNewCheckoutSession(
 
   const lineItems = readLineItems(store, params, now);
   const currency = lineItems[0].price.currency;
+  const givenCurrency = params.string('currency')?.toLowerCase();
+  if (givenCurrency !== undefined && givenCurrency !== currency) {
+    throw paramError.invalid(
+      'currency',
+      `currency (${givenCurrency}) must be the line items' currency (${currency}).`,
+    );
+  }
+  const paymentMethods = readPaymentMethodTypes(params, currency, apiVersion);
   const total = lineItems.reduce((sum, item) => sum + item.price.unitAmount * item.quantity, 0);
   if (total < minimumAmount(currency)) {
     throw new StripeApiError(
@@ -80,10 +194,17 @@ export function readNewCheckoutSession(
   const clientReferenceId = params.string('client_reference_id', { maxLength: 200 }) ?? null;
   const metadata = params.metadata('metadata');
   const intentData = params.hash('payment_intent_data')?.allowOnly(PAYMENT_INTENT_DATA_PARAMS);
-  if (intentData?.string('capture_method') === 'manual') {
+  if (intentData) {
+    refuseUnsupported(intentData, PAYMENT_INTENT_DATA_PARAMS, PAYMENT_INTENT_DATA_MODELLED);
+    onlyValues(intentData, 'capture_method', ['automatic', 'automatic_async'] as const,
+      'it captures payments automatically only'); // prettier-ignore
+  }
+  const receiptEmail = intentData?.string('receipt_email', { maxLength: 800 }) ?? null;
+  if (receiptEmail !== null && !EMAIL.test(receiptEmail)) {
     throw paramError.invalid(
-      intentData.name('capture_method'),
-      'The Stripe sandbox captures payments automatically only.',
+      intentData!.name('receipt_email'),
+      `Invalid email address: ${receiptEmail}`,
+      'email_invalid',
     );
   }
 
@@ -104,7 +225,17 @@ export function readNewCheckoutSession(
 
   return {
     currency,
-    lineItems: lineItems.map((item) => ({ ...item, description: item.description })),
+    lineItems,
+    paymentMethodTypes: paymentMethods.types,
+    settings: {
+      locale,
+      submitType,
+      billingAddressCollection,
+      allowPromotionCodes: allowPromotionCodes === false ? false : null,
+      paymentMethodCollection,
+      allowedPaymentMethodTypes: paymentMethods.allowed,
+      receiptEmail,
+    },
     successUrl,
     cancelUrl,
     clientReferenceId,
@@ -127,10 +258,11 @@ function readLineItems(store: SandboxStore, params: ParamReader, now: number) {
   }
   const lineItems = items.map((item) => {
     item.allowOnly(LINE_ITEM_PARAMS);
+    refuseUnsupported(item, ['adjustable_quantity', 'tax_rates'], []);
     const price = readLineItemPrice(store, item, now);
     const quantity = item.integer('quantity', { required: true, min: 1, max: 999_999 })!;
     const product = store.products.get(price.productId);
-    return { description: product?.name ?? '', quantity, price };
+    return { description: product?.name ?? '', quantity, price, metadata: item.metadata('metadata') };
   });
   const currencies = new Set(lineItems.map((item) => item.price.currency));
   if (currencies.size > 1) {
@@ -161,6 +293,12 @@ function readLineItemPrice(store: SandboxStore, item: ParamReader, now: number):
     );
   }
   data.allowOnly(PRICE_DATA_PARAMS);
+  refuseUnsupported(data, ['unit_amount_decimal', 'recurring', 'tax_behavior'], []);
+  const productData = data.hash('product_data');
+  if (productData) {
+    productData.allowOnly(PRODUCT_DATA_PARAMS);
+    refuseUnsupported(productData, ['images', 'tax_code', 'tax_details', 'unit_label'], []);
+  }
   const currency = readCurrency(data);
   const unitAmount = readUnitAmount(data);
   const product = readPriceProduct(store, data, now);

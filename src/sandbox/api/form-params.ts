@@ -84,6 +84,13 @@ export class ParamReader {
     return this.values[key] !== undefined;
   }
 
+  /** What was given under `key`: a string, a hash or a list (undefined: nothing). */
+  kind(key: string): 'string' | 'hash' | 'list' | undefined {
+    const value = this.values[key];
+    if (value === undefined) return undefined;
+    return typeof value === 'string' ? 'string' : Array.isArray(value) ? 'list' : 'hash';
+  }
+
   /** Refuses any parameter not listed, as Stripe does. */
   allowOnly(keys: readonly string[]): this {
     for (const key of Object.keys(this.values)) {

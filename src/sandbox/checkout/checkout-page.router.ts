@@ -1,5 +1,6 @@
 import express, { type Request, type Response, Router } from 'express';
 import type { SandboxScheduler } from '../sandbox.scheduler';
+import type { SandboxStore } from '../sandbox.store';
 import { StripeApiError } from '../stripe/stripe-error';
 import { readBankAccountInput, readCardInput } from '../stripe/test-payment-methods';
 import type { CheckoutService } from './checkout.service';
@@ -16,8 +17,12 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * The hosted checkout page at the session's `url`. A POST of its form pays: success redirects (303)
  * to `success_url`; a decline shows the page again with Stripe's message, the session still open.
  */
-export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler: SandboxScheduler }): Router {
-  const { checkout, scheduler } = deps;
+export function checkoutPageRouter(deps: {
+  checkout: CheckoutService;
+  scheduler: SandboxScheduler;
+  store: SandboxStore;
+}): Router {
+  const { checkout, scheduler, store } = deps;
   const router = Router();
 
   const send = (res: Response, status: number, body: string) =>
@@ -34,7 +39,7 @@ export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler:
   router.post(
     '/c/pay/:id',
     express.urlencoded({ extended: false, limit: '20kb' }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const session = checkout.get(String(req.params.id));
       if (!session) return send(res, 404, notFoundPage());
       if (session.status === 'complete') return res.redirect(303, checkout.successUrl(session));
@@ -71,6 +76,8 @@ export function checkoutPageRouter(deps: { checkout: CheckoutService; scheduler:
           if ('field' in input) return send(res, 400, checkoutPage(session, values, input));
           outcome = checkout.payByCard(session, input.card, customer);
         }
+        // The payment and its events are stored before the customer sees the outcome.
+        await store.flush();
         if (outcome.kind === 'completed') return res.redirect(303, outcome.redirectTo);
         const field =
           outcome.failure.param === 'cvc'

@@ -34,7 +34,19 @@ export type NewCheckoutSession = Pick<
   | 'paymentIntentMetadata'
   | 'paymentIntentDescription'
   | 'expiresAt'
-> & { lineItems: { description: string; quantity: number; price: PriceRecord }[] };
+  | 'paymentMethodTypes'
+  | 'settings'
+> & {
+  lineItems: {
+    description: string;
+    quantity: number;
+    price: PriceRecord;
+    metadata: Record<string, string>;
+  }[];
+};
+
+const EXPIRE_JOB = 'checkout.session.expire';
+const SETTLE_JOB = 'checkout.session.settle';
 
 export type PaymentOutcome =
   /** Paid, or (bank) submitted: the customer goes to `success_url`. */
@@ -60,7 +72,16 @@ export class CheckoutService {
     private readonly scheduler: SandboxScheduler,
     private readonly events: EventLog,
     private readonly settings: CheckoutSettings,
-  ) {}
+  ) {
+    // Durable jobs: they survive a restart of the sandbox (see SandboxScheduler.scheduleDurable).
+    scheduler.define<{ sessionId: string }>(EXPIRE_JOB, ({ sessionId }) => {
+      const session = this.store.sessions.get(sessionId);
+      if (session?.status === 'open') this.expireNow(session);
+    });
+    scheduler.define<{ sessionId: string; accountNumber: string }>(SETTLE_JOB, (args) =>
+      this.settle(args.sessionId, args.accountNumber),
+    );
+  }
 
   create(input: NewCheckoutSession): CheckoutSessionRecord {
     const id = newId.checkoutSession();
@@ -70,6 +91,7 @@ export class CheckoutService {
       quantity: item.quantity,
       price: item.price,
       amount: item.price.unitAmount * item.quantity,
+      metadata: item.metadata,
     }));
     const session: CheckoutSessionRecord = {
       id,
@@ -85,8 +107,8 @@ export class CheckoutService {
       metadata: input.metadata,
       paymentIntentMetadata: input.paymentIntentMetadata,
       paymentIntentDescription: input.paymentIntentDescription,
-      // ACH Direct Debit is offered for USD only, as Stripe does.
-      paymentMethodTypes: input.currency === 'usd' ? ['card', 'link', 'us_bank_account'] : ['card', 'link'],
+      paymentMethodTypes: input.paymentMethodTypes,
+      settings: input.settings,
       status: 'open',
       paymentStatus: 'unpaid',
       paymentIntentId: null,
@@ -94,8 +116,8 @@ export class CheckoutService {
       url: `${this.settings.baseUrl()}/c/pay/${id}`,
     };
     this.store.sessions.set(id, session);
-    this.scheduler.schedule(session.expiresAt * 1000 - this.scheduler.now(), `expire ${id}`, () => {
-      if (session.status === 'open') this.expireNow(session);
+    this.scheduler.scheduleDurable(session.expiresAt * 1000 - this.scheduler.now(), EXPIRE_JOB, {
+      sessionId: id,
     });
     this.logger.log(
       `Checkout Session ${id} created: ${session.amountTotal} ${session.currency}, expires at ${session.expiresAt}`,
@@ -221,18 +243,24 @@ export class CheckoutService {
     this.logger.log(
       `Checkout Session ${session.id}: bank debit submitted, settles in ${this.settings.settlementSeconds} s`,
     );
-    this.scheduler.schedule(this.settings.settlementSeconds * 1000, `settle ${session.id}`, () =>
-      this.settle(session, intent, charge, accountNumber),
-    );
+    this.scheduler.scheduleDurable(this.settings.settlementSeconds * 1000, SETTLE_JOB, {
+      sessionId: session.id,
+      accountNumber,
+    });
     return { kind: 'completed', redirectTo: this.successUrl(session) };
   }
 
-  private settle(
-    session: CheckoutSessionRecord,
-    intent: PaymentIntentRecord,
-    charge: ChargeRecord,
-    accountNumber: string,
-  ): void {
+  /** The bank's answer to a debit submitted `settlementSeconds` ago. */
+  private settle(sessionId: string, accountNumber: string): void {
+    const session = this.store.sessions.get(sessionId);
+    const intent = session?.paymentIntentId
+      ? this.store.paymentIntents.get(session.paymentIntentId)
+      : undefined;
+    const charge = intent?.latestChargeId ? this.store.charges.get(intent.latestChargeId) : undefined;
+    if (!session || !intent || !charge || intent.status !== 'processing' || charge.status !== 'pending') {
+      this.logger.warn(`Checkout Session ${sessionId}: nothing to settle`);
+      return;
+    }
     const failure = FAILING_BANK_ACCOUNTS[accountNumber];
     if (failure) {
       charge.status = 'failed';
@@ -301,6 +329,7 @@ export class CheckoutService {
       metadata: { ...session.paymentIntentMetadata },
       description: session.paymentIntentDescription,
       paymentMethodTypes: [...session.paymentMethodTypes],
+      receiptEmail: session.settings?.receiptEmail ?? null,
       clientSecret: newId.clientSecret(id),
       status: 'requires_payment_method',
       amountReceived: 0,

@@ -68,6 +68,17 @@ export const paramError = {
       },
       true,
     ),
+  /** A parameter (or value) Stripe accepts and the sandbox does not model: refused, never ignored. */
+  unsupported: (param: string, why?: string) =>
+    new StripeApiError(
+      400,
+      {
+        type: 'invalid_request_error',
+        message: `${param} is not supported by the sandbox${why ? `: ${why}` : ''}.`,
+        param: param.split('=')[0],
+      },
+      true,
+    ),
   invalid: (param: string, message: string, code?: string) =>
     new StripeApiError(
       400,

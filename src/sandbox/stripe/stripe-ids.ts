@@ -24,7 +24,11 @@ export const newId = {
   product: () => `prod_${alphanumeric(14)}`,
   price: () => `price_${alphanumeric(24)}`,
   lineItem: () => `li_${alphanumeric(24)}`,
+  webhookEndpoint: () => `we_${alphanumeric(24)}`,
+  webhookSecret: () => `whsec_${alphanumeric(32)}`,
   request: () => `req_${alphanumeric(14)}`,
+  /** The sandbox's own (a stored timer), not a Stripe id. */
+  timer: () => `tmr_${alphanumeric(16)}`,
   clientSecret: (paymentIntentId: string) => `${paymentIntentId}_secret_${alphanumeric(25)}`,
   fingerprint: () => alphanumeric(16),
   uuid: () => randomUUID(),

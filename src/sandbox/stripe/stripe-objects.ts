@@ -87,7 +87,7 @@ export function lineItemJson(item: LineItemRecord): LineItemJson {
     amount_total: item.amount,
     currency: item.price.currency,
     description: item.description,
-    metadata: {},
+    metadata: { ...(item.metadata ?? {}) },
     price: priceJson(item.price),
     quantity: item.quantity,
   };
@@ -122,17 +122,20 @@ export function checkoutSessionJson(
   Omit<Stripe.Checkout.Session, 'line_items'> & { line_items?: ReturnType<typeof listJson<LineItemJson>> }
 > {
   const offersBank = session.paymentMethodTypes.includes('us_bank_account');
+  const settings = session.settings;
   return {
     id: session.id,
     object: 'checkout.session',
-    adaptive_pricing: { enabled: true },
+    adaptive_pricing: { enabled: false },
     after_expiration: null,
-    allow_promotion_codes: null,
-    allowed_payment_method_types: null,
+    allow_promotion_codes: settings?.allowPromotionCodes ?? null,
+    allowed_payment_method_types: settings?.allowedPaymentMethodTypes
+      ? [...settings.allowedPaymentMethodTypes]
+      : null,
     amount_subtotal: session.amountTotal,
     amount_total: session.amountTotal,
     automatic_tax: { enabled: false, liability: null, provider: null, status: null },
-    billing_address_collection: null,
+    billing_address_collection: settings?.billingAddressCollection ?? null,
     branding_settings: {
       background_color: '#ffffff',
       border_style: 'rounded',
@@ -188,14 +191,14 @@ export function checkoutSessionJson(
         }
       : {}),
     livemode: false,
-    locale: null,
+    locale: settings?.locale ?? null,
     managed_payments: { enabled: false },
     metadata: { ...session.metadata },
     mode: 'payment',
     origin_context: null,
     payment_intent: session.paymentIntentId,
     payment_link: null,
-    payment_method_collection: 'if_required',
+    payment_method_collection: settings?.paymentMethodCollection ?? 'always',
     payment_method_configuration_details: { id: PAYMENT_METHOD_CONFIGURATION_ID, parent: null },
     payment_method_options: {
       card: { request_three_d_secure: 'automatic' },
@@ -212,7 +215,7 @@ export function checkoutSessionJson(
     shipping_cost: null,
     shipping_options: [],
     status: session.status,
-    submit_type: null,
+    submit_type: settings?.submitType ?? null,
     subscription: null,
     success_url: session.successUrl,
     total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
@@ -341,7 +344,7 @@ export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.Paym
     payment_method_types: [...intent.paymentMethodTypes],
     payment_record: null,
     processing: null,
-    receipt_email: null,
+    receipt_email: intent.receiptEmail ?? null,
     review: null,
     setup_future_usage: null,
     shipping: null,

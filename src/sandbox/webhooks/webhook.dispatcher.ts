@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { SandboxScheduler } from '../sandbox.scheduler';
-import type { DeliveryRecord, EventRecord } from '../sandbox.store';
+import type { DeliveryRecord, EventRecord, SandboxStore } from '../sandbox.store';
+import { listensTo } from './webhook-endpoints';
 import { signatureHeader } from './webhook-signature';
 
 export interface WebhookSettings {
-  url: string;
-  secret: string;
   retryScheduleSeconds: number[];
   timeoutSeconds: number;
 }
@@ -23,16 +22,20 @@ export interface ChaosSettings {
   delaySeconds: number;
 }
 
+const RETRY_JOB = 'webhook.retry';
+
 interface QueuedAttempt {
   event: EventRecord;
   delivery: DeliveryRecord;
 }
 
 /**
- * Delivers events to the webhook endpoint as Stripe does: a JSON POST signed with the endpoint's
- * secret; any answer but 2xx, a timeout or a refused connection is retried on the retry schedule,
+ * Delivers events to the webhook endpoints (`/v1/webhook_endpoints`) as Stripe does: to each enabled
+ * endpoint that listens to the event's type, a JSON POST signed with that endpoint's secret; any
+ * answer but 2xx, a timeout or a refused connection is retried on the retry schedule, per endpoint,
  * re-signed with a new timestamp each time. First attempts go out one at a time in the order the
- * events were created (unless chaos says otherwise); retries come when they are due.
+ * events were created (unless chaos says otherwise); retries come when they are due. A delivery to
+ * an endpoint deleted or disabled meanwhile stops, failed.
  */
 export class WebhookDispatcher {
   private readonly logger = new Logger('StripeSandbox');
@@ -47,10 +50,40 @@ export class WebhookDispatcher {
     private readonly settings: WebhookSettings,
     readonly chaos: ChaosSettings,
     private readonly scheduler: SandboxScheduler,
-  ) {}
+    private readonly store: SandboxStore,
+  ) {
+    scheduler.define<{ eventId: string; delivery: number }>(RETRY_JOB, (args) => {
+      const event = this.store.events.get(args.eventId);
+      const delivery = event?.deliveries[args.delivery];
+      if (!event || delivery?.status !== 'pending') return;
+      this.queue.push({ event, delivery });
+      void this.drain();
+    });
+  }
 
+  /**
+   * After a restart: sends what was not sent yet. Events never handed over get their deliveries now
+   * (a chaos delay does not survive a restart); a delivery that was queued or under way is attempted
+   * again; retries come from their stored timers.
+   */
+  resume(): void {
+    for (const event of this.store.events.values()) {
+      if (!event.dispatched) {
+        this.enqueue([event]);
+        continue;
+      }
+      for (const delivery of event.deliveries) {
+        if (delivery.status === 'pending' && delivery.nextAttemptAt === null) {
+          this.queue.push({ event, delivery });
+        }
+      }
+    }
+    void this.drain();
+  }
+
+  /** The configured endpoint's URL (SANDBOX_WEBHOOK_URL). */
   get url(): string {
-    return this.settings.url;
+    return [...this.store.webhookEndpoints.values()].find((endpoint) => endpoint.configured)?.url ?? '';
   }
 
   /** Sends the events one action caused, in the order given, chaos permitting. */
@@ -88,13 +121,25 @@ export class WebhookDispatcher {
   }
 
   private enqueue(events: EventRecord[]): void {
+    const endpoints = [...this.store.webhookEndpoints.values()];
     for (const event of events) {
       const copies = this.chaos.duplicates ? 2 : 1;
-      for (let copy = 1; copy <= copies; copy++) {
-        const delivery: DeliveryRecord = { copy, status: 'pending', attempts: [], nextAttemptAt: null };
-        event.deliveries.push(delivery);
-        this.queue.push({ event, delivery });
+      for (const endpoint of endpoints.filter((e) => listensTo(e, event.type))) {
+        for (let copy = 1; copy <= copies; copy++) {
+          const delivery: DeliveryRecord = {
+            endpointId: endpoint.id,
+            url: endpoint.url,
+            copy,
+            status: 'pending',
+            attempts: [],
+            nextAttemptAt: null,
+          };
+          event.deliveries.push(delivery);
+          this.queue.push({ event, delivery });
+        }
       }
+      event.dispatched = true;
+      this.store.events.touch(event);
     }
     void this.drain();
   }
@@ -114,6 +159,17 @@ export class WebhookDispatcher {
   }
 
   private async attempt(event: EventRecord, delivery: DeliveryRecord): Promise<void> {
+    const endpoint = this.store.webhookEndpoints.get(delivery.endpointId);
+    if (!endpoint || endpoint.status !== 'enabled') {
+      delivery.status = 'failed';
+      delivery.nextAttemptAt = null;
+      this.store.events.touch(event);
+      this.logger.warn(
+        `Webhook ${event.id} (${event.type}) not sent: endpoint ${delivery.endpointId} ${endpoint ? 'disabled' : 'deleted'}`,
+      );
+      await this.store.flush().catch(() => undefined);
+      return;
+    }
     const number = delivery.attempts.length + 1;
     const startedAt = this.scheduler.now();
     const signedAt = Math.floor(startedAt / 1000);
@@ -123,14 +179,14 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const response = await fetch(this.settings.url, {
+      const response = await fetch(endpoint.url, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
           'Cache-Control': 'no-cache',
           Accept: '*/*; q=0.5, application/xml',
-          'Stripe-Signature': signatureHeader(event.body, this.settings.secret, signedAt),
+          'Stripe-Signature': signatureHeader(event.body, endpoint.secret, signedAt),
         },
         body: event.body,
         redirect: 'manual',
@@ -149,32 +205,41 @@ export class WebhookDispatcher {
       this.inFlight.delete(controller);
     }
 
+    // A sandbox stopping mid-attempt leaves the delivery pending: it is attempted again at the next start.
+    if (this.closed) return;
     const durationMs = this.scheduler.now() - startedAt;
     delivery.attempts.push({ number, at: startedAt, signedAt, statusCode, error, durationMs });
     delivery.nextAttemptAt = null;
+    this.store.events.touch(event);
     const outcome = statusCode ?? error;
     if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
       delivery.status = 'succeeded';
-      this.logger.log(`Webhook ${event.id} (${event.type}) delivered: ${statusCode}, attempt ${number}`);
-      return;
-    }
-    if (this.closed) return;
-    const wait = this.settings.retryScheduleSeconds[number - 1];
-    if (wait === undefined) {
-      delivery.status = 'failed';
-      this.logger.warn(
-        `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}, giving up`,
+      this.logger.log(
+        `Webhook ${event.id} (${event.type}) delivered to ${endpoint.id}: ${statusCode}, attempt ${number}`,
       );
-      return;
+    } else {
+      const wait = this.settings.retryScheduleSeconds[number - 1];
+      if (wait === undefined) {
+        delivery.status = 'failed';
+        this.logger.warn(
+          `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}, giving up`,
+        );
+      } else {
+        delivery.nextAttemptAt = this.scheduler.now() + wait * 1000;
+        this.logger.warn(
+          `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}; retry in ${wait} s`,
+        );
+        this.scheduler.scheduleDurable(wait * 1000, RETRY_JOB, {
+          eventId: event.id,
+          delivery: event.deliveries.indexOf(delivery),
+        });
+      }
     }
-    delivery.nextAttemptAt = this.scheduler.now() + wait * 1000;
-    this.logger.warn(
-      `Webhook ${event.id} (${event.type}) failed: ${outcome}, attempt ${number}; retry in ${wait} s`,
-    );
-    this.scheduler.schedule(wait * 1000, `retry ${event.id}`, () => {
-      this.queue.push({ event, delivery });
-      void this.drain();
-    });
+    try {
+      await this.store.flush();
+    } catch {
+      // Logged by the store; kept for its next flush.
+    }
   }
 }
 

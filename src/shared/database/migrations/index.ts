@@ -1,6 +1,8 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126194947 } from './Migration20261126194947_orders';
 import { Migration20261126200703 } from './Migration20261126200703_payments';
+import { Migration20261129072000 } from './Migration20261129072000_sandbox';
+import { Migration20261129080000 } from './Migration20261129080000_fail_closed';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
@@ -10,4 +12,6 @@ import { Migration20261126200703 } from './Migration20261126200703_payments';
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126194947_orders', class: Migration20261126194947 },
   { name: 'Migration20261126200703_payments', class: Migration20261126200703 },
+  { name: 'Migration20261129072000_sandbox', class: Migration20261129072000 },
+  { name: 'Migration20261129080000_fail_closed', class: Migration20261129080000 },
 ];

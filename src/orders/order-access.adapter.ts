@@ -1,0 +1,37 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+import { OrderAccess, type PayableOrder } from '../payments';
+import { OrdersReader, type OrderSnapshot } from './orders.reader';
+
+/** The payments module's `OrderAccess` port, answered from the orders module's read facade. */
+@Injectable()
+export class OrderAccessAdapter extends OrderAccess {
+  constructor(private readonly reader: OrdersReader) {
+    super();
+  }
+
+  async forCustomer(orderId: string, token: string | undefined): Promise<PayableOrder> {
+    return toPayable(await this.reader.getForCustomer(orderId, token));
+  }
+
+  async lock(orderId: string): Promise<PayableOrder | null> {
+    const order = await this.reader.lock(orderId);
+    return order && toPayable(order);
+  }
+
+  async find(orderId: string): Promise<PayableOrder | null> {
+    const order = await this.reader.find(orderId);
+    return order && toPayable(order);
+  }
+}
+
+function toPayable(order: OrderSnapshot): PayableOrder {
+  return { ...order, status: order.status };
+}
+
+/** Provides the port to the payments module without payments importing orders. */
+@Global()
+@Module({
+  providers: [OrdersReader, { provide: OrderAccess, useClass: OrderAccessAdapter }],
+  exports: [OrderAccess],
+})
+export class OrderAccessModule {}

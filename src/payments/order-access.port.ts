@@ -1,0 +1,32 @@
+import type { Money } from '../shared/money';
+
+/** What the payments module needs to know of an order. */
+export interface PayableOrder {
+  id: string;
+  /** The order's status, in the orders module's words (`pending`, `paid`, …). */
+  status: string;
+  /** Why the order is in its status, for the customer ("Your card was declined."). */
+  reason: string | null;
+  updatedAt: Date;
+  /** Whether a checkout may take money for it now. */
+  payable: boolean;
+  customerEmail: string;
+  total: Money;
+  items: { name: string; quantity: number; unitPrice: Money }[];
+}
+
+/**
+ * The payments module's port onto orders: owned here, implemented by the orders module, so that
+ * payments never imports orders (orders listens to what payments publishes; the arrows run one way).
+ */
+export abstract class OrderAccess {
+  /** The order `token` opens; a wrong or missing token fails exactly like an unknown order. */
+  abstract forCustomer(orderId: string, token: string | undefined): Promise<PayableOrder>;
+  /**
+   * Reads the order and holds its row lock until the caller's transaction ends, so that whatever
+   * the caller decides from it cannot race another change of the order. Null for no such order.
+   */
+  abstract lock(orderId: string): Promise<PayableOrder | null>;
+  /** The order as it stands, without a lock. */
+  abstract find(orderId: string): Promise<PayableOrder | null>;
+}
