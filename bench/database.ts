@@ -13,7 +13,7 @@ export interface SeededOrder {
 }
 
 /**
- * Creates the benchmark's database if it is missing and empties it (its `public` schema is dropped),
+ * Creates the benchmark's database if it is missing and empties it (its schemas are dropped),
  * so that the service's first start migrates it from scratch, as on a fresh machine.
  */
 export async function refreshDatabase(databaseUrl: string): Promise<void> {
@@ -32,7 +32,10 @@ export async function refreshDatabase(databaseUrl: string): Promise<void> {
   const own = new Client({ connectionString: databaseUrl });
   await own.connect();
   try {
-    await own.query('drop schema if exists public cascade; create schema public;');
+    // The service's tables, and the sandbox's stored objects (schema sandbox).
+    await own.query(
+      'drop schema if exists public cascade; drop schema if exists sandbox cascade; create schema public;',
+    );
   } finally {
     await own.end();
   }

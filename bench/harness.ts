@@ -188,6 +188,8 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         args: [join(ROOT, 'dist', 'sandbox', 'main.js')],
         env: {
           SANDBOX_PORT: String(sandboxPort),
+          // Its objects are stored in the same database (schema sandbox), written through as it answers.
+          DATABASE_URL: options.databaseUrl,
           STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
           SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${servicePort}${WEBHOOK_PATH}`,
           LOG_LEVEL: 'warn',
