@@ -117,6 +117,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     RECONCILE_INTERVAL_SECONDS: '0',
     LOG_LEVEL: 'info',
     REDIS_URL: options.redisUrl,
+    NODE_OPTIONS: options.serviceNodeOptions,
   };
   const startService = (extraArgs: string[] = []) =>
     startProcess({

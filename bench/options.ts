@@ -25,6 +25,8 @@ export interface BenchOptions {
   starts: number;
   /** Longest a load phase may run before it stops sending (it then reports what it measured). */
   phaseTimeoutSeconds: number;
+  /** NODE_OPTIONS for the service alone (e.g. `--max-old-space-size=192`); empty: none. */
+  serviceNodeOptions: string;
   /** Write a CPU profile of the service (`node --cpu-prof`) under bench/results/profiles. */
   cpuProfile: boolean;
   /** Which scenarios to run. */
@@ -51,6 +53,7 @@ const DEFAULTS = {
   PAIRS: '2000',
   STARTS: '3',
   PHASE_TIMEOUT_SECONDS: '300',
+  SERVICE_NODE_OPTIONS: '',
   CPU_PROFILE: '0',
   SCENARIOS: SCENARIOS.join(','),
   RESULTS_DIR: 'bench/results',
@@ -111,6 +114,7 @@ export function parseOptions(
     pairs: count('PAIRS', 0),
     starts: count('STARTS', 0),
     phaseTimeoutSeconds: count('PHASE_TIMEOUT_SECONDS', 1),
+    serviceNodeOptions: read('SERVICE_NODE_OPTIONS'),
     cpuProfile: read('CPU_PROFILE') === '1',
     scenarios: new Set(scenarios as Scenario[]),
     resultsDir: read('RESULTS_DIR'),
