@@ -5,12 +5,16 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { CatalogModule } from './catalog';
 import { AppConfig, ConfigModule } from './config';
+import { FulfilmentModule } from './fulfilment';
 import { HealthModule } from './health/health.module';
 import { NotificationsModule } from './notifications';
 import { OrdersModule } from './orders';
 import { PaymentsModule } from './payments';
 import { SandboxModule } from './sandbox';
 import { DatabaseModule } from './shared/database/database.module';
+import { IdempotencyModule } from './shared/idempotency';
+import { OutboxModule } from './shared/outbox';
+import { ShutdownModule } from './shared/shutdown';
 import { FlushLogsOnShutdown, loggerParams } from './shared/logging';
 import { StorefrontModule } from './storefront';
 
@@ -21,6 +25,9 @@ import { StorefrontModule } from './storefront';
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
     DatabaseModule,
+    OutboxModule,
+    IdempotencyModule,
+    ShutdownModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -36,6 +43,8 @@ import { StorefrontModule } from './storefront';
     SandboxModule,
     NotificationsModule,
     StorefrontModule,
+    // The worked example of a durable subscriber to orders.paid (FULFILMENT_EXAMPLE=true).
+    FulfilmentModule,
   ],
   providers: [FlushLogsOnShutdown],
 })

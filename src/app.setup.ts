@@ -1,10 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { NotificationsModule } from './notifications';
-import { DomainErrorFilter } from './shared/domain-error.filter';
+import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
+import { assignRequestId } from './shared/logging';
+import { setupOpenApi } from './shared/openapi';
+import { GracefulShutdown } from './shared/shutdown';
+import { StorefrontModule } from './storefront';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
@@ -16,11 +21,16 @@ export const BODY_LIMIT = '100kb';
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  // First: requests in flight are counted, so that a SIGTERM lets them finish.
+  app.use(app.get(GracefulShutdown).middleware);
+  app.use(assignRequestId);
+  app.use('/api', apiSecurityHeaders());
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.use(bodyParserErrors);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainErrorFilter());
+  app.useGlobalFilters(new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) }));
   app.enableCors({ origin: config.corsOrigins });
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
@@ -28,13 +38,29 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
 
-  const info = new DocumentBuilder()
-    .setTitle('Payment flow service')
-    .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
-    .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "The order's accessToken" })
-    .build();
-  // Built on the first request for the documentation, not at every start.
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, info));
+  setupOpenApi(app);
   return app;
+}
+
+/**
+ * Security headers (helmet) on the API and its documentation. The API answers JSON only: nothing
+ * may load from it. The documentation page (Swagger UI) loads its own scripts and inline styles.
+ */
+function apiSecurityHeaders(): (request: Request, response: Response, next: NextFunction) => void {
+  const api = helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  const docs = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  return (request, response, next) =>
+    (request.path.startsWith('/docs') ? docs : api)(request, response, next);
 }

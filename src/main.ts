@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfig, ConfigError, parseEnv } from './config';
+import { startBanner, startFailure } from './shared/start-up';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -17,16 +18,20 @@ async function bootstrap(): Promise<void> {
   });
   configureApp(app);
   const config = app.get(AppConfig);
-  await app.listen(config.port);
-  app
-    .get(Logger)
-    .log(
-      `Serving on port ${config.port}: storefront ${config.publicUrl}/, API docs ${config.publicUrl}/api/docs`,
-    );
+  try {
+    await app.listen(config.port);
+  } catch (error) {
+    await app.close().catch(() => undefined); // its database pool and sandbox, so that logs get out
+    throw error;
+  }
+  app.get(Logger).log(startBanner(config));
 }
 
 bootstrap().catch((error: unknown) => {
   // A configuration error names the variables at fault and never their values: one line, no stack.
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
+  // A port in use is one line naming PORT or SANDBOX_PORT.
+  console.error(error instanceof ConfigError ? error.message : startFailure(error));
+  process.exitCode = 1;
+  // Whatever still runs (a pool, a timer) must not keep a failed start alive; logs flush first.
+  setTimeout(() => process.exit(1), 2000).unref();
 });

@@ -4,7 +4,16 @@ import { SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET } from './sandbox-credential
 
 export { SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET };
 
-export type DatabaseConfig = { kind: 'postgresql'; url: string } | { kind: 'pglite'; dataDir: string };
+/** Bounds on every PostgreSQL connection, so that a stuck database answers errors, not hangs. */
+export interface DatabaseLimits {
+  /** Opening a connection, and waiting for one from the pool. */
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+}
+
+export type DatabaseConfig =
+  { kind: 'postgresql'; url: string; limits: DatabaseLimits } | { kind: 'pglite'; dataDir: string };
 
 export interface StripeConfig {
   /** PAYMENTS_MODE: `sandbox` (our offline emulator plays Stripe) or `stripe` (a real account). */
@@ -41,6 +50,20 @@ export interface SandboxConfig {
   chaos: { duplicates: boolean; outOfOrder: boolean; delaySeconds: number };
   /** Where the standalone sandbox (`npm run sandbox`) keeps its PGlite when DATABASE_URL is not set. */
   dataDir: string;
+  /** The business name on its checkout pages and receipts. */
+  shopName: string;
+}
+
+/** The transactional outbox's relay (src/shared/outbox). */
+export interface OutboxConfig {
+  /** Safety-net timer: commits wake the relay at once. */
+  pollSeconds: number;
+  /** Waits before each retry; its length is the number of retries before the dead-letter state. */
+  retryScheduleSeconds: number[];
+  /** How long a claimed delivery stays reserved for the instance that claimed it. */
+  leaseSeconds: number;
+  /** Test hook: the subscriber before which the process kills itself (NODE_ENV=test only). */
+  testCrashBefore?: string;
 }
 
 /**
@@ -62,6 +85,13 @@ export class AppConfig {
   readonly corsOrigins: string[];
   /** Whom to believe about the client's address (X-Forwarded-For); false: the socket's peer. */
   readonly trustProxy: boolean | number | string;
+  readonly outbox: OutboxConfig;
+  /** After SIGTERM: how long in-flight requests may still take. */
+  readonly shutdownTimeoutSeconds: number;
+  readonly sockets: { maxConnectionsPerIp: number; messagesPerMinute: number };
+  readonly retention: { intervalSeconds: number; ledgerDays: number };
+  /** The worked example of a durable subscriber (src/fulfilment). */
+  readonly fulfilmentExample: boolean;
 
   constructor(env: Env) {
     this.env = env.NODE_ENV;
@@ -69,7 +99,15 @@ export class AppConfig {
     this.logLevel = env.LOG_LEVEL;
     this.publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
     this.database = env.DATABASE_URL
-      ? { kind: 'postgresql', url: env.DATABASE_URL }
+      ? {
+          kind: 'postgresql',
+          url: env.DATABASE_URL,
+          limits: {
+            connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+            statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+            lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+          },
+        }
       : { kind: 'pglite', dataDir: resolve(env.DATA_DIR, 'pglite') };
 
     // parseEnv has refused every unsafe combination (see refuseUnsafePayments).
@@ -112,6 +150,7 @@ export class AppConfig {
         delaySeconds: env.SANDBOX_CHAOS_DELAY_SECONDS,
       },
       dataDir: resolve(env.DATA_DIR, 'sandbox'),
+      shopName: env.SANDBOX_SHOP_NAME,
     };
     this.redisUrl = env.REDIS_URL;
     this.checkoutExpiresMinutes = env.CHECKOUT_EXPIRES_MINUTES;
@@ -122,6 +161,19 @@ export class AppConfig {
     };
     this.corsOrigins = env.CORS_ORIGINS.length ? env.CORS_ORIGINS : [this.publicUrl];
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
+    this.outbox = {
+      pollSeconds: env.OUTBOX_POLL_SECONDS,
+      retryScheduleSeconds: env.OUTBOX_RETRY_SCHEDULE,
+      leaseSeconds: env.OUTBOX_LEASE_SECONDS,
+      testCrashBefore: env.OUTBOX_TEST_CRASH_BEFORE,
+    };
+    this.fulfilmentExample = env.FULFILMENT_EXAMPLE;
+    this.shutdownTimeoutSeconds = env.SHUTDOWN_TIMEOUT_SECONDS;
+    this.retention = { intervalSeconds: env.CLEANUP_INTERVAL_SECONDS, ledgerDays: env.LEDGER_RETENTION_DAYS };
+    this.sockets = {
+      maxConnectionsPerIp: env.SOCKET_MAX_CONNECTIONS_PER_IP,
+      messagesPerMinute: env.SOCKET_MESSAGES_PER_MINUTE,
+    };
   }
 }
 

@@ -20,7 +20,11 @@ describe('parseEnv', () => {
         PUBLIC_URL: 'https://shop.example.com/',
       }),
     );
-    expect(config.database).toEqual({ kind: 'postgresql', url: 'postgresql://app@db:5432/shop' });
+    expect(config.database).toEqual({
+      kind: 'postgresql',
+      url: 'postgresql://app@db:5432/shop',
+      limits: { connectTimeoutMs: 3000, statementTimeoutMs: 5000, lockTimeoutMs: 2000 },
+    });
     expect(config.stripe).toMatchObject({ mode: 'stripe', webhookSecrets: ['whsec_new', 'whsec_old'] });
     expect(config.stripe.api).toBeUndefined();
     expect(config.publicUrl).toBe('https://shop.example.com');

@@ -77,6 +77,8 @@ const BaseShape = z.object({
   SANDBOX_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(120).default(10),
   SANDBOX_CHAOS: list.pipe(z.array(z.enum(['duplicates', 'out_of_order']))),
   SANDBOX_CHAOS_DELAY_SECONDS: seconds(86_400).default(0),
+  /** The business name the sandbox's checkout page and receipts show (Stripe: the account's). */
+  SANDBOX_SHOP_NAME: z.string().trim().min(1).max(100).default('Payflow Coffee'),
   REDIS_URL: optionalString.pipe(
     z
       .string()
@@ -90,6 +92,29 @@ const BaseShape = z.object({
   CORS_ORIGINS: list,
   /** Express's `trust proxy`: hops (`1`), `true`, or addresses/subnets (`loopback, 10.0.0.0/8`). */
   TRUST_PROXY: optionalString,
+  /** Bounds on the database: connecting (and waiting for a pooled connection), a statement, a lock wait. */
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(3000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
+  DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(2000),
+  /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_SECONDS: seconds(600).default(10),
+  /** Live-status sockets one client address may hold at once, and messages one socket may send a minute. */
+  SOCKET_MAX_CONNECTIONS_PER_IP: integer(1, 100_000).default(20),
+  SOCKET_MESSAGES_PER_MINUTE: integer(1, 100_000).default(60),
+  /** Old rows are deleted every this many seconds (0: never): ledger, idempotency keys, delivered outbox rows. */
+  CLEANUP_INTERVAL_SECONDS: integer(0, 86_400).default(3600),
+  /** Processed webhook events are kept this long: beyond Stripe's retry horizon (3 days), so at least 30. */
+  LEDGER_RETENTION_DAYS: integer(30, 3650).default(30),
+  /** The outbox relay's safety-net timer; commits wake it at once (in process and by LISTEN/NOTIFY). */
+  OUTBOX_POLL_SECONDS: z.coerce.number().min(0.05).max(3600).default(5),
+  /** Waits before each retry of a failed durable delivery; after the last one it is dead-lettered. */
+  OUTBOX_RETRY_SCHEDULE: secondsList([1, 5, 30, 120, 600, 1800, 3600], 86_400),
+  /** How long a claimed delivery is reserved for its instance; a crashed instance's claims expire then. */
+  OUTBOX_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  /** Test hook (NODE_ENV=test only): the process kills itself just before running this subscriber. */
+  OUTBOX_TEST_CRASH_BEFORE: optionalString,
+  /** The worked example of a durable subscriber (src/fulfilment): on, it records paid orders to ship. */
+  FULFILMENT_EXAMPLE: z.stringbool().default(false),
 });
 const EnvSchema = BaseShape.superRefine(refuseUnsafePayments);
 
@@ -131,7 +156,10 @@ export class ConfigError extends Error {
  * with it; the offending values are never echoed, since some of them are secrets.
  */
 export function parseEnv(raw: Record<string, unknown>): Env {
-  const result = EnvSchema.safeParse(raw);
+  const result = EnvSchema.refine((env) => !env.OUTBOX_TEST_CRASH_BEFORE || env.NODE_ENV === 'test', {
+    path: ['OUTBOX_TEST_CRASH_BEFORE'],
+    message: 'is a test hook: only with NODE_ENV=test',
+  }).safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
   throw new ConfigError(`Configuration refused: ${problems.join('; ')}`);

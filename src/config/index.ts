@@ -1,5 +1,5 @@
 export { AppConfig } from './app-config';
 export { SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET } from './sandbox-credentials';
-export type { DatabaseConfig, SandboxConfig, StripeConfig } from './app-config';
+export type { DatabaseConfig, DatabaseLimits, OutboxConfig, SandboxConfig, StripeConfig } from './app-config';
 export { ConfigModule } from './config.module';
 export { ConfigError, parseEnv } from './env';

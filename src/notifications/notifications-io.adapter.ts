@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import proxyAddr from 'proxy-addr';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config';
+import { CrossInstanceLink } from './cross-instance-link';
 import { RedisPubSubConnection } from './redis-pub-sub.connection';
 
 /**
@@ -18,17 +20,36 @@ export const MAX_SOCKET_MESSAGE_BYTES = 4 * 1024;
  */
 export class NotificationsIoAdapter extends IoAdapter {
   private redis?: RedisPubSubConnection;
+  /** Open connections by client address, for `SOCKET_MAX_CONNECTIONS_PER_IP`. */
+  private readonly perAddress = new Map<string, number>();
+  private readonly trust: (address: string, hop: number) => boolean;
 
   constructor(
-    app: INestApplicationContext,
+    private readonly app: INestApplicationContext,
     private readonly config: AppConfig,
   ) {
     super(app);
+    const { trustProxy } = config;
+    this.trust =
+      typeof trustProxy === 'boolean'
+        ? () => trustProxy
+        : typeof trustProxy === 'number'
+          ? (_address, hop) => hop < trustProxy
+          : proxyAddr.compile(trustProxy.split(',').map((item) => item.trim()));
+  }
+
+  /** The client's address, by the same `TRUST_PROXY` rule as the REST API's rate limit. */
+  private addressOf(request: IncomingMessage): string {
+    return proxyAddr(request, this.trust);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    if (this.config.redisUrl && !this.redis) this.redis = new RedisPubSubConnection(this.config.redisUrl);
-    return super.createIOServer(port, {
+    if (this.config.redisUrl && !this.redis) {
+      const redis = new RedisPubSubConnection(this.config.redisUrl);
+      this.redis = redis;
+      this.app.get(CrossInstanceLink).attach(() => redis.isLinked);
+    }
+    const server = super.createIOServer(port, {
       ...options,
       serveClient: true,
       maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
@@ -39,11 +60,26 @@ export class NotificationsIoAdapter extends IoAdapter {
         request: IncomingMessage,
         callback: (error: string | null, allowed: boolean) => void,
       ) => {
-        const allowed = isAllowedOrigin(request, this.config);
-        callback(allowed ? null : 'Origin not allowed', allowed);
+        if (!isAllowedOrigin(request, this.config)) return callback('Origin not allowed', false);
+        const open = this.perAddress.get(this.addressOf(request)) ?? 0;
+        if (open >= this.config.sockets.maxConnectionsPerIp) return callback('Too many connections', false);
+        callback(null, true);
       },
       ...(this.redis ? { adapter: this.redis.adapter() } : {}),
     }) as Server;
+    server.engine.on(
+      'connection',
+      (socket: { request: IncomingMessage; once(event: 'close', fn: () => void): void }) => {
+        const address = this.addressOf(socket.request);
+        this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+        socket.once('close', () => {
+          const left = (this.perAddress.get(address) ?? 1) - 1;
+          if (left > 0) this.perAddress.set(address, left);
+          else this.perAddress.delete(address);
+        });
+      },
+    );
+    return server;
   }
 
   /** Called by Nest on shutdown, after the servers closed. */

@@ -10,6 +10,7 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import type { ExtendedError, Namespace, Socket } from 'socket.io';
+import { AppConfig } from '../config';
 import { type OrderSnapshot, OrdersReader } from '../orders';
 import { DomainError } from '../shared/domain-error';
 import { ORDER_STATUS_EVENT, OrderStatusMessage } from './order-status.message';
@@ -32,6 +33,11 @@ export type SubscribeAck = { ok: true; order: OrderStatusMessage } | { ok: false
  */
 export const NOT_FOUND: SubscriptionError = { code: 'ORDERS.NOT_FOUND', message: 'Order not found' };
 /** The database could not be read; the client may try again. */
+/** The socket sent more messages than `SOCKET_MESSAGES_PER_MINUTE` allows. */
+export const RATE_LIMITED: SubscriptionError = {
+  code: 'RATE_LIMITED',
+  message: 'Too many messages; slow down',
+};
 export const UNAVAILABLE: SubscriptionError = {
   code: 'UNAVAILABLE',
   message: 'The order status cannot be read right now; try again',
@@ -85,10 +91,12 @@ export class NotificationsGateway
   constructor(
     private readonly orm: MikroORM,
     private readonly orders: OrdersReader,
+    private readonly config: AppConfig,
   ) {}
 
   /** Admits a connection only with a valid `{orderId, token}`; otherwise the client gets `connect_error`. */
   afterInit(namespace: OrdersNamespace): void {
+    namespace.on('connection', (socket: OrdersSocket) => this.limitMessages(socket));
     namespace.use((socket, next) => {
       const request = SubscribeOrderDto.parse(socket.handshake.auth);
       this.lookUp(request)
@@ -129,6 +137,33 @@ export class NotificationsGateway
       this.logger.error({ err: error }, 'orders.subscribe failed');
       return { ok: false, error: UNAVAILABLE };
     }
+  }
+
+  /**
+   * At most `SOCKET_MESSAGES_PER_MINUTE` messages a minute per socket: beyond, a message is answered
+   * `{ok: false, error: RATE_LIMITED}` without being looked at; at twice the limit the socket is
+   * disconnected. One client cannot make everyone else's requests wait.
+   */
+  private limitMessages(socket: OrdersSocket): void {
+    const limit = this.config.sockets.messagesPerMinute;
+    let windowStart = Date.now();
+    let count = 0;
+    socket.use((packet, next) => {
+      const now = Date.now();
+      if (now - windowStart >= 60_000) {
+        windowStart = now;
+        count = 0;
+      }
+      count++;
+      if (count <= limit) return next();
+      const ack = packet.at(-1) as unknown;
+      if (typeof ack === 'function')
+        (ack as (answer: SubscribeAck) => void)({ ok: false, error: RATE_LIMITED });
+      if (count > 2 * limit) {
+        this.logger.warn({ messages: count }, 'Live-status socket over its message limit: disconnected');
+        socket.disconnect(true);
+      }
+    });
   }
 
   /** Pushes a status to the sockets following that order, on every instance. */

@@ -1,6 +1,7 @@
 import { type INestApplicationContext, Module, type WebSocketAdapter } from '@nestjs/common';
 import type { AppConfig } from '../config';
 import { OrdersModule } from '../orders';
+import { CrossInstanceLink } from './cross-instance-link';
 import { OrderStatusChangedListener } from './listeners/order-status-changed.listener';
 import { NotificationsGateway } from './notifications.gateway';
 import { NotificationsIoAdapter } from './notifications-io.adapter';
@@ -8,7 +9,7 @@ import { NotificationsIoAdapter } from './notifications-io.adapter';
 /** Live order status for customers' browsers: the Socket.IO gateway on `/orders`. Writes nothing. */
 @Module({
   imports: [OrdersModule],
-  providers: [NotificationsGateway, OrderStatusChangedListener],
+  providers: [NotificationsGateway, OrderStatusChangedListener, CrossInstanceLink],
 })
 export class NotificationsModule {
   /**

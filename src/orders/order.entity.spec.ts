@@ -2,6 +2,7 @@ import { discoverEntities } from '../../test/support/metadata';
 import { Money } from '../shared/money';
 import { OrderCanceledEvent } from './events/order-canceled.event';
 import { OrderFlaggedForReviewEvent } from './events/order-flagged-for-review.event';
+import { OrderPaidEvent } from './events/order-paid.event';
 import { OrderPlacedEvent } from './events/order-placed.event';
 import { OrderStatusChangedEvent } from './events/order-status-changed.event';
 import { OrderHistoryEntry } from './order-history-entry.entity';
@@ -174,6 +175,16 @@ describe('Order state machine', () => {
       expect(changes[0]).toMatchObject({ orderId: order.id, status: outcome.to, previousStatus: from });
     expect(order.needsReview).toBe(outcome.review ?? false);
     expect(events.some((e) => e instanceof OrderFlaggedForReviewEvent)).toBe(outcome.review ?? false);
+    // `orders.paid` exactly when the order becomes paid.
+    const paid = events.filter((e) => e instanceof OrderPaidEvent);
+    expect(paid).toHaveLength(outcome.published && outcome.to === Paid ? 1 : 0);
+    if (paid.length) {
+      expect(paid[0]).toMatchObject({
+        orderId: order.id,
+        amount: order.total.amount,
+        currency: order.total.currency,
+      });
+    }
   });
 
   it('records the decline reason for the customer, and clears it once paid', () => {

@@ -4,6 +4,7 @@ import type { RecordsDomainEvents } from '../shared/domain-event';
 import { Money, MoneyError } from '../shared/money';
 import { OrderCanceledEvent } from './events/order-canceled.event';
 import { OrderFlaggedForReviewEvent } from './events/order-flagged-for-review.event';
+import { OrderPaidEvent } from './events/order-paid.event';
 import { OrderPlacedEvent } from './events/order-placed.event';
 import { OrderStatusChangedEvent } from './events/order-status-changed.event';
 import { OrderHistoryEntry } from './order-history-entry.entity';
@@ -267,6 +268,8 @@ export class Order implements RecordsDomainEvents {
     this._statusReason = statusReason;
     this._updatedAt = now;
     this.record(new OrderStatusChangedEvent(this.id, to, from, statusReason, now));
+    if (to === OrderStatus.Paid)
+      this.record(new OrderPaidEvent(this.id, this.total.amount, this.total.currency, now));
   }
 
   /**

@@ -6,10 +6,12 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { BearerToken, ParseId } from '../shared/http';
+import { Idempotent } from '../shared/idempotency';
 import { OrderHistoryEntryResponse, OrderResponse, PlacedOrderResponse } from './dto/order.response';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrdersService } from './orders.service';
@@ -21,7 +23,11 @@ export class OrdersController {
 
   @Post()
   @UseGuards(ThrottlerGuard)
+  @Idempotent()
   @ApiCreatedResponse({ type: PlacedOrderResponse })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMIT_PER_MINUTE reached for this client: retry after Retry-After s',
+  })
   @ApiUnprocessableEntityResponse({ description: 'Unknown product, or items in different currencies' })
   async place(@Body() body: PlaceOrderDto): Promise<PlacedOrderResponse> {
     const { order, accessToken } = await this.orders.place(body);
@@ -50,6 +56,7 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(HttpStatus.OK)
+  @Idempotent({ safeToRepeat: true })
   @ApiBearerAuth()
   @ApiOkResponse({ type: OrderResponse })
   @ApiConflictResponse({ description: 'Already paid, or a payment is being settled' })

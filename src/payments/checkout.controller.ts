@@ -7,9 +7,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { BearerToken, ParseId } from '../shared/http';
+import { Idempotent } from '../shared/idempotency';
 import { CheckoutResponse, ConfirmCheckoutDto, OrderStatusResponse } from './dto/checkout.dto';
 import { PaymentsService } from './payments.service';
 
@@ -21,7 +23,11 @@ export class CheckoutController {
 
   @Post()
   @UseGuards(ThrottlerGuard)
+  @Idempotent({ safeToRepeat: true })
   @ApiCreatedResponse({ type: CheckoutResponse, description: 'A new session, or the one still open' })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMIT_PER_MINUTE reached for this client: retry after Retry-After s',
+  })
   @ApiNotFoundResponse({ description: 'Unknown order, or a missing or wrong token' })
   @ApiConflictResponse({ description: 'The order is paid, being settled, or canceled' })
   @ApiBadGatewayResponse({ description: 'Stripe failed or timed out; the order stays payable: retry' })

@@ -32,7 +32,7 @@ function renderValue(value: unknown): string {
 }
 
 const STYLE = `
-  :root { color-scheme: light; --accent: #0074d4; --error: #b42318; --muted: #5f6b7a; }
+  :root { color-scheme: light; --accent: #005cb8; --error: #b42318; --muted: #5f6b7a; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1f36; background: #f6f8fa; }
   main { max-width: 960px; margin: 0 auto; padding: 24px 16px 48px; }
@@ -54,6 +54,9 @@ const STYLE = `
   fieldset { border: 1px solid #e3e8ee; border-radius: 6px; margin: 16px 0 0; padding: 8px 12px 12px; }
   legend { font-weight: 600; padding: 0 4px; }
   .choice label { display: inline-flex; gap: 6px; margin-right: 16px; font-weight: 400; }
+  /* Only the fields of the chosen payment method (without :has support, both show and still work). */
+  form:has(input[name=method][value=card]:checked) .method-bank,
+  form:has(input[name=method][value=us_bank_account]:checked) .method-card { display: none; }
   .row { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
   button { margin-top: 20px; width: 100%; padding: 12px; border: 0; border-radius: 6px; background: var(--accent); color: #fff; font: 600 1rem system-ui, sans-serif; cursor: pointer; }
   button:focus-visible, a:focus-visible, input:focus-visible { outline: 3px solid #80bdff; outline-offset: 1px; }

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigError, ConfigModule, parseEnv } from '../config';
 import { loggerParams } from '../shared/logging';
+import { startFailure } from '../shared/start-up';
 import { SandboxModule } from './sandbox.module';
 import { SandboxServer } from './sandbox.server';
 
@@ -33,6 +34,7 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
+  console.error(error instanceof ConfigError ? error.message : startFailure(error));
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 2000).unref();
 });

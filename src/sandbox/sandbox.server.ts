@@ -5,12 +5,14 @@ import { MikroORM } from '@mikro-orm/core';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AppConfig, SANDBOX_SECRET_KEY } from '../config';
+import { PortInUseError } from '../shared/start-up';
 import { adminRouter } from './admin/admin.router';
 import { apiRouter } from './api/api.router';
 import { FaultSwitches } from './api/faults';
 import { IdempotencyStore } from './api/idempotency';
 import { CheckoutService } from './checkout/checkout.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
+import { mailboxRouter } from './mailbox/mailbox.router';
 import { EventLog } from './sandbox.events';
 import { SandboxScheduler } from './sandbox.scheduler';
 import { SandboxStore } from './sandbox.store';
@@ -87,9 +89,10 @@ export class SandboxServer {
       ]);
     } catch (error) {
       throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-        ? new Error(
-            `The Stripe sandbox cannot listen on port ${settings.port}: it is in use. Is another sandbox ` +
-              `(npm run sandbox) or service running? Set SANDBOX_PORT, or STRIPE_SECRET_KEY for real Stripe.`,
+        ? new PortInUseError(
+            'SANDBOX_PORT',
+            settings.port,
+            ' Another sandbox (npm run sandbox) or service may run; STRIPE_SECRET_KEY uses real Stripe.',
           )
         : (error as Error);
     }
@@ -103,8 +106,9 @@ export class SandboxServer {
       throw error;
     }
     this.logger.log(
-      `Stripe sandbox on ${this.baseUrl}: API /v1, checkout pages /c/pay/…, events at ${this.baseUrl}/; ` +
-        `webhooks to ${settings.webhookUrl}; state kept in ${this.storage.describe()}`,
+      `Stripe sandbox on ${this.baseUrl}: API /v1, checkout pages /c/pay/…, events at ${this.baseUrl}/, ` +
+        `receipts at ${this.baseUrl}/mailbox; webhooks to ${settings.webhookUrl} (SANDBOX_WEBHOOK_URL); ` +
+        `state kept in ${this.storage.describe()}`,
     );
   }
 
@@ -161,6 +165,7 @@ export class SandboxServer {
     const checkout = new CheckoutService(store, scheduler, events, {
       baseUrl: () => this.baseUrl,
       settlementSeconds: settings.settlementSeconds,
+      shopName: settings.shopName,
     });
     const idempotency = new IdempotencyStore(() => scheduler.now(), store.idempotency);
 
@@ -194,7 +199,15 @@ export class SandboxServer {
         faults: this.faults,
       }),
     );
-    router.use(checkoutPageRouter({ checkout, scheduler, store }));
+    router.use(
+      checkoutPageRouter({
+        checkout,
+        scheduler,
+        store,
+        shop: { name: settings.shopName, url: `${this.config.publicUrl}/` },
+      }),
+    );
+    router.use(mailboxRouter({ store }));
     router.use(
       adminRouter({
         store,

@@ -67,6 +67,8 @@ export interface CheckoutSessionRecord {
   metadata: Record<string, string>;
   paymentIntentMetadata: Record<string, string>;
   paymentIntentDescription: string | null;
+  /** The business name the page shows (`branding_settings.display_name`). */
+  displayName: string;
   paymentMethodTypes: ('card' | 'link' | 'us_bank_account')[];
   /** Absent on sessions stored before these were kept: all defaults. */
   settings?: CheckoutSessionSettings;
@@ -121,6 +123,8 @@ export interface ChargeRecord {
   paymentIntentId: string;
   paymentMethod: PaymentMethodRecord;
   metadata: Record<string, string>;
+  /** The PaymentIntent's `receipt_email`: a receipt is e-mailed there when the charge succeeds. */
+  receiptEmail?: string | null;
   status: 'succeeded' | 'pending' | 'failed';
   failure: PaymentFailure | null;
   balanceTransactionId: string | null;

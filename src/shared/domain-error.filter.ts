@@ -1,5 +1,15 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from './database/unavailable';
 import { DomainError, DomainErrorKind } from './domain-error';
 
 const STATUS_BY_KIND: Record<DomainErrorKind, HttpStatus> = {
@@ -24,6 +34,18 @@ export interface ErrorBody {
   requestId?: string;
 }
 
+/**
+ * What the client is told when the framework or a body parser refused the request: fixed wording,
+ * never the framework's (class names, parser internals, fragments of the body it could not read).
+ */
+const FIXED_MESSAGES: Record<number, string> = {
+  400: 'The request body could not be read: send JSON (Content-Type: application/json).',
+  404: 'No such endpoint.',
+  413: 'The request body is too large.',
+  415: 'Unsupported body encoding: send UTF-8 JSON (Content-Type: application/json).',
+  429: 'Too many requests: wait a minute, then try again.',
+};
+
 /** Thrown by the validation pipe: the fields at fault, by path (`items[0].quantity`). */
 export class RequestValidationError extends HttpException {
   constructor(readonly errors: FieldError[]) {
@@ -33,25 +55,42 @@ export class RequestValidationError extends HttpException {
 
 /**
  * One place where errors become HTTP answers: domain errors by their kind, Nest's HTTP exceptions
- * as they are, anything else as an opaque 500 (logged with its stack, never sent).
+ * as they are, refusals by the framework or a body parser (malformed JSON, too large, rate limit,
+ * no such route) in fixed words, anything else as an opaque 500 (logged with its stack, never sent).
  */
 @Catch()
 export class DomainErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+
+  /** `notFoundPage`: answers an unknown path outside `/api` (a person's browser) with an HTML page. */
+  constructor(private readonly options: { notFoundPage?: (res: Response) => void } = {}) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string | number }>();
     const response = http.getResponse<Response>();
-    const body: ErrorBody = { ...this.toBody(exception), requestId: request.id?.toString() };
-    if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
+    // Nest's router answers a path no route serves with exactly this exception.
+    const unrouted =
+      exception instanceof NotFoundException &&
+      exception.message === `Cannot ${request.method} ${request.originalUrl}`;
+    if (unrouted && this.options.notFoundPage && !/^\/api(\/|$)/.test(request.path)) {
+      return this.options.notFoundPage(response);
+    }
+    const body: ErrorBody = { ...this.toBody(exception, unrouted), requestId: request.id?.toString() };
+    if (body.statusCode === 503) {
+      this.logger.warn(
+        { err: (exception as Error).message, requestId: body.requestId },
+        'Database unavailable',
+      );
+      response.setHeader('Retry-After', '1');
+    } else if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
       this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
     }
     response.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown): ErrorBody {
+  private toBody(exception: unknown, unrouted: boolean): ErrorBody {
     if (exception instanceof DomainError) {
       return {
         statusCode: STATUS_BY_KIND[exception.kind],
@@ -68,16 +107,32 @@ export class DomainErrorFilter implements ExceptionFilter {
         errors: exception.errors,
       };
     }
+    if (exception instanceof ThrottlerException || unrouted) {
+      const status = (exception as HttpException).getStatus();
+      return { statusCode: status, code: httpCode(status), message: FIXED_MESSAGES[status] };
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       // Nest's built-in exceptions keep the readable text in their response's `message`.
       const { message } = { message: exception.message, ...asRecord(exception.getResponse()) };
       return { statusCode: status, code: httpCode(status), message: String(message) };
     }
+    // The database cannot serve right now (down, frozen, out of connections): try again later.
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'UNAVAILABLE',
+        message: 'The service is temporarily unavailable; try again shortly',
+      };
+    }
     // body-parser and similar middleware raise errors carrying an HTTP status (413, 400, 415).
     const status = statusOf(exception);
     if (status && status >= 400 && status < 500) {
-      return { statusCode: status, code: httpCode(status), message: (exception as Error).message };
+      return {
+        statusCode: status,
+        code: httpCode(status),
+        message: FIXED_MESSAGES[status] ?? 'The request was refused.',
+      };
     }
     return {
       statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
@@ -85,6 +140,25 @@ export class DomainErrorFilter implements ExceptionFilter {
       message: 'Internal server error',
     };
   }
+}
+
+/**
+ * Express error middleware, placed right after the body parsers: their refusals (malformed JSON, a
+ * body too large, an unknown charset or encoding) become HTTP exceptions in fixed words. Without
+ * it, Nest would answer malformed JSON with the parser's message, which quotes the body.
+ */
+export function bodyParserErrors(
+  error: unknown,
+  _req: Request,
+  _res: Response,
+  next: (error?: unknown) => void,
+): void {
+  const { type } = asRecord(error);
+  const status = statusOf(error);
+  if (typeof type === 'string' && status && status >= 400 && status < 500) {
+    return next(new HttpException(FIXED_MESSAGES[status] ?? 'The request body could not be read.', status));
+  }
+  next(error);
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -16,8 +16,9 @@ export function eventNameOf(event: object): string {
 }
 
 /**
- * An aggregate that records the events its state changes raise. They are published only after the
- * transaction that persisted the change commits (`AfterCommitPublisher`).
+ * An aggregate that records the events its state changes raise. They are written to the outbox in
+ * the transaction that persists the change, and reach their durable subscribers after it commits
+ * (`src/shared/outbox`).
  */
 export interface RecordsDomainEvents {
   pullDomainEvents(): object[];

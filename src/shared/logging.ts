@@ -9,13 +9,33 @@ import type { AppConfig } from '../config';
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
 /**
- * JSON logs, one line per event. Each request gets an id (the caller's `X-Request-Id` if it is
+ * Gives the request its id (the caller's `X-Request-Id` if it is sane) and echoes it in the
+ * response. Runs before the body parsers, so that an unreadable body's error carries it too.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  requestId(req, res);
+  next();
+}
+
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  if (typeof req.id === 'string') return req.id;
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  req.id = id;
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/**
+ * Logs, one line per event: JSON, or readable lines (pino-pretty) when the output is a terminal. Each request gets an id (the caller's `X-Request-Id` if it is
  * sane), echoed in the response. Headers that carry secrets are redacted; bodies are never logged.
  */
 export function loggerParams(config: AppConfig): Params {
+  const options = httpLogOptions(config);
   return {
     forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: [options(config), logDestination()],
+    // A transport (the terminal's pino-pretty) writes on its own; JSON goes to the async destination.
+    pinoHttp: options.transport ? options : [options, logDestination()],
   };
 }
 
@@ -24,9 +44,9 @@ let destination: ReturnType<typeof pino.destination> | undefined;
 /**
  * Standard output, written asynchronously: a line is handed to a libuv thread instead of a blocking
  * `write` on the event loop, and lines logged while a write is in flight go out together in the
- * next one. Under load that is most of the cost of logging (a system call per line) off the path of
- * every request; when idle a line still leaves at once. What is buffered is flushed on exit and on
- * shutdown (`FlushLogsOnShutdown`).
+ * next one. Under load that takes most of the cost of logging (a system call per line) off the
+ * path of every request; when idle a line still leaves at once. What is buffered is flushed on exit
+ * and on shutdown (`FlushLogsOnShutdown`).
  */
 function logDestination(): pino.DestinationStream {
   destination ??= pino.destination({ dest: 1, sync: false });
@@ -45,15 +65,19 @@ export class FlushLogsOnShutdown implements OnApplicationShutdown {
   }
 }
 
-function options(config: AppConfig): Options {
+function httpLogOptions(config: AppConfig): Options {
   return {
     level: config.logLevel,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
+    // A person at a terminal reads lines; anything else (a file, a collector) gets JSON.
+    ...(process.stdout.isTTY
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
+    genReqId: requestId,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]'],
       censor: '[redacted]',

@@ -12,6 +12,7 @@ import {
 } from '../support/payments';
 import { stripeEvent } from '../support/stripe-events';
 import { StripeStub } from '../support/stripe-stub';
+import { waitFor } from '../support/wait';
 
 describe('Checkout', () => {
   let t: TestApp;
@@ -247,11 +248,14 @@ describe('Checkout', () => {
       const order = await placeOrder(t);
       const { sessionId } = await startCheckout(t, order);
       await request(t.http()).post(`/api/orders/${order.id}/cancel`).set(auth(order.accessToken)).expect(200);
-      expect(
-        stub.requests.some(
-          (r) => r.method === 'POST' && r.path === `/v1/checkout/sessions/${sessionId}/expire`,
-        ),
-      ).toBe(true);
+      // A durable reaction (the outbox), after the commit: shortly after the response.
+      await waitFor(
+        () =>
+          stub.requests.some(
+            (r) => r.method === 'POST' && r.path === `/v1/checkout/sessions/${sessionId}/expire`,
+          ),
+        'the session to be expired at Stripe',
+      );
       expect(stub.sessions.get(sessionId)?.status).toBe('expired');
     });
 

@@ -1,6 +1,4 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import request from 'supertest';
-import { OrderStatusChangedEvent } from '../../src/orders';
 import { createTestApp, type TestApp } from '../support/app';
 import { countRows, truncateAll } from '../support/db';
 import { placeOrder, productBySku, products } from '../support/factories';
@@ -69,27 +67,34 @@ describe('Orders API', () => {
       expect(await countRows(t.orm, 'order_items')).toBe(2);
     });
 
-    it('writes the first history row and announces the order after commit', async () => {
-      const heard: OrderStatusChangedEvent[] = [];
-      const emitter = t.app.get(EventEmitter2);
-      const listener = (event: OrderStatusChangedEvent) => heard.push(event);
-      emitter.on(OrderStatusChangedEvent.eventName, listener);
-      try {
-        const order = await placeOrder(t);
-        expect(heard).toEqual([
-          expect.objectContaining({ orderId: order.id, status: 'pending', previousStatus: null }),
-        ]);
+    it('writes the first history row and, in the same commit, the announcement in the outbox', async () => {
+      const order = await placeOrder(t);
+      // Written by the transaction that stored the order: present as soon as the response is.
+      const announced = await t
+        .em()
+        .getConnection()
+        .execute<{ name: string; subscriber: string }[]>(
+          `select e.name, d.subscriber from outbox_events e join outbox_deliveries d on d.event_id = e.id
+            where e.payload->>'orderId' = ? order by e.name, d.subscriber`,
+          [order.id],
+        );
+      expect(announced).toEqual([{ name: 'orders.status_changed', subscriber: 'notifications.push-status' }]);
+      const [event] = await t
+        .em()
+        .getConnection()
+        .execute<{ payload: Record<string, unknown> }[]>(
+          `select payload from outbox_events where name = 'orders.status_changed' and payload->>'orderId' = ?`,
+          [order.id],
+        );
+      expect(event.payload).toMatchObject({ orderId: order.id, status: 'pending', previousStatus: null });
 
-        const history = await request(t.http())
-          .get(`/api/orders/${order.id}/history`)
-          .set(auth(order.accessToken))
-          .expect(200);
-        expect(history.body).toEqual([
-          expect.objectContaining({ from: null, to: 'pending', reason: 'Order placed', source: 'api' }),
-        ]);
-      } finally {
-        emitter.off(OrderStatusChangedEvent.eventName, listener);
-      }
+      const history = await request(t.http())
+        .get(`/api/orders/${order.id}/history`)
+        .set(auth(order.accessToken))
+        .expect(200);
+      expect(history.body).toEqual([
+        expect.objectContaining({ from: null, to: 'pending', reason: 'Order placed', source: 'api' }),
+      ]);
     });
 
     it('prices a zero-decimal currency in whole units', async () => {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { AppConfig } from '../../src/config';
 import { createTestApp, type TestApp } from '../support/app';
+import { findChromium, NO_CHROMIUM } from '../support/chromium';
 import { countRows, truncateAll } from '../support/db';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
 import { orderRow } from '../support/payments';
@@ -15,7 +16,6 @@ import { waitFor } from '../support/wait';
  * live, with no reload. Nothing is stood in for: the service, its Stripe adapter, the sandbox and
  * its webhooks all run for real. Screenshots of each final page go to test/artifacts/ (CI keeps them).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
 const SETTLEMENT_SECONDS = 5;
 
@@ -28,9 +28,8 @@ describe('Storefront in a browser', () => {
   let problems: string[];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    }
+    const chromiumPath = findChromium();
+    if (!chromiumPath) throw new Error(NO_CHROMIUM);
     mkdirSync(ARTIFACTS, { recursive: true });
     t = await createTestApp({
       listen: true,
@@ -38,7 +37,7 @@ describe('Storefront in a browser', () => {
     });
     sandbox = `http://127.0.0.1:${t.app.get(AppConfig).sandbox.port}`;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromiumPath,
       args: [
         '--no-sandbox',
         '--disable-gpu',

@@ -111,7 +111,12 @@ describe('Storefront (static pages served at /)', () => {
         .set('Content-Type', 'application/json')
         .send('{"items": [')
         .expect(400);
-      expect(malformed.body).toMatchObject({ statusCode: 400, code: 'HTTP.BAD_REQUEST' });
+      expect(malformed.body).toEqual({
+        statusCode: 400,
+        code: 'HTTP.BAD_REQUEST',
+        message: 'The request body could not be read: send JSON (Content-Type: application/json).',
+        requestId: malformed.headers['x-request-id'],
+      });
       const huge = await request(t.http())
         .post('/api/orders')
         .send({ padding: 'x'.repeat(200 * 1024) })
@@ -130,15 +135,31 @@ describe('Storefront (static pages served at /)', () => {
     ])('%s %s is a JSON 404', async (method, path) => {
       const response = await request(t.http())[method === 'GET' ? 'get' : 'post'](path).expect(404);
       expect(response.headers['content-type']).toMatch(/^application\/json/);
-      expect(response.body).toMatchObject({ statusCode: 404, code: 'HTTP.NOT_FOUND' });
+      expect(response.body).toEqual({
+        statusCode: 404,
+        code: 'HTTP.NOT_FOUND',
+        message: 'No such endpoint.',
+        requestId: response.headers['x-request-id'],
+      });
     });
   });
 
-  it.each(['/nope', '/checkout/nope', '/js/nope.js', '/..%2f..%2fpackage.json', '/.env'])(
-    'does not answer %s with a page',
+  it.each(['/nope', '/checkout/nope', '/js/nope.js', '/..%2f..%2fpackage.json', '/.env', '/admin-nope'])(
+    'answers %s with the HTML 404 page, a way back to the shop and no shop page',
     async (path) => {
       const response = await request(t.http()).get(path).expect(404);
-      expect(response.text).not.toContain('<!doctype html>');
+      expect(response.headers['content-type']).toMatch(/^text\/html/);
+      expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(response.headers['x-request-id']).toEqual(expect.any(String));
+      expect(response.text).toContain('<h1>Page not found</h1>');
+      expect(response.text).toContain('<a href="/" class="button-link primary">Back to the shop</a>');
+      expect(response.text).not.toContain('data-testid="products"');
+      expect(response.text).not.toMatch(/"name"|DATABASE_URL/);
     },
   );
+
+  it('answers an unknown POST outside /api with the same page', async () => {
+    const response = await request(t.http()).post('/nope').send({ a: 1 }).expect(404);
+    expect(response.text).toContain('<h1>Page not found</h1>');
+  });
 });

@@ -1,13 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { findChromium, NO_CHROMIUM } from './chromium';
+
+const E2E = join(__dirname, '..', 'e2e');
+const COMPOSE = 'docker compose -f docker-compose.test.yml up -d';
 
 /**
- * Runs once before all tests: refuses any database whose name lacks "test" (this wipes it), then
- * empties it, so that the first application booted applies every migration from scratch.
+ * Runs once before all tests. First, what the selected tests need is checked (PostgreSQL; Redis and
+ * the redis-server binary for the live-status cluster tests; Chromium for the browser tests): a
+ * machine without one stops here, with one line saying what is missing and how to get it, instead
+ * of a page of failing tests. Then it refuses any database whose name lacks "test" (this wipes it),
+ * and empties it, so that the first application booted applies every migration from scratch.
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig: {
+  selectProjects?: string[];
+  testPathPatterns?: unknown;
+}): Promise<void> {
   process.loadEnvFile(`${__dirname}/../../.env.test`);
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL must be set for the tests');
+  const files = selectedE2eFiles(globalConfig);
+  if (files.length === 0) return; // unit tests only: no database, no browser
+  const missing = [
+    await checkPostgres(),
+    files.some((file) => file.includes('notifications-cluster')) ? await checkRedis() : undefined,
+    files.some((file) => file.includes('browser')) && !findChromium() ? NO_CHROMIUM : undefined,
+  ].filter((line): line is string => line !== undefined);
+  if (missing.length) {
+    console.error(`\n${missing.join('\n')}`);
+    process.exit(1);
+  }
+
+  const url = process.env.DATABASE_URL!;
   const database = new URL(url).pathname.slice(1);
   if (!database.includes('test')) {
     throw new Error(`Refusing to run tests against database "${database}": its name must contain "test"`);
@@ -21,4 +46,61 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** The end-to-end test files this run will run (all of them, unless projects or paths narrow it). */
+function selectedE2eFiles(config: { testPathPatterns?: unknown }): string[] {
+  // Jest does not hand --selectProjects to a global setup: read it from the command line.
+  const flag = process.argv.indexOf('--selectProjects');
+  const projects =
+    flag < 0
+      ? []
+      : process.argv
+          .slice(flag + 1)
+          .filter((_, i, rest) => !rest.slice(0, i + 1).some((a) => a.startsWith('-')));
+  if (projects.length && !projects.includes('e2e')) return [];
+  const given = config.testPathPatterns as { patterns?: string[] } | string[] | undefined;
+  const patterns = (Array.isArray(given) ? given : (given?.patterns ?? [])).map((p) => new RegExp(p, 'i'));
+  const files = readdirSync(E2E)
+    .filter((name) => name.endsWith('.e2e-spec.ts'))
+    .map((name) => join(E2E, name));
+  return patterns.length ? files.filter((file) => patterns.some((pattern) => pattern.test(file))) : files;
+}
+
+async function checkPostgres(): Promise<string | undefined> {
+  const url = process.env.DATABASE_URL;
+  if (!url) return `DATABASE_URL is not set (see .env.test): the tests need PostgreSQL`;
+  const where = new URL(url);
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    return undefined;
+  } catch (error) {
+    const reason = (error as { code?: string; message: string }).code ?? (error as Error).message;
+    return (
+      `PostgreSQL is not reachable at ${where.host}/${where.pathname.slice(1)} (DATABASE_URL; ${reason}): ` +
+      `${COMPOSE} starts one, or point DATABASE_URL at yours`
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function checkRedis(): Promise<string | undefined> {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'redis-server not found (the live-status tests start their own): apt-get install redis-server';
+  }
+  const socket = new Socket();
+  const reachable = await new Promise<boolean>((resolve) => {
+    socket.setTimeout(3000);
+    socket.once('connect', () => resolve(true));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => resolve(false));
+    socket.connect(6379, '127.0.0.1');
+  }).finally(() => socket.destroy());
+  return reachable
+    ? undefined
+    : `Redis is not reachable at 127.0.0.1:6379 (the live-status cluster tests use it): ${COMPOSE} starts one, or redis-server --daemonize yes`;
 }

@@ -22,6 +22,11 @@ export interface ServiceProcess {
   /** Everything the process printed so far (JSON log lines). */
   output(): string;
   stop(): Promise<void>;
+  /** Sends a signal (SIGKILL: a crash; SIGSTOP/SIGCONT: a freeze). */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process has exited, with its exit code or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  pid: number;
 }
 
 /**
@@ -40,6 +45,9 @@ export async function startNodeProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -47,7 +55,7 @@ export async function startNodeProcess(
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await once(child, 'exit');
+    await exited;
     clearTimeout(timer);
   };
   try {
@@ -67,7 +75,15 @@ export async function startNodeProcess(
     await stop();
     throw error;
   }
-  return { url, port, output: () => output, stop };
+  return {
+    url,
+    port,
+    output: () => output,
+    stop,
+    kill: (signal) => child.kill(signal),
+    exited,
+    pid: child.pid!,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import type { OrderHistoryEntry } from '../order-history-entry.entity';
 import type { Order } from '../order.entity';
 import { OrderStatus, type TransitionSourceKind } from '../order-status';
@@ -14,7 +14,11 @@ export class OrderItemResponse {
 export class OrderResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ enum: OrderStatus }) status!: OrderStatus;
-  @ApiPropertyOptional({ nullable: true, description: 'Why the order is in its status (a decline message)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why the order is in its status (a decline message)',
+  })
   reason!: string | null;
   @ApiProperty({ example: 'usd' }) currency!: string;
   @ApiProperty({ description: 'Minor units, computed on the server' }) totalAmount!: number;
@@ -48,17 +52,22 @@ export class OrderResponse {
 export class PlacedOrderResponse extends OrderResponse {
   @ApiProperty({
     description:
-      'Secret that opens this order (Authorization: Bearer …, and the Socket.IO handshake). Shown once.',
+      'Opaque secret that opens this order (Authorization: Bearer …, and the Socket.IO handshake). Shown once.',
   })
   accessToken!: string;
 }
 
 export class OrderHistoryEntryResponse {
-  @ApiPropertyOptional({ enum: OrderStatus, nullable: true }) from!: OrderStatus | null;
+  @ApiProperty({
+    enum: [...Object.values(OrderStatus), null],
+    nullable: true,
+    description: 'null for the first entry',
+  })
+  from!: OrderStatus | null;
   @ApiProperty({ enum: OrderStatus }) to!: OrderStatus;
   @ApiProperty() reason!: string;
   @ApiProperty({ enum: ['api', 'webhook', 'redirect', 'reconciliation'] }) source!: TransitionSourceKind;
-  @ApiPropertyOptional({ nullable: true, description: 'Stripe event or session id' }) sourceRef!:
+  @ApiProperty({ type: String, nullable: true, description: 'Stripe event or session id' }) sourceRef!:
     string | null;
   @ApiProperty() occurredAt!: Date;
 

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
 import type { PayableOrder } from '../order-access.port';
 import type { CheckoutView } from '../payments.service';
@@ -24,7 +24,7 @@ export class OrderStatusResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ description: "The order's status, as GET /api/orders/:id shows it", example: 'paid' })
   status!: string;
-  @ApiPropertyOptional({ nullable: true }) reason!: string | null;
+  @ApiProperty({ type: String, nullable: true }) reason!: string | null;
   @ApiProperty() updatedAt!: Date;
 
   static from(order: PayableOrder): OrderStatusResponse {

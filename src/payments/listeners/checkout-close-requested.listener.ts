@@ -1,28 +1,20 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+import { Injectable } from '@nestjs/common';
+import { OnDurableEvent } from '../../shared/outbox';
 import { CheckoutCloseRequestedEvent } from '../events/checkout-close-requested.event';
 import { PaymentsService } from '../payments.service';
 
 /**
  * After a close request commits (order canceled, attempt superseded, order paid through another
- * attempt): expire the session at Stripe. If this fails or the process stops first, reconciliation
- * repeats it: the request is in the attempt's row.
+ * attempt): expire the session at Stripe. Durable (the outbox): a failure is retried with backoff,
+ * and a crash before the call still makes it, from whichever instance relays it; reconciliation
+ * repeats it too, since the request is in the attempt's row. Closing twice is harmless.
  */
 @Injectable()
 export class CheckoutCloseRequestedListener {
-  private readonly logger = new Logger(CheckoutCloseRequestedListener.name);
-
   constructor(private readonly payments: PaymentsService) {}
 
-  @OnEvent(CheckoutCloseRequestedEvent.eventName)
+  @OnDurableEvent(CheckoutCloseRequestedEvent, 'payments.close-session')
   async expireSession(event: CheckoutCloseRequestedEvent): Promise<void> {
-    try {
-      await this.payments.closeSession(event.paymentId);
-    } catch (error) {
-      this.logger.warn(
-        { orderId: event.orderId, paymentId: event.paymentId, err: (error as Error).message },
-        'Could not close the checkout session now; reconciliation will',
-      );
-    }
+    await this.payments.closeSession(event.paymentId);
   }
 }

@@ -75,6 +75,7 @@ describe('StripePaymentGateway', () => {
       'metadata[attemptId]': request.attemptId,
       'payment_intent_data[metadata][orderId]': request.orderId,
       'payment_intent_data[metadata][attemptId]': request.attemptId,
+      'payment_intent_data[receipt_email]': 'buyer@example.com',
       expires_at: String(Date.parse('2030-01-01T00:30:00Z') / 1000),
     });
     expect(session).toMatchObject({

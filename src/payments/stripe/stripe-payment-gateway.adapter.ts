@@ -68,7 +68,11 @@ export class StripePaymentGateway extends PaymentGateway {
           client_reference_id: request.orderId,
           customer_email: request.customerEmail,
           metadata: { orderId: request.orderId, attemptId: request.attemptId },
-          payment_intent_data: { metadata: { orderId: request.orderId, attemptId: request.attemptId } },
+          // receipt_email: Stripe e-mails the receipt of the payment there (the shop promises one).
+          payment_intent_data: {
+            metadata: { orderId: request.orderId, attemptId: request.attemptId },
+            receipt_email: request.customerEmail,
+          },
           expires_at: Math.floor(request.expiresAt.getTime() / 1000),
         },
         { idempotencyKey },

@@ -18,6 +18,11 @@ export class StripeWebhookController {
   @ApiHeader({ name: 'Stripe-Signature', required: true })
   @ApiOkResponse({
     description: 'Received: applied, duplicate, ignored, unmatched, mismatch, or malformed (kept for staff)',
+    schema: {
+      type: 'object',
+      required: ['received', 'outcome'],
+      properties: { received: { type: 'boolean', enum: [true] }, outcome: { type: 'string' } },
+    },
   })
   @ApiBadRequestResponse({
     description:

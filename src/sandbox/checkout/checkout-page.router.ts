@@ -21,8 +21,10 @@ export function checkoutPageRouter(deps: {
   checkout: CheckoutService;
   scheduler: SandboxScheduler;
   store: SandboxStore;
+  /** The shop's name and address, for a way back from an unknown session. */
+  shop: { name: string; url: string };
 }): Router {
-  const { checkout, scheduler, store } = deps;
+  const { checkout, scheduler, store, shop } = deps;
   const router = Router();
 
   const send = (res: Response, status: number, body: string) =>
@@ -30,7 +32,7 @@ export function checkoutPageRouter(deps: {
 
   router.get('/c/pay/:id', (req: Request, res: Response) => {
     const session = checkout.get(String(req.params.id));
-    if (!session) return send(res, 404, notFoundPage());
+    if (!session) return send(res, 404, notFoundPage(shop));
     if (session.status !== 'open')
       return send(res, 200, closedCheckoutPage(session, checkout.successUrl(session)));
     return send(res, 200, checkoutPage(session));
@@ -41,7 +43,7 @@ export function checkoutPageRouter(deps: {
     express.urlencoded({ extended: false, limit: '20kb' }),
     async (req: Request, res: Response) => {
       const session = checkout.get(String(req.params.id));
-      if (!session) return send(res, 404, notFoundPage());
+      if (!session) return send(res, 404, notFoundPage(shop));
       if (session.status === 'complete') return res.redirect(303, checkout.successUrl(session));
       if (session.status === 'expired')
         return send(res, 410, closedCheckoutPage(session, checkout.successUrl(session)));

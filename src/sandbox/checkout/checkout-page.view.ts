@@ -1,7 +1,6 @@
 import { markup, page, type RawHtml } from '../html';
 import type { CheckoutSessionRecord } from '../sandbox.store';
 import { formatAmount } from '../stripe/currencies';
-import { DISPLAY_NAME } from '../stripe/stripe-objects';
 import { FAILING_BANK_ACCOUNTS, TEST_ROUTING_NUMBER } from '../stripe/test-payment-methods';
 
 /** What the customer typed, shown again after an error (never the CVC). */
@@ -23,8 +22,8 @@ export interface CheckoutFormError {
 function summary(session: CheckoutSessionRecord): RawHtml {
   const total = formatAmount(session.amountTotal, session.currency);
   return markup`<section class="panel" aria-labelledby="summary-heading">
-    <p class="muted">${DISPLAY_NAME} <span class="badge">Test mode</span></p>
-    <h1 id="summary-heading">Pay ${DISPLAY_NAME}</h1>
+    <p class="muted">${session.displayName} <span class="badge">Test mode</span></p>
+    <h1 id="summary-heading">Pay ${session.displayName}</h1>
     <p class="total" data-testid="total">${total}</p>
     <table>
       <caption class="muted" style="text-align:left">
@@ -142,7 +141,7 @@ export function checkoutPage(
                 : ''
             }
           </fieldset>
-          <fieldset>
+          <fieldset class="method-card">
             <legend>Card</legend>
             ${field('cardNumber', 'Card number', values, error, {
               autocomplete: 'cc-number',
@@ -157,7 +156,6 @@ export function checkoutPage(
                 ${field('cvc', 'CVC', {}, error, { autocomplete: 'cc-csc', inputmode: 'numeric', placeholder: 'CVC' })}
               </div>
             </div>
-            ${field('name', 'Name on card or account', values, error, { autocomplete: 'name' })}
             <p class="hint">
               Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined, …9995 insufficient
               funds, …0069 expired card, …0127 incorrect CVC. Any future date, any CVC.
@@ -165,7 +163,7 @@ export function checkoutPage(
           </fieldset>
           ${
             offersBank
-              ? markup`<fieldset>
+              ? markup`<fieldset class="method-bank">
                   <legend>US bank account (ACH Direct Debit)</legend>
                   ${field('accountNumber', 'Account number', values, error, {
                     autocomplete: 'off',
@@ -175,38 +173,47 @@ export function checkoutPage(
                 </fieldset>`
               : ''
           }
+          ${field('name', 'Name on card or account', values, error, { autocomplete: 'name' })}
           <button type="submit">Pay ${total}</button>
         </form>
       </section>
     </div>`;
-  return page(`Pay ${DISPLAY_NAME}`, body);
+  return page(`Pay ${session.displayName}`, body);
 }
 
-/** A session that can no longer be paid: expired, or already complete. */
+/**
+ * A session that can no longer be paid: complete, or expired (by its time running out, or by the
+ * shop, when the order was canceled; the page cannot tell which, so it says neither).
+ */
 export function closedCheckoutPage(session: CheckoutSessionRecord, successUrl: string): string {
   const body =
     session.status === 'expired'
       ? markup`<section class="panel">
-          <h1>This checkout session has expired</h1>
-          <p role="alert">The time to pay has run out. Nothing was charged.</p>
-          ${backLink(session)}
+          <h1>This checkout is closed</h1>
+          <p role="alert">No payment can be made here any more. Nothing was charged.</p>
+          ${session.cancelUrl ? markup`<p><a href="${session.cancelUrl}">Back to ${session.displayName}</a></p>` : ''}
         </section>`
       : markup`<section class="panel">
-          <h1>This checkout session is complete</h1>
+          <h1>This checkout is complete</h1>
           <p role="status">
             ${session.paymentStatus === 'paid' ? 'Your payment was received.' : 'Your payment is being processed.'}
           </p>
           <p><a href="${successUrl}">Continue</a></p>
         </section>`;
-  return page(`${DISPLAY_NAME}: checkout ${session.status}`, body);
+  return page(
+    `${session.displayName}: checkout ${session.status === 'expired' ? 'closed' : 'complete'}`,
+    body,
+  );
 }
 
-export function notFoundPage(): string {
+/** An address that is no checkout session (mistyped, or from before the sandbox restarted). */
+export function notFoundPage(shop: { name: string; url: string }): string {
   return page(
     'Checkout not found',
     markup`<section class="panel">
-      <h1>Something went wrong</h1>
-      <p role="alert">The page you were looking for could not be found.</p>
+      <h1>Checkout not found</h1>
+      <p role="alert">There is no checkout at this address. The link may be incomplete, or it may be from before the sandbox restarted (its sessions live in memory).</p>
+      <p><a href="${shop.url}">Back to ${shop.name}</a></p>
     </section>`,
   );
 }

@@ -58,6 +58,8 @@ export interface CheckoutSettings {
   /** Base URL of the hosted pages (known once the server listens). */
   baseUrl: () => string;
   settlementSeconds: number;
+  /** The account's business name, shown on the checkout page and in receipts. */
+  shopName: string;
 }
 
 /**
@@ -107,6 +109,7 @@ export class CheckoutService {
       metadata: input.metadata,
       paymentIntentMetadata: input.paymentIntentMetadata,
       paymentIntentDescription: input.paymentIntentDescription,
+      displayName: this.settings.shopName,
       paymentMethodTypes: input.paymentMethodTypes,
       settings: input.settings,
       status: 'open',
@@ -359,6 +362,7 @@ export class CheckoutService {
       paymentIntentId: intent.id,
       paymentMethod: method,
       metadata: { ...intent.metadata },
+      receiptEmail: intent.receiptEmail ?? null,
       status,
       failure: failure ?? null,
       balanceTransactionId: status === 'succeeded' ? newId.balanceTransaction() : null,

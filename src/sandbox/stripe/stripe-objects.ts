@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import type {
   ChargeRecord,
@@ -16,8 +17,6 @@ import type {
  * that no field of the installed SDK's objects is missing.
  */
 
-/** The merchant's name on the hosted page and in `branding_settings`. */
-export const DISPLAY_NAME = 'Order Flow sandbox';
 export const STATEMENT_DESCRIPTOR = 'ORDER FLOW SANDBOX';
 /** The one payment method configuration of the sandbox account. */
 export const PAYMENT_METHOD_CONFIGURATION_ID = 'pmc_1SandboxOrderFlowCfg0001';
@@ -140,7 +139,7 @@ export function checkoutSessionJson(
       background_color: '#ffffff',
       border_style: 'rounded',
       button_color: '#0074d4',
-      display_name: DISPLAY_NAME,
+      display_name: session.displayName,
       font_family: 'default',
       icon: null,
       logo: null,
@@ -465,8 +464,8 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     payment_method: charge.paymentMethod.id,
     payment_method_details: paymentMethodDetailsJson(charge),
     radar_options: {},
-    receipt_email: null,
-    receipt_number: null,
+    receipt_email: charge.receiptEmail ?? null,
+    receipt_number: succeeded && charge.receiptEmail ? receiptNumber(charge.id) : null,
     receipt_url: null,
     refunded: false,
     review: null,
@@ -479,6 +478,18 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     transfer_data: null,
     transfer_group: null,
   };
+}
+
+/**
+ * The number Stripe prints on a receipt (`1234-5678`), assigned when the receipt is sent: here
+ * derived from the charge id, so that it is the same wherever the charge is shown.
+ */
+export function receiptNumber(chargeId: string): string {
+  const digits = [...createHash('sha256').update(chargeId).digest()]
+    .slice(0, 8)
+    .map((byte) => byte % 10)
+    .join('');
+  return `${digits.slice(0, 4)}-${digits.slice(4)}`;
 }
 
 /** The event envelope, in Stripe's key order. */

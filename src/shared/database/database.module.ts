@@ -3,10 +3,10 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { AfterCommitPublisher } from './after-commit.publisher';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrateToLatest } from './migrate';
 import { ormOptions } from './orm.config';
+import { RetentionJob } from './retention.job';
 import { redactUrl } from '../redact-url';
 
 /** The embedded database, or null when DATABASE_URL is set. */
@@ -40,11 +40,14 @@ class EmbeddedPostgresModule {}
         autoLoadEntities: true,
         // A request context (a fresh unit of work) for every HTTP request, in Express 5 route syntax.
         forRoutesPath: '{*path}',
-        debug: config.logLevel === 'debug' || config.logLevel === 'trace',
+        // Queries at debug level, without their parameters (e-mails, token hashes never reach the log).
+        debug:
+          config.logLevel === 'debug' || config.logLevel === 'trace' ? ['query', 'info', 'discovery'] : false,
       }),
     }),
   ],
-  providers: [AfterCommitPublisher],
+  providers: [RetentionJob],
+  exports: [RetentionJob],
 })
 export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseModule.name);

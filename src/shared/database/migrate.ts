@@ -14,6 +14,10 @@ export async function migrateToLatest(orm: MikroORM, { shared }: { shared: boole
   if (!shared) return (await migrator.up()).map((migration) => migration.name);
   const em = orm.em.fork() as EntityManager;
   return em.transactional(async (tx) => {
+    // Migrations may take longer than a request's statement timeout; waiting for another instance's
+    // run may too.
+    await tx.execute('set local statement_timeout = 0');
+    await tx.execute('set local lock_timeout = 0');
     await tx.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
     const applied = await migrator.up({ transaction: tx.getTransactionContext<Knex.Transaction>() });
     return applied.map((migration) => migration.name);

@@ -29,7 +29,30 @@ export function ormOptions(database: DatabaseConfig, embedded?: EmbeddedPostgres
     logger: (message) => ormLogger.log(message),
   };
   if (database.kind === 'postgresql') {
-    return { ...common, driver: PostgreSqlDriver, clientUrl: database.url, pool: { min: 0, max: 10 } };
+    const { connectTimeoutMs, statementTimeoutMs, lockTimeoutMs } = database.limits;
+    return {
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: database.url,
+      pool: {
+        min: 0,
+        max: 10,
+        acquireTimeoutMillis: connectTimeoutMs,
+        createTimeoutMillis: connectTimeoutMs,
+      },
+      driverOptions: {
+        connection: {
+          connectionTimeoutMillis: connectTimeoutMs,
+          keepAlive: true,
+          // Enforced by PostgreSQL…
+          statement_timeout: statementTimeoutMs,
+          lock_timeout: lockTimeoutMs,
+          idle_in_transaction_session_timeout: 60_000,
+          // …and by the client, for when PostgreSQL itself does not answer (frozen, cut off).
+          query_timeout: statementTimeoutMs + 1000,
+        },
+      },
+    };
   }
   if (!embedded) throw new Error('The embedded database needs its EmbeddedPostgres');
   return {

@@ -1,13 +1,15 @@
 // The page Stripe sends the customer to when they leave Checkout: /checkout/cancel?orderId=<id>.
-// The order is still payable: pay it (a new or the same Checkout Session) or cancel it.
+// While the order is payable: pay it (a new or the same Checkout Session) or cancel it.
 import { api, ApiError, goToCheckout, showError } from './api.js';
-import { followOrder, renderSummary, statusView } from './order-view.js';
-import { orderTokens, savedCart } from './storage.js';
+import { followOrder, renderSummary, showOrderNotFound, statusView } from './order-view.js';
+import { CANCEL_TEXTS } from './order-texts.js';
+import { orderTokens, pendingOrder, savedCart } from './storage.js';
 
 const PAYABLE = new Set(['pending', 'failed']);
 
 const $ = (id) => document.getElementById(id);
 const ui = {
+  title: $('title'),
   status: $('order-status'),
   error: $('error'),
   retry: $('retry'),
@@ -19,40 +21,54 @@ const ui = {
 
 const orderId = new URLSearchParams(location.search).get('orderId');
 const token = orderId ? orderTokens.get(orderId) : null;
+let stopFollowing = () => {};
 
-const view = statusView(ui.status, ({ status }) => {
-  ui.retry.hidden = !PAYABLE.has(status);
-  ui.cancel.hidden = !PAYABLE.has(status);
-  if (status === 'paid' || status === 'processing') savedCart.clear();
+const view = statusView(ui.status, {
+  texts: CANCEL_TEXTS,
+  heading: ui.title,
+  onChange: ({ status }) => {
+    ui.retry.hidden = !PAYABLE.has(status);
+    ui.cancel.hidden = !PAYABLE.has(status);
+    if (status === 'paid' || status === 'processing') savedCart.clear();
+    if (!PAYABLE.has(status)) pendingOrder.clear(orderId);
+  },
 });
 
 void main();
 
 async function main() {
-  if (!orderId || !token) {
-    ui.status.textContent = "We can't show this order here.";
-    showError(ui.error, new ApiError(404, { code: 'ORDERS.NOT_FOUND' }));
-    return;
-  }
+  if (!orderId || !token) return notFoundHere();
   ui.orderId.textContent = orderId;
   ui.retry.addEventListener('click', () => void retry());
   ui.cancel.addEventListener('click', () => void cancel());
   ui.status.tabIndex = -1;
 
-  followOrder({
+  stopFollowing = followOrder({
     orderId,
     token,
     onStatus: (message) => view.update(message),
-    onRefused: (error) => showError(ui.error, new ApiError(404, error)),
+    onRefused: () => notFoundHere(),
   });
   try {
     const order = await api(`/orders/${encodeURIComponent(orderId)}`, { token });
     renderSummary(ui.summaryBody, order);
+    ui.summary.hidden = false;
     view.update(order);
   } catch (error) {
-    ui.status.textContent = "We can't show this order right now.";
+    if (error instanceof ApiError && error.code === 'ORDERS.NOT_FOUND') return notFoundHere();
+    ui.status.textContent = "We can't show this order right now. Reload the page to try again.";
     showError(ui.error, error);
   }
+}
+
+function notFoundHere() {
+  stopFollowing();
+  showOrderNotFound({
+    heading: ui.title,
+    status: ui.status,
+    error: ui.error,
+    hide: [ui.retry, ui.cancel, ui.summary],
+  });
 }
 
 async function retry() {

@@ -2,22 +2,25 @@
 import { io } from '/socket.io/socket.io.esm.min.js';
 import { formatMoney } from './money.js';
 
-/** What each status means to the customer. Every text starts with the status word. */
-const STATUS_TEXT = {
-  pending: () => 'Waiting for your payment to be confirmed…',
-  processing: () =>
-    'Payment processing: your bank transfer is on its way. This page updates when it arrives.',
-  paid: () => 'Payment received. Thank you for your order!',
-  failed: (reason) => `Payment failed: ${reason || 'the payment did not go through.'}`,
-  canceled: () => 'This order was canceled. Nothing was charged.',
-};
+/** An order that failed because its Checkout Session ran out of time (the service's reason). */
+const EXPIRED_REASON = 'Checkout expired';
 
 /**
- * Renders an order's status into `element` (a `role="status"` region, `data-testid="order-status"`)
- * and tells `onChange` about each new one. A status older than the one shown (by `updatedAt`) is
+ * What the page tells the customer: the order's status, except that a failure by expiry is shown
+ * as `expired` (nothing went wrong with the payment; the time to pay ran out).
+ */
+export function displayState(order) {
+  return order.status === 'failed' && order.reason === EXPIRED_REASON ? 'expired' : order.status;
+}
+
+/**
+ * Renders an order's status into `element` (a `role="status"` region, `data-testid="order-status"`):
+ * the state word, then `texts[state].message(reason)`; the page's heading and title become
+ * `texts[state].title`. `data-status` holds the order's status, `data-state` the state shown.
+ * `onChange` hears about each new state. A status older than the one shown (by `updatedAt`) is
  * ignored: a push and a snapshot may cross.
  */
-export function statusView(element, onChange = () => {}) {
+export function statusView(element, { texts, heading, onChange = () => {} }) {
   let shown = null;
   return {
     get current() {
@@ -28,21 +31,43 @@ export function statusView(element, onChange = () => {}) {
       if (!shown) element.textContent = text;
     },
     update(order) {
-      if (!order || typeof order.status !== 'string' || !(order.status in STATUS_TEXT)) return;
+      if (!order || typeof order.status !== 'string') return;
+      const state = displayState(order);
+      if (!(state in texts)) return;
       if (shown && Date.parse(order.updatedAt) < Date.parse(shown.updatedAt)) return;
-      if (shown && shown.status === order.status && shown.reason === order.reason) {
+      if (shown && shown.status === order.status && shown.reason === (order.reason ?? null)) {
         shown = { ...shown, updatedAt: order.updatedAt };
         return;
       }
-      shown = { status: order.status, reason: order.reason ?? null, updatedAt: order.updatedAt };
+      shown = { status: order.status, state, reason: order.reason ?? null, updatedAt: order.updatedAt };
       const word = document.createElement('strong');
-      word.className = `status-word status-${order.status}`;
-      word.textContent = order.status;
-      element.replaceChildren(word, ' ', STATUS_TEXT[order.status](order.reason));
+      word.className = `status-word status-${state}`;
+      word.textContent = state;
+      element.replaceChildren(word, ' ', texts[state].message(order.reason));
       element.dataset.status = order.status;
+      element.dataset.state = state;
+      element.hidden = false;
+      heading.textContent = texts[state].title;
+      document.title = `${texts[state].title}: Payflow Coffee`;
       onChange(shown);
     },
   };
+}
+
+/**
+ * The page for an order this browser cannot open (no token here, a wrong one, an unknown id): one
+ * heading, one message, a way back. Nothing about payments, nothing waiting.
+ */
+export function showOrderNotFound({ heading, status, error, hide = [] }) {
+  heading.textContent = 'Order not found';
+  document.title = 'Order not found: Payflow Coffee';
+  status.hidden = true;
+  status.removeAttribute('data-status');
+  for (const element of hide) element.hidden = true;
+  error.replaceChildren();
+  const text = document.createElement('p');
+  text.textContent = "We can't find this order. An order opens only in the browser it was placed from.";
+  error.append(text);
 }
 
 /** Lists the order's lines and total in `element`; does nothing for an answer without items. */

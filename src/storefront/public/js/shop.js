@@ -1,7 +1,7 @@
 // The shop page: products, a cart in one currency, and Pay (order, then Stripe Checkout).
 import { api, ApiError, goToCheckout, showError } from './api.js';
 import { formatMoney } from './money.js';
-import { orderTokens, savedCart } from './storage.js';
+import { orderTokens, pendingOrder, savedCart } from './storage.js';
 
 /** The API's limits: quantity per line, lines per order. */
 const MAX_QUANTITY = 100;
@@ -16,6 +16,8 @@ const ui = {
   cartLines: $('cart-lines'),
   cartSummary: $('cart-summary'),
   cartCurrency: $('cart-currency'),
+  cartCount: $('cart-count'),
+  toast: $('toast'),
   form: $('checkout'),
   email: $('email'),
   pay: $('pay'),
@@ -27,9 +29,8 @@ const ui = {
 const products = new Map();
 /** productId → quantity, in the order lines were added. */
 let cart = new Map();
-/** The order placed for the cart as it is now, kept so that a retry pays it instead of placing another. */
-let placed = null;
 let busy = false;
+let toastTimer;
 
 start().catch((error) => showError(ui.error, error));
 
@@ -48,10 +49,10 @@ async function start() {
       renderCart();
     }
   });
-  ui.email.addEventListener('input', () => {
-    placed = null;
-    ui.email.removeAttribute('aria-invalid');
-  });
+  ui.email.addEventListener('input', () => ui.email.removeAttribute('aria-invalid'));
+  // Back from Checkout, the email typed before is still here.
+  const pending = pendingOrder.load();
+  if (pending && !ui.email.value) ui.email.value = pending.email;
 
   try {
     const list = await api('/products');
@@ -97,14 +98,11 @@ function renderProducts() {
 function addToCart(product) {
   const currency = cartCurrency();
   if (currency && currency !== product.currency) {
-    showError(
-      ui.error,
-      new ApiError(422, {
-        message:
-          `Your cart is in ${currency.toUpperCase()}, and a cart holds one currency only. ` +
-          `Pay for it or empty it before adding ${product.name} (${product.currency.toUpperCase()}).`,
-      }),
-    );
+    const message =
+      `Your cart is in ${currency.toUpperCase()}, and a cart holds one currency only. ` +
+      `Pay for it or empty it before adding ${product.name} (${product.currency.toUpperCase()}).`;
+    showError(ui.error, new ApiError(422, { message }));
+    toast(message, 'error');
     return;
   }
   if (!cart.has(product.id) && cart.size >= MAX_LINES) {
@@ -115,12 +113,25 @@ function addToCart(product) {
     return;
   }
   setQuantity(product.id, (cart.get(product.id) ?? 0) + 1);
+  toast(`Added ${product.name}. ${ui.cartSummary.textContent}.`);
+}
+
+/**
+ * A short note at the bottom of the screen, where the shopper's thumb is: on a phone the cart sits
+ * below every product, out of sight. Screen readers hear the cart summary and the error region
+ * instead (the note repeats them, so it is hidden from them).
+ */
+function toast(text, kind = 'info') {
+  ui.toast.textContent = text;
+  ui.toast.dataset.kind = kind;
+  ui.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (ui.toast.hidden = true), kind === 'error' ? 8000 : 4000);
 }
 
 function setQuantity(productId, quantity) {
   if (quantity <= 0) cart.delete(productId);
   else cart.set(productId, Math.min(quantity, MAX_QUANTITY));
-  placed = null;
   showError(ui.error, null);
   ui.retry.hidden = true;
   saveCart();
@@ -190,9 +201,11 @@ function renderCart() {
     const total = [...cart].reduce((sum, [id, quantity]) => sum + products.get(id).unitAmount * quantity, 0);
     ui.cartSummary.textContent = `${items} ${items === 1 ? 'item' : 'items'}, total ${formatMoney(total, currency)}`;
     ui.cartCurrency.textContent = `Prices in ${currency.toUpperCase()}. A cart holds one currency.`;
+    ui.cartCount.textContent = String(items);
   } else {
     ui.cartSummary.textContent = '';
     ui.cartCurrency.textContent = '';
+    ui.cartCount.textContent = '0';
   }
   ui.pay.disabled = busy || cart.size === 0;
 }
@@ -214,28 +227,82 @@ async function pay() {
 
   setBusy(true);
   try {
-    if (!placed) {
-      const order = await api('/orders', {
-        method: 'POST',
-        body: {
-          customerEmail: ui.email.value.trim(),
-          items: [...cart].map(([productId, quantity]) => ({ productId, quantity })),
-        },
-      });
-      orderTokens.set(order.id, order.accessToken);
-      placed = { orderId: order.id, token: order.accessToken };
-    }
+    const order = await orderForCart(ui.email.value.trim());
+    if (!order) return setBusy(false);
     // The cart stays until the order is paid (the success page empties it): back from Stripe, it is here.
-    await goToCheckout(placed.orderId, placed.token);
+    await goToCheckout(order.orderId, orderTokens.get(order.orderId));
   } catch (error) {
     setBusy(false);
     if (error instanceof ApiError && error.code === 'REQUEST.INVALID')
       ui.email.setAttribute('aria-invalid', 'true');
-    if (error instanceof ApiError && error.code === 'ORDERS.NOT_PAYABLE') placed = null;
     showError(ui.error, error);
     // The order (if placed) is still payable after a network or provider failure: offer to retry it.
     ui.retry.hidden = !(error instanceof ApiError && error.retryable);
   }
+}
+
+/**
+ * The order to pay for the cart as it is now: the pending one while the cart and the email are
+ * unchanged and it is still payable; otherwise the pending one is canceled (which expires its
+ * Checkout Session) and a new one is placed. Resolves to null when the earlier order turned out to
+ * be paid or on its way (nothing is placed then: the shopper is told, with a link to it).
+ */
+async function orderForCart(email) {
+  const items = [...cart].map(([productId, quantity]) => ({ productId, quantity }));
+  const pending = pendingOrder.load();
+  if (pending) {
+    const token = orderTokens.get(pending.orderId);
+    const path = `/orders/${encodeURIComponent(pending.orderId)}`;
+    const current = await api(path, { token }).catch((error) => {
+      if (error instanceof ApiError && error.code === 'ORDERS.NOT_FOUND') return null;
+      throw error;
+    });
+    if (current && (current.status === 'paid' || current.status === 'processing')) {
+      pendingOrder.clear(pending.orderId);
+      showEarlierOrder(pending.orderId);
+      return null;
+    }
+    const unchanged = pending.email === email && sameItems(pending.items, items);
+    if (current && current.status !== 'canceled' && unchanged) return pending;
+    if (current && current.status !== 'canceled') {
+      try {
+        await api(`${path}/cancel`, { method: 'POST', token });
+      } catch (error) {
+        // Paid or being paid meanwhile: never place a second order for it.
+        if (error instanceof ApiError && error.code === 'ORDERS.NOT_CANCELABLE') {
+          pendingOrder.clear(pending.orderId);
+          showEarlierOrder(pending.orderId);
+          return null;
+        }
+        throw error;
+      }
+    }
+    pendingOrder.clear(pending.orderId);
+  }
+  const order = await api('/orders', { method: 'POST', body: { customerEmail: email, items } });
+  orderTokens.set(order.id, order.accessToken);
+  const placed = { orderId: order.id, email, items };
+  pendingOrder.save(placed);
+  return placed;
+}
+
+function sameItems(a, b) {
+  const key = (lines) =>
+    JSON.stringify(
+      lines.map((line) => [line.productId, line.quantity]).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+    );
+  return key(a) === key(b);
+}
+
+function showEarlierOrder(orderId) {
+  ui.error.replaceChildren();
+  const text = document.createElement('p');
+  text.append('Your earlier order for this cart is already paid or being paid. ');
+  const link = document.createElement('a');
+  link.href = `/checkout/success?orderId=${encodeURIComponent(orderId)}`;
+  link.textContent = 'See that order';
+  text.append(link, '.');
+  ui.error.append(text);
 }
 
 function setBusy(value) {

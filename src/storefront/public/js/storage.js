@@ -2,6 +2,7 @@
 
 const TOKENS_KEY = 'payflow.orders';
 const CART_KEY = 'payflow.cart';
+const PENDING_KEY = 'payflow.pending';
 const memory = new Map();
 
 /**
@@ -30,6 +31,36 @@ export const savedCart = {
   clear() {
     try {
       localStorage.removeItem(CART_KEY);
+    } catch {
+      // storage disabled
+    }
+  },
+};
+
+/**
+ * The unpaid order this browser placed for its cart: `{orderId, email, items: [{productId,
+ * quantity}]}`. Pay continues it while the cart and email are unchanged, and replaces it (cancels
+ * it, then places another) when they changed, so that leaving Checkout and paying again never
+ * leaves a second order behind. Forgotten once the order is paid, processing or canceled.
+ */
+export const pendingOrder = {
+  load() {
+    const value = readJson(PENDING_KEY, null);
+    const valid =
+      typeof value?.orderId === 'string' &&
+      typeof value.email === 'string' &&
+      Array.isArray(value.items) &&
+      orderTokens.get(value.orderId) !== null;
+    return valid ? value : null;
+  },
+  save(order) {
+    writeJson(PENDING_KEY, order);
+  },
+  /** Forgets the pending order (only `orderId`'s, when given). */
+  clear(orderId) {
+    if (orderId !== undefined && readJson(PENDING_KEY, null)?.orderId !== orderId) return;
+    try {
+      localStorage.removeItem(PENDING_KEY);
     } catch {
       // storage disabled
     }

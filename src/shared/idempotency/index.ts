@@ -1,0 +1,2 @@
+export { Idempotent } from './idempotency.interceptor';
+export { IdempotencyModule } from './idempotency.module';

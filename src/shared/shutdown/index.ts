@@ -1,0 +1,2 @@
+export { GracefulShutdown } from './graceful-shutdown';
+export { ShutdownModule } from './shutdown.module';

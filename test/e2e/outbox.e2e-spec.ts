@@ -1,0 +1,208 @@
+import { Client } from 'pg';
+import request from 'supertest';
+import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
+import { Order } from '../../src/orders/order.entity';
+import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
+import { createTestApp, type TestApp } from '../support/app';
+import { truncateAll } from '../support/db';
+import { placeOrder } from '../support/factories';
+import { waitFor } from '../support/wait';
+
+interface DeliveryRow {
+  id: string;
+  name: string;
+  subscriber: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  event_id: string;
+}
+
+async function deliveries(t: TestApp, orderId?: string): Promise<DeliveryRow[]> {
+  return t
+    .em()
+    .getConnection()
+    .execute<DeliveryRow[]>(
+      `select d.id, e.name, d.subscriber, d.status, d.attempts, d.last_error, d.event_id
+         from outbox_deliveries d join outbox_events e on e.id = d.event_id
+        where ?::text is null or e.payload->>'orderId' = ?
+        order by d.id`,
+      [orderId ?? null, orderId ?? null],
+    );
+}
+
+/**
+ * The transactional outbox in one process: what a change writes, in its own transaction; delivery
+ * per subscriber with retries and a dead-letter state; the wake-up by NOTIFY. (The crash between
+ * commit and reaction: outbox-crash.e2e-spec.ts.)
+ */
+describe('Transactional outbox', () => {
+  let t: TestApp;
+  /** What the test subscribers saw, and how they behave. */
+  const seen: { subscriber: string; orderId: string; eventId: string; attempt: number }[] = [];
+  let failuresLeft = 0;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: { OUTBOX_RETRY_SCHEDULE: '0.1,0.1,0.1', OUTBOX_POLL_SECONDS: '1' },
+    });
+    const registry = t.app.get(OutboxRegistry);
+    registry.subscribe(OrderPlacedEvent, 'test.flaky', (event, delivery) => {
+      seen.push({ subscriber: 'test.flaky', orderId: event.orderId, ...delivery });
+      if (failuresLeft-- > 0) throw new Error('flaky consumer down');
+    });
+    registry.subscribe(OrderCanceledEvent, 'test.broken', (event, delivery) => {
+      seen.push({ subscriber: 'test.broken', orderId: event.orderId, ...delivery });
+      throw new Error('broken consumer');
+    });
+  });
+  afterAll(() => t.close());
+  beforeEach(async () => {
+    await truncateAll(t.orm);
+    seen.length = 0;
+    failuresLeft = 0;
+  });
+
+  it('a change writes its events for each durable subscriber in its own transaction; all get delivered', async () => {
+    const order = await placeOrder(t);
+    const rows = await waitFor(async () => {
+      const all = await deliveries(t, order.id);
+      return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
+    }, 'the deliveries to be delivered');
+    expect(rows.map((row) => `${row.name} → ${row.subscriber}`).sort()).toEqual([
+      'orders.placed → test.flaky',
+      'orders.status_changed → notifications.push-status',
+    ]);
+    expect(rows.every((row) => row.attempts === 1)).toBe(true);
+    expect(seen).toEqual([
+      {
+        subscriber: 'test.flaky',
+        orderId: order.id,
+        eventId: rows.find((r) => r.subscriber === 'test.flaky')!.event_id,
+        attempt: 1,
+      },
+    ]);
+  });
+
+  it('a transaction that rolls back leaves no outbox row and delivers nothing', async () => {
+    const em = t.em();
+    const order = await placeOrder(t);
+    await waitFor(
+      async () => (await deliveries(t, order.id)).every((row) => row.status === 'delivered'),
+      'the placement',
+    );
+    const before = await deliveries(t);
+    // A cancellation whose transaction fails after the change was flushed.
+    await expect(
+      em.transactional(async (tx) => {
+        const loaded = await tx.findOneOrFail(Order, order.id, { refresh: true });
+        loaded.cancel({ kind: 'api' });
+        await tx.flush();
+        expect(await tx.execute(`select status from orders where id = ?`, [order.id])).toEqual([
+          { status: 'canceled' },
+        ]);
+        throw new Error('rolled back on purpose');
+      }),
+    ).rejects.toThrow('rolled back on purpose');
+    expect(await deliveries(t)).toEqual(before);
+    expect(seen.filter((s) => s.subscriber === 'test.broken')).toEqual([]);
+  });
+
+  it('a failing subscriber is retried on its own, with the same event id, until it succeeds', async () => {
+    failuresLeft = 2;
+    const order = await placeOrder(t);
+    const flaky = await waitFor(async () => {
+      const row = (await deliveries(t, order.id)).find((r) => r.subscriber === 'test.flaky');
+      return row?.status === 'delivered' && row;
+    }, 'the flaky delivery to succeed');
+    expect(flaky.attempts).toBe(3);
+    expect(seen.map((s) => [s.attempt, s.eventId])).toEqual([
+      [1, flaky.event_id],
+      [2, flaky.event_id],
+      [3, flaky.event_id],
+    ]);
+    // The push of the same change went out once: its delivery did not run again with the retries.
+    const push = (await deliveries(t, order.id)).find((r) => r.subscriber === 'notifications.push-status');
+    expect(push).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('a subscriber failing every retry is dead-lettered, listed for staff, and can be retried', async () => {
+    const order = await placeOrder(t);
+    await request(t.http())
+      .post(`/api/orders/${order.id}/cancel`)
+      .set('Authorization', `Bearer ${order.accessToken}`)
+      .expect(200);
+    const dead = await waitFor(async () => {
+      const row = (await deliveries(t, order.id)).find((r) => r.subscriber === 'test.broken');
+      return row?.status === 'dead' && row;
+    }, 'the broken delivery to be dead-lettered');
+    expect(dead).toMatchObject({ attempts: 4, last_error: 'Error: broken consumer' });
+    expect(seen.filter((s) => s.subscriber === 'test.broken')).toHaveLength(4);
+
+    const monitor = t.app.get(OutboxMonitor);
+    expect(await monitor.dead()).toEqual([
+      expect.objectContaining({
+        id: String(dead.id),
+        eventId: dead.event_id,
+        eventName: 'orders.canceled',
+        subscriber: 'test.broken',
+        attempts: 4,
+        lastError: 'Error: broken consumer',
+      }),
+    ]);
+    expect(await monitor.counts()).toMatchObject({ dead: 1, pending: 0 });
+    // The other reaction to the same commit (the push of the canceled status) was not held back.
+    const push = (await deliveries(t, order.id)).filter((r) => r.subscriber === 'notifications.push-status');
+    expect(push.map((r) => [r.status, r.attempts])).toEqual([
+      ['delivered', 1],
+      ['delivered', 1],
+    ]);
+
+    expect(await monitor.retry(String(dead.id))).toBe(true);
+    await waitFor(() => seen.filter((s) => s.subscriber === 'test.broken').length === 8, 'a second round');
+    await waitFor(
+      async () =>
+        (await deliveries(t, order.id)).find((r) => r.subscriber === 'test.broken')?.status === 'dead',
+      'dead again',
+    );
+    expect(await monitor.retry(String(push[0].id))).toBe(false); // only dead ones
+  });
+});
+
+describe('Transactional outbox: wake-up across instances', () => {
+  let t: TestApp;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    // No timer to speak of: only a NOTIFY can wake this relay.
+    t = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    t.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.remote', (event) => {
+      seen.push(event.orderId);
+    });
+    await truncateAll(t.orm);
+  });
+  afterAll(() => t.close());
+
+  it('a delivery committed by another instance is relayed here on its NOTIFY', async () => {
+    // Another instance's commit, as it writes it: event, delivery and NOTIFY in one transaction.
+    const other = new Client({ connectionString: process.env.DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(
+        `insert into outbox_events (id, name, payload, created_at)
+         values ('6f1c1f38-55f4-4a53-9b25-0c0ad0b1c001', 'orders.placed',
+                 '{"orderId": "remote-order", "totalAmount": 100, "currency": "usd", "occurredAt": {"$date": "2026-11-29T07:00:00.000Z"}}', now())`,
+      );
+      await other.query(
+        `insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
+         values ('6f1c1f38-55f4-4a53-9b25-0c0ad0b1c001', 'test.remote', 'pending', 0, now(), now())`,
+      );
+      await other.query(`select pg_notify('outbox_deliveries', '')`);
+      await other.query('commit');
+    } finally {
+      await other.end();
+    }
+    await waitFor(() => seen.includes('remote-order'), 'the NOTIFY to wake the relay');
+  });
+});
