@@ -15,7 +15,7 @@ import { DatabaseModule } from './shared/database/database.module';
 import { IdempotencyModule } from './shared/idempotency';
 import { OutboxModule } from './shared/outbox';
 import { ShutdownModule } from './shared/shutdown';
-import { loggerParams } from './shared/logging';
+import { FlushLogsOnShutdown, loggerParams } from './shared/logging';
 import { StaffModule } from './staff';
 import { MetricsModule } from './metrics';
 import { StorefrontModule } from './storefront';
@@ -50,5 +50,6 @@ import { StorefrontModule } from './storefront';
     StaffModule,
     MetricsModule,
   ],
+  providers: [FlushLogsOnShutdown],
 })
 export class AppModule {}

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) keeping its files in `dataDir`.
@@ -13,7 +13,10 @@ export class EmbeddedPostgres {
   readonly open = (): PGlite => {
     if (!this.instance) {
       mkdirSync(this.dataDir, { recursive: true });
-      this.instance = new PGlite(this.dataDir);
+      // Loaded only when used: a service on PostgreSQL starts without compiling PGlite's module.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PGlite: Embedded } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
+      this.instance = new Embedded(this.dataDir);
     }
     return this.instance;
   };

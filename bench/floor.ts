@@ -1,0 +1,147 @@
+/**
+ * The floor: the least a webhook endpoint can do for a `checkout.session.completed` event, as a
+ * minimal `node:http` + `pg` server. It verifies the same `Stripe-Signature` on the raw bytes, parses
+ * the event, and commits the rows the service commits, in one transaction: the ledger row (with its
+ * outcome), the attempt `succeeded`, the order `paid`, and its history row. Its throughput is what
+ * the service's is measured against. Started by the benchmark: `FLOOR_PORT`, `DATABASE_URL`,
+ * `STRIPE_WEBHOOK_SECRET`, `FLOOR_POOL_SIZE`.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Pool } from 'pg';
+
+const TOLERANCE_SECONDS = 300;
+const secret = process.env.STRIPE_WEBHOOK_SECRET ?? '';
+const pool = new Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.FLOOR_POOL_SIZE ?? 10),
+});
+
+function verified(raw: Buffer, header: string | undefined): boolean {
+  if (!header) return false;
+  let timestamp = NaN;
+  const signatures: string[] = [];
+  for (const part of header.split(',')) {
+    const [key, value] = part.split('=', 2);
+    if (key === 't') timestamp = Number(value);
+    else if (key === 'v1' && value) signatures.push(value);
+  }
+  if (!Number.isInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > TOLERANCE_SECONDS)
+    return false;
+  const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(raw).digest();
+  return signatures.some((signature) => {
+    const given = Buffer.from(signature, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+interface CompletedEvent {
+  id: string;
+  type: string;
+  data: {
+    object: {
+      id: string;
+      amount_total: number;
+      currency: string;
+      payment_intent: string;
+      metadata: { orderId?: string };
+    };
+  };
+}
+
+// The attempt, the order and its history, and the ledger's outcome, in one statement.
+const APPLY = `
+with pay as (
+  update payments set status = 'succeeded', payment_intent_id = $3, updated_at = now()
+  where session_id = $2 and order_id = $4 and amount = $5 and currency = $6 and status in ('open', 'processing')
+  returning order_id
+), old as (
+  select id, status from orders where id = (select order_id from pay) for update
+), ord as (
+  update orders o set status = 'paid', status_reason = null, updated_at = now()
+  from old where o.id = old.id and old.status in ('pending', 'processing', 'failed')
+  returning o.id, old.status as from_status
+), history as (
+  insert into order_history (order_id, from_status, to_status, reason, source_kind, source_ref, occurred_at)
+  select id, from_status, 'paid', 'Payment confirmed', 'webhook', $1, now() from ord
+)
+update processed_webhook_events
+set outcome = case when exists (select 1 from ord) then 'applied' else 'ignored' end,
+    order_id = $4, detail = 'attempt 1 succeeded'
+where id = $1
+returning outcome`;
+
+async function apply(event: CompletedEvent): Promise<string> {
+  const session = event.data.object;
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const claim = await client.query<{ deliveries: number }>(
+      `insert into processed_webhook_events (id, type, deliveries, received_at, last_delivery_at)
+       values ($1, $2, 1, now(), now())
+       on conflict (id) do update
+         set deliveries = processed_webhook_events.deliveries + 1, last_delivery_at = now()
+       returning deliveries`,
+      [event.id, event.type],
+    );
+    let outcome = 'duplicate';
+    if (claim.rows[0].deliveries === 1) {
+      const applied = await client.query<{ outcome: string }>(APPLY, [
+        event.id,
+        session.id,
+        session.payment_intent,
+        session.metadata.orderId,
+        session.amount_total,
+        session.currency,
+      ]);
+      outcome = applied.rows[0].outcome;
+    }
+    await client.query('commit');
+    return outcome;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function answer(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === 'GET' && req.url === '/ready') return answer(res, 200, { ok: true });
+  if (req.method !== 'POST' || req.url !== '/api/webhooks/stripe') return answer(res, 404, {});
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const signature = req.headers['stripe-signature'];
+  if (!verified(raw, typeof signature === 'string' ? signature : undefined)) {
+    return answer(res, 400, { message: 'bad signature' });
+  }
+  const event = JSON.parse(raw.toString('utf8')) as CompletedEvent;
+  if (event.type !== 'checkout.session.completed') return answer(res, 400, { message: 'unexpected type' });
+  try {
+    answer(res, 200, { received: true, outcome: await apply(event) });
+  } catch (error) {
+    console.error(error);
+    answer(res, 500, { message: 'failed' });
+  }
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((error: unknown) => {
+    console.error(error);
+    if (!res.headersSent) answer(res, 500, {});
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.FLOOR_PORT), '127.0.0.1');
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  void pool.end();
+});

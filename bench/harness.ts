@@ -1,0 +1,565 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool as PgPool } from 'pg';
+import type { Pool } from 'undici';
+import {
+  countCheckouts,
+  refreshDatabase,
+  type SeededOrder,
+  seedOrders,
+  type Verification,
+  verifyPaid,
+} from './database';
+import { BENCH_WEBHOOK_SECRET, completedEvents, sign, type WebhookEvent } from './events';
+import { httpPool, latency, type Latency, round, runPhase } from './load';
+import type { BenchOptions } from './options';
+import { cpuSecondsOf, freePort, memoryOf, ROOT, type Started, startProcess } from './processes';
+import { Followers } from './sockets';
+
+/** The offline sandbox's key: the service's Stripe adapter talks to the sandbox process with it. */
+const SANDBOX_KEY = 'sk_test_sandbox_51OfflineOrderFlow';
+const WEBHOOK_PATH = '/api/webhooks/stripe';
+
+export interface WebhookRun {
+  /** Requests sent (new events and duplicates). */
+  sent: number;
+  perSecond: number;
+  latency: Latency;
+  /** How many answers said what (`applied`, `duplicate`, `http 500`, …). */
+  outcomes: Record<string, number>;
+  /** What the database holds afterwards for these events. */
+  verified: Verification;
+  cutShort: boolean;
+  /** CPU the server process used per request, in ms (PostgreSQL's not included). */
+  cpuMsPerEvent?: number;
+}
+
+export interface MixedRun extends WebhookRun {
+  newLatency: Latency;
+  duplicateLatency: Latency;
+}
+
+export interface PushRun {
+  webhooks: number;
+  concurrency: number;
+  latency: Latency;
+  /** Pushes that did not arrive within 10 s. */
+  lost: number;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  machine: { cpus: number; model: string; node: string; loadAverage: number[] };
+  options: Omit<BenchOptions, 'scenarios'> & { scenarios: string[] };
+  startup?: { firstStartMs: number; readyMs: number[]; medianMs: number };
+  webhooks?: WebhookRun;
+  duplicates?: MixedRun;
+  floor?: WebhookRun;
+  /** Service events per second over the floor's, same run. */
+  ratioToFloor?: number;
+  /** The floor's CPU per event over the service's: the same ratio, hardly moved by others' load. */
+  cpuRatioToFloor?: number;
+  memory?: { beforeMb: number; peakMb: number; clients: number };
+  push?: { clients: number; oneAtATime: PushRun; concurrent: PushRun };
+  customer?: {
+    pairs: number;
+    perSecond: number;
+    latency: Latency;
+    errors: number;
+    checkoutsInDb: number;
+    cutShort: boolean;
+  };
+  /** Problems that make the figures untrustworthy (errors, rows missing); empty when all is well. */
+  problems: string[];
+}
+
+type Log = (line: string) => void;
+
+/**
+ * One benchmark run: builds the service if needed, empties the database, times start-ups, seeds
+ * orders with open checkout attempts, then runs each scenario against `node dist/main.js` (and the
+ * floor, and the sandbox as its own process), checking in the database that what was reported
+ * applied was applied. Every child process is stopped before it returns or throws.
+ */
+export async function runBench(options: BenchOptions, log: Log = () => undefined): Promise<BenchResult> {
+  const want = (name: Parameters<typeof options.scenarios.has>[0]) => options.scenarios.has(name);
+  const result: BenchResult = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? '?',
+      node: process.version,
+      loadAverage: loadavg().map((l) => round(l, 2)),
+    },
+    options: { ...options, scenarios: [...options.scenarios] },
+    problems: [],
+  };
+  const logs = join(ROOT, options.resultsDir, 'logs');
+  const stamp = result.startedAt.replace(/[:.]/g, '-');
+  ensureBuilt(log);
+  await refreshDatabase(options.databaseUrl);
+
+  const servicePort = await freePort();
+  const sandboxPort = await freePort();
+  const serviceEnv: Record<string, string> = {
+    NODE_ENV: 'production',
+    PORT: String(servicePort),
+    DATABASE_URL: options.databaseUrl,
+    STRIPE_SECRET_KEY: SANDBOX_KEY,
+    STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
+    STRIPE_API_HOST: '127.0.0.1',
+    STRIPE_API_PORT: String(sandboxPort),
+    STRIPE_API_PROTOCOL: 'http',
+    RATE_LIMIT_PER_MINUTE: '0',
+    RECONCILE_INTERVAL_SECONDS: '0',
+    LOG_LEVEL: 'info',
+    REDIS_URL: options.redisUrl,
+    NODE_OPTIONS: options.serviceNodeOptions,
+  };
+  const startService = (extraArgs: string[] = []) =>
+    startProcess({
+      args: [...extraArgs, join(ROOT, 'dist', 'main.js')],
+      env: serviceEnv,
+      port: servicePort,
+      readyPath: '/api/health/ready',
+      logFile: join(logs, `service-${stamp}.log`),
+    });
+
+  // Start-up: the first start migrates the empty database; the timed ones find it migrated.
+  log('service: first start (migrations)');
+  const first = await startService();
+  await first.stop();
+  if (want('startup') && options.starts > 0) {
+    const readyMs: number[] = [];
+    for (let i = 0; i < options.starts; i++) {
+      const started = await startService();
+      readyMs.push(round(started.readyMs, 0));
+      await started.stop();
+    }
+    const sorted = [...readyMs].sort((a, b) => a - b);
+    result.startup = {
+      firstStartMs: round(first.readyMs, 0),
+      readyMs,
+      medianMs: sorted[Math.floor(sorted.length / 2)],
+    };
+    log(`startup: ready in ${readyMs.join(', ')} ms`);
+  }
+
+  const db = new PgPool({ connectionString: options.databaseUrl, max: 4 });
+  const children: Started[] = [];
+  let followers: Followers | undefined;
+  try {
+    const half = Math.ceil(options.events / 2);
+    log('seeding orders');
+    const webhookOrders = want('webhooks') ? await seedOrders(db, options.warmup + options.events, 'w') : [];
+    const mixedOrders = want('webhooks') ? await seedOrders(db, half, 'm') : [];
+    const floorOrders = want('floor') ? await seedOrders(db, options.warmup + options.events, 'f') : [];
+    const followedOrders =
+      options.clients > 0 && (want('push') || want('webhooks'))
+        ? await seedOrders(db, options.clients, 'p')
+        : [];
+    await db.query('analyze');
+
+    let floorHttp: Pool | undefined;
+    let floorPid = 0;
+    if (want('floor')) {
+      const floorPort = await freePort();
+      const floor = await startProcess({
+        args: [require.resolve('ts-node/dist/bin.js'), '--swc', join(ROOT, 'bench', 'floor.ts')],
+        env: {
+          FLOOR_PORT: String(floorPort),
+          DATABASE_URL: options.databaseUrl,
+          STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
+          FLOOR_POOL_SIZE: '10',
+        },
+        port: floorPort,
+        readyPath: '/ready',
+        logFile: join(logs, `floor-${stamp}.log`),
+      });
+      children.push(floor);
+      floorHttp = httpPool(floor.url, options.connections);
+      floorPid = floor.pid;
+    }
+
+    if (want('customer')) {
+      const sandbox = await startProcess({
+        args: [join(ROOT, 'dist', 'sandbox', 'main.js')],
+        env: {
+          SANDBOX_PORT: String(sandboxPort),
+          // Its objects are stored in the same database (schema sandbox), written through as it answers.
+          DATABASE_URL: options.databaseUrl,
+          STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
+          SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${servicePort}${WEBHOOK_PATH}`,
+          LOG_LEVEL: 'warn',
+        },
+        port: sandboxPort,
+        readyPath: '/_sandbox/events',
+        logFile: join(logs, `sandbox-${stamp}.log`),
+      });
+      children.push(sandbox);
+    }
+
+    const profileArgs = options.cpuProfile
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${join(ROOT, options.resultsDir, 'profiles')}`,
+          // Nest re-raises SIGTERM once it has shut down; exiting normally instead writes the profile.
+          '--import',
+          'data:text/javascript,let n=0;process.on("SIGTERM",()=>{if(++n>1)process.exit(0)})',
+        ]
+      : [];
+    const service = await startService(profileArgs);
+    children.push(service);
+    const http = httpPool(service.url, options.connections);
+    try {
+      if (followedOrders.length) {
+        log(`connecting ${followedOrders.length} Socket.IO clients`);
+        followers = await Followers.connect(service.url, followedOrders);
+      }
+
+      // Scenario 1 and its floor, in interleaved rounds: a shared machine's load drifts, and both
+      // sides of the ratio should see the same drift.
+      const targets: Target[] = [];
+      if (floorHttp) {
+        targets.push({ name: 'floor', pid: floorPid, http: floorHttp, events: completedEvents(floorOrders) });
+      }
+      if (want('webhooks')) {
+        targets.push({ name: 'service', pid: service.pid, http, events: completedEvents(webhookOrders) });
+      }
+      for (const target of targets) {
+        log(`${target.name}: warm-up`);
+        await webhookPhase(
+          target.http,
+          target.events.slice(0, options.warmup),
+          options.phaseTimeoutSeconds,
+          options,
+        );
+        target.events = target.events.slice(options.warmup);
+      }
+      const before = memoryOf(service.pid);
+      const measured = await interleaved(db, targets, options, log);
+      const after = memoryOf(service.pid);
+      result.floor = measured.get('floor');
+      result.webhooks = measured.get('service');
+      if (result.webhooks && before && after) {
+        result.memory = { beforeMb: before.rssMb, peakMb: after.peakMb, clients: followers?.size ?? 0 };
+      }
+      if (result.floor && result.webhooks) {
+        result.ratioToFloor = round(result.webhooks.perSecond / result.floor.perSecond, 2);
+        const [floorCpu, serviceCpu] = [result.floor.cpuMsPerEvent, result.webhooks.cpuMsPerEvent];
+        if (floorCpu && serviceCpu) result.cpuRatioToFloor = round(floorCpu / serviceCpu, 2);
+      }
+      if (want('webhooks')) {
+        log('webhooks: half duplicates');
+        result.duplicates = await mixedRun(db, http, service.pid, completedEvents(mixedOrders), options);
+        log(`duplicates: ${result.duplicates.perSecond}/s`);
+      }
+
+      if (want('push') && followers && options.pushes > 0) {
+        const events = completedEvents(followedOrders);
+        log('push: one at a time');
+        const oneAtATime = await pushRun(http, followers, events.slice(0, options.pushes), 1, options);
+        log('push: concurrent');
+        const concurrent = await pushRun(
+          http,
+          followers,
+          events.slice(options.pushes, 2 * options.pushes),
+          options.connections,
+          options,
+        );
+        result.push = { clients: followers.size, oneAtATime, concurrent };
+        for (const run of [oneAtATime, concurrent]) {
+          if (run.lost) result.problems.push(`push: ${run.lost} pushes did not arrive`);
+        }
+      }
+
+      if (want('customer') && options.pairs > 0) {
+        log('customer path');
+        result.customer = await customerRun(db, http, options);
+      }
+    } finally {
+      followers?.close();
+      await http.close();
+      await floorHttp?.close();
+    }
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await db.end();
+  }
+
+  for (const [name, run] of [
+    ['webhooks', result.webhooks],
+    ['duplicates', result.duplicates],
+    ['floor', result.floor],
+  ] as const) {
+    if (!run) continue;
+    const unexpected = Object.entries(run.outcomes).filter(
+      ([outcome]) => outcome !== 'applied' && outcome !== 'duplicate',
+    );
+    if (unexpected.length)
+      result.problems.push(`${name}: unexpected answers ${JSON.stringify(Object.fromEntries(unexpected))}`);
+    const applied = run.outcomes.applied ?? 0;
+    const v = run.verified;
+    if (
+      [v.paidOrders, v.succeededAttempts, v.paidHistoryRows, v.appliedLedgerRows].some((n) => n !== applied)
+    ) {
+      result.problems.push(
+        `${name}: ${applied} answered applied, but the database holds ${JSON.stringify(v)}`,
+      );
+    }
+    if (run.cutShort) result.problems.push(`${name}: stopped by the phase time limit`);
+  }
+  if (result.customer) {
+    const c = result.customer;
+    if (c.errors) result.problems.push(`customer: ${c.errors} pairs failed`);
+    if (c.checkoutsInDb !== c.pairs - c.errors)
+      result.problems.push(
+        `customer: ${c.checkoutsInDb} checkouts in the database for ${c.pairs - c.errors} answered`,
+      );
+    if (c.cutShort) result.problems.push('customer: stopped by the phase time limit');
+  }
+  return result;
+}
+
+interface Delivery {
+  ms: number;
+  outcome: string;
+}
+
+async function deliver(http: Pool, event: WebhookEvent): Promise<Delivery> {
+  const started = performance.now();
+  const response = await http.request({
+    path: WEBHOOK_PATH,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': sign(event.body) },
+    body: event.body,
+  });
+  const text = await response.body.text();
+  const ms = performance.now() - started;
+  if (response.statusCode !== 200) return { ms, outcome: `http ${response.statusCode}` };
+  return { ms, outcome: (JSON.parse(text) as { outcome: string }).outcome };
+}
+
+function webhookPhase(
+  http: Pool,
+  events: readonly WebhookEvent[],
+  timeoutSeconds: number,
+  options: BenchOptions,
+) {
+  return runPhase(events.length, options.connections, timeoutSeconds, (i) => deliver(http, events[i]));
+}
+
+function tally(deliveries: readonly (Delivery | undefined)[]): Record<string, number> {
+  const outcomes: Record<string, number> = {};
+  for (const d of deliveries) if (d) outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
+  return outcomes;
+}
+
+interface Target {
+  name: 'floor' | 'service';
+  pid: number;
+  http: Pool;
+  events: readonly WebhookEvent[];
+}
+
+/** Each target's events in `options.rounds` slices, taking turns; one result per target. */
+async function interleaved(
+  db: PgPool,
+  targets: readonly Target[],
+  options: BenchOptions,
+  log: Log,
+): Promise<Map<Target['name'], WebhookRun>> {
+  const runs = new Map<
+    Target['name'],
+    {
+      deliveries: (Delivery | undefined)[];
+      seconds: number;
+      completed: number;
+      cutShort: boolean;
+      cpu: number;
+    }
+  >();
+  for (const target of targets)
+    runs.set(target.name, { deliveries: [], seconds: 0, completed: 0, cutShort: false, cpu: 0 });
+  for (let turn = 0; turn < options.rounds; turn++) {
+    for (const target of targets) {
+      const size = Math.ceil(target.events.length / options.rounds);
+      const slice = target.events.slice(turn * size, (turn + 1) * size);
+      const cpuBefore = cpuSecondsOf(target.pid) ?? NaN;
+      const phase = await webhookPhase(
+        target.http,
+        slice,
+        options.phaseTimeoutSeconds / options.rounds,
+        options,
+      );
+      const run = runs.get(target.name)!;
+      run.deliveries.push(...phase.results);
+      run.seconds += phase.seconds;
+      run.completed += phase.completed;
+      run.cutShort ||= phase.cutShort;
+      run.cpu += (cpuSecondsOf(target.pid) ?? NaN) - cpuBefore;
+      log(
+        `${target.name}: round ${turn + 1}/${options.rounds}, ${round(phase.completed / phase.seconds, 0)}/s`,
+      );
+    }
+  }
+  const results = new Map<Target['name'], WebhookRun>();
+  for (const target of targets) {
+    const run = runs.get(target.name)!;
+    const done = run.deliveries.filter((d): d is Delivery => d !== undefined);
+    results.set(target.name, {
+      sent: run.completed,
+      perSecond: round(run.completed / run.seconds, 0),
+      latency: latency(done.map((d) => d.ms)),
+      outcomes: tally(run.deliveries),
+      verified: await verifyPaid(
+        db,
+        target.events.map((e) => e.id),
+        target.events.map((e) => e.orderId),
+      ),
+      cutShort: run.cutShort,
+      cpuMsPerEvent: Number.isNaN(run.cpu) ? undefined : round((1000 * run.cpu) / run.completed, 2),
+    });
+  }
+  return results;
+}
+
+/**
+ * Half duplicates: each block of new events is followed by the same events again (same id and body,
+ * signed anew, as Stripe redelivers), so that a duplicate mostly arrives once its original is done.
+ */
+async function mixedRun(
+  db: PgPool,
+  http: Pool,
+  pid: number,
+  events: readonly WebhookEvent[],
+  options: BenchOptions,
+): Promise<MixedRun> {
+  const block = Math.max(1, options.connections * 4);
+  const sequence: { event: WebhookEvent; duplicate: boolean }[] = [];
+  for (let start = 0; start < events.length; start += block) {
+    const slice = events.slice(start, start + block);
+    sequence.push(...slice.map((event) => ({ event, duplicate: false })));
+    sequence.push(...slice.map((event) => ({ event, duplicate: true })));
+  }
+  const cpuBefore = cpuSecondsOf(pid) ?? NaN;
+  const phase = await runPhase(sequence.length, options.connections, options.phaseTimeoutSeconds, (i) =>
+    deliver(http, sequence[i].event),
+  );
+  const of = (duplicate: boolean) =>
+    phase.results
+      .filter((d, i): d is Delivery => d !== undefined && sequence[i].duplicate === duplicate)
+      .map((d) => d.ms);
+  return {
+    sent: phase.completed,
+    perSecond: round(phase.completed / phase.seconds, 0),
+    latency: latency([...of(false), ...of(true)]),
+    newLatency: latency(of(false)),
+    duplicateLatency: latency(of(true)),
+    outcomes: tally(phase.results),
+    verified: await verifyPaid(
+      db,
+      events.map((e) => e.id),
+      events.map((e) => e.orderId),
+    ),
+    cutShort: phase.cutShort,
+    cpuMsPerEvent: round((1000 * ((cpuSecondsOf(pid) ?? NaN) - cpuBefore)) / phase.completed, 2),
+  };
+}
+
+/** From each webhook's POST to its order's `paid` push at the client following that order. */
+async function pushRun(
+  http: Pool,
+  followers: Followers,
+  events: readonly WebhookEvent[],
+  concurrency: number,
+  options: BenchOptions,
+): Promise<PushRun> {
+  const phase = await runPhase(events.length, concurrency, options.phaseTimeoutSeconds, async (i) => {
+    const event = events[i];
+    const started = performance.now();
+    const [delivery, arrived] = await Promise.all([deliver(http, event), followers.paid(event.orderId)]);
+    if (delivery.outcome !== 'applied') throw new Error(`push: webhook answered ${delivery.outcome}`);
+    return arrived === null ? null : arrived - started;
+  });
+  const times = phase.results.filter((ms): ms is number => typeof ms === 'number');
+  return {
+    webhooks: phase.completed,
+    concurrency,
+    latency: latency(times),
+    lost: phase.completed - times.length,
+  };
+}
+
+/** `POST /api/orders` then `POST /api/orders/:id/checkout`, the sandbox answering as Stripe. */
+async function customerRun(
+  db: PgPool,
+  http: Pool,
+  options: BenchOptions,
+): Promise<NonNullable<BenchResult['customer']>> {
+  const catalog = (await (await http.request({ path: '/api/products', method: 'GET' })).body.json()) as {
+    id: string;
+    currency: string;
+  }[];
+  const product = catalog.find((p) => p.currency === 'usd') ?? catalog[0];
+  const orderBody = JSON.stringify({
+    customerEmail: 'bench@example.com',
+    items: [{ productId: product.id, quantity: 2 }],
+  });
+  const pair = async (): Promise<{ ms: number; orderId: string | null }> => {
+    const started = performance.now();
+    const placed = await http.request({
+      path: '/api/orders',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: orderBody,
+    });
+    const order = (await placed.body.json()) as { id: string; accessToken: string };
+    if (placed.statusCode !== 201) return { ms: performance.now() - started, orderId: null };
+    const checkout = await http.request({
+      path: `/api/orders/${order.id}/checkout`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${order.accessToken}` },
+    });
+    await checkout.body.text();
+    return { ms: performance.now() - started, orderId: checkout.statusCode === 201 ? order.id : null };
+  };
+  await runPhase(Math.ceil(options.warmup / 10), options.connections, options.phaseTimeoutSeconds, pair);
+  const phase = await runPhase(options.pairs, options.connections, options.phaseTimeoutSeconds, pair);
+  const done = phase.results.filter((p): p is { ms: number; orderId: string | null } => p !== undefined);
+  const ok = done.filter((p) => p.orderId !== null);
+  return {
+    pairs: phase.completed,
+    perSecond: round(phase.completed / phase.seconds, 0),
+    latency: latency(done.map((p) => p.ms)),
+    errors: done.length - ok.length,
+    checkoutsInDb: await countCheckouts(
+      db,
+      ok.map((p) => p.orderId!),
+    ),
+    cutShort: phase.cutShort,
+  };
+}
+
+/** Builds the service (`nest build`) unless dist/ is newer than every file under src/. */
+function ensureBuilt(log: Log): void {
+  const main = join(ROOT, 'dist', 'main.js');
+  const built = existsSync(main) ? statSync(main).mtimeMs : 0;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      const path = join(dir, entry.name);
+      return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    }, 0);
+  if (built > newest(join(ROOT, 'src'))) return;
+  log('building (nest build)');
+  const build = spawnSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error('nest build failed');
+}
+
+export type { SeededOrder };

@@ -1,0 +1,103 @@
+import type { BenchResult } from './harness';
+import type { Latency } from './load';
+
+const ms = (value: number) => (Number.isNaN(value) ? '–' : `${value} ms`);
+const lat = (l: Latency) => [ms(l.p50), ms(l.p99)];
+
+/** The run as a plain-text table (what `npm run bench` prints). */
+export function formatTable(result: BenchResult): string {
+  const rows: string[][] = [['scenario', 'count', 'per second', 'p50', 'p99', 'notes']];
+  const { webhooks, duplicates, floor, push, customer, memory, startup } = result;
+  if (webhooks) {
+    rows.push([
+      'webhooks, new events',
+      String(webhooks.sent),
+      String(webhooks.perSecond),
+      ...lat(webhooks.latency),
+      `${webhooks.verified.paidOrders} orders paid in DB; ${webhooks.cpuMsPerEvent ?? '?'} ms CPU/event`,
+    ]);
+  }
+  if (duplicates) {
+    rows.push([
+      'webhooks, half duplicates',
+      String(duplicates.sent),
+      String(duplicates.perSecond),
+      ...lat(duplicates.latency),
+      `${duplicates.verified.deliveries} deliveries in ledger; ${duplicates.cpuMsPerEvent ?? '?'} ms CPU/request`,
+    ]);
+    rows.push(['  of which new', '', '', ...lat(duplicates.newLatency), '']);
+    rows.push(['  of which duplicates', '', '', ...lat(duplicates.duplicateLatency), '']);
+  }
+  if (floor) {
+    rows.push([
+      'floor (node:http + pg)',
+      String(floor.sent),
+      String(floor.perSecond),
+      ...lat(floor.latency),
+      `${floor.verified.paidOrders} orders paid in DB; ${floor.cpuMsPerEvent ?? '?'} ms CPU/event`,
+    ]);
+  }
+  if (result.ratioToFloor !== undefined)
+    rows.push([
+      'service / floor',
+      '',
+      String(result.ratioToFloor),
+      '',
+      '',
+      `throughput ratio; by CPU per event: ${result.cpuRatioToFloor ?? '?'}`,
+    ]);
+  if (push) {
+    rows.push([
+      `push, 1 at a time (${push.clients} clients)`,
+      String(push.oneAtATime.webhooks),
+      '',
+      ...lat(push.oneAtATime.latency),
+      `${push.oneAtATime.lost} lost`,
+    ]);
+    rows.push([
+      `push, ${push.concurrent.concurrency} at a time`,
+      String(push.concurrent.webhooks),
+      '',
+      ...lat(push.concurrent.latency),
+      `${push.concurrent.lost} lost`,
+    ]);
+  }
+  if (customer) {
+    rows.push([
+      'customer path (order + checkout)',
+      String(customer.pairs),
+      String(customer.perSecond),
+      ...lat(customer.latency),
+      `${customer.errors} errors`,
+    ]);
+  }
+  if (memory)
+    rows.push([
+      'peak RSS, scenario 1',
+      '',
+      '',
+      '',
+      '',
+      `${memory.peakMb} MB (${memory.beforeMb} MB before, ${memory.clients} clients)`,
+    ]);
+  if (startup)
+    rows.push([
+      'start-up to ready',
+      String(startup.readyMs.length),
+      '',
+      `${startup.medianMs} ms`,
+      '',
+      `runs: ${startup.readyMs.join(', ')} ms; first (migrating): ${startup.firstStartMs} ms`,
+    ]);
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column === 0 || column === 5 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]),
+      )
+      .join('  ')
+      .trimEnd();
+  const text = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  if (result.problems.length) text.push('', 'PROBLEMS:', ...result.problems.map((p) => `  - ${p}`));
+  return text.join('\n');
+}
