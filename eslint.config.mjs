@@ -3,7 +3,16 @@ import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-const modules = ['catalog', 'orders', 'payments', 'notifications', 'storefront', 'sandbox'];
+const modules = [
+  'catalog',
+  'orders',
+  'payments',
+  'notifications',
+  'storefront',
+  'sandbox',
+  'staff',
+  'metrics',
+];
 
 /**
  * A module is reached only through its public entry points (STYLE.md §6): `../orders` (index.ts:
@@ -35,6 +44,7 @@ export default tseslint.config(
       'node_modules/**',
       '.data/**',
       'src/storefront/public/**',
+      'src/staff/console/public/**',
       'test/artifacts/**',
     ],
   },

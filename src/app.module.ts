@@ -16,6 +16,8 @@ import { IdempotencyModule } from './shared/idempotency';
 import { OutboxModule } from './shared/outbox';
 import { ShutdownModule } from './shared/shutdown';
 import { FlushLogsOnShutdown, loggerParams } from './shared/logging';
+import { StaffModule } from './staff';
+import { MetricsModule } from './metrics';
 import { StorefrontModule } from './storefront';
 
 @Module({
@@ -45,6 +47,8 @@ import { StorefrontModule } from './storefront';
     StorefrontModule,
     // The worked example of a durable subscriber to orders.paid (FULFILMENT_EXAMPLE=true).
     FulfilmentModule,
+    StaffModule,
+    MetricsModule,
   ],
   providers: [FlushLogsOnShutdown],
 })

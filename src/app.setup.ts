@@ -10,6 +10,7 @@ import { assignRequestId } from './shared/logging';
 import { setupOpenApi } from './shared/openapi';
 import { GracefulShutdown } from './shared/shutdown';
 import { StorefrontModule } from './storefront';
+import { addStaffSecuritySchemes } from './staff';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
@@ -38,7 +39,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
 
-  setupOpenApi(app);
+  setupOpenApi(app, addStaffSecuritySchemes);
   return app;
 }
 

@@ -21,7 +21,8 @@ async function bootstrap(): Promise<void> {
   try {
     await app.listen(config.port);
   } catch (error) {
-    await app.close().catch(() => undefined); // its database pool and sandbox, so that logs get out
+    app.flushLogs(); // what happened before, kept in the start-up buffer, gets out
+    await app.close().catch(() => undefined); // its database pool and sandbox
     throw error;
   }
   app.get(Logger).log(startBanner(config));

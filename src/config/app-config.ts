@@ -83,6 +83,8 @@ export class AppConfig {
   readonly rateLimitPerMinute: number;
   readonly reconciliation: { intervalSeconds: number; afterSeconds: number };
   readonly corsOrigins: string[];
+  /** Where `/metrics` is served (Prometheus); undefined: nowhere. */
+  readonly metricsPort?: number;
   /** Whom to believe about the client's address (X-Forwarded-For); false: the socket's peer. */
   readonly trustProxy: boolean | number | string;
   readonly outbox: OutboxConfig;
@@ -159,6 +161,7 @@ export class AppConfig {
       intervalSeconds: env.RECONCILE_INTERVAL_SECONDS,
       afterSeconds: env.RECONCILE_AFTER_SECONDS,
     };
+    this.metricsPort = env.METRICS_PORT;
     this.corsOrigins = env.CORS_ORIGINS.length ? env.CORS_ORIGINS : [this.publicUrl];
     this.trustProxy = parseTrustProxy(env.TRUST_PROXY);
     this.outbox = {

@@ -80,6 +80,8 @@ describe('parseEnv', () => {
     ['SANDBOX_RETRY_SCHEDULE', '5,soon'],
     ['SANDBOX_CHAOS', 'gremlins'],
     ['SANDBOX_SETTLEMENT_SECONDS', '-1'],
+    ['METRICS_PORT', '0'],
+    ['METRICS_PORT', 'nine'],
   ])('stops on a bad %s, naming it', (name, value) => {
     expect(() => parseEnv({ [name]: value })).toThrow(ConfigError);
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`\\b${name}\\b`));
@@ -136,6 +138,11 @@ describe('parseEnv', () => {
     expect(new AppConfig(parseEnv({ TRUST_PROXY: 'loopback, 10.0.0.0/8' })).trustProxy).toBe(
       'loopback, 10.0.0.0/8',
     );
+  });
+
+  it('serves metrics only when METRICS_PORT is set', () => {
+    expect(new AppConfig(parseEnv({})).metricsPort).toBeUndefined();
+    expect(new AppConfig(parseEnv({ METRICS_PORT: '9464' })).metricsPort).toBe(9464);
   });
 
   it('never echoes the value it refuses', () => {

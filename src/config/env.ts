@@ -90,6 +90,8 @@ const BaseShape = z.object({
   RECONCILE_INTERVAL_SECONDS: integer(0, 86_400).default(60),
   RECONCILE_AFTER_SECONDS: integer(1, 7 * 86_400).default(300),
   CORS_ORIGINS: list,
+  /** Serve Prometheus metrics on this port (all interfaces); unset: no metrics endpoint. */
+  METRICS_PORT: integer(1, 65535).optional(),
   /** Express's `trust proxy`: hops (`1`), `true`, or addresses/subnets (`loopback, 10.0.0.0/8`). */
   TRUST_PROXY: optionalString,
   /** Bounds on the database: connecting (and waiting for a pooled connection), a statement, a lock wait. */

@@ -1,4 +1,15 @@
 export * from './events';
-export { OrderStatus, type TransitionSource, type TransitionSourceKind } from './order-status';
+export {
+  type DisputeState,
+  OrderStatus,
+  type TransitionSource,
+  type TransitionSourceKind,
+} from './order-status';
 export { OrdersModule } from './orders.module';
-export { OrdersReader, type OrderSnapshot } from './orders.reader';
+export {
+  type OrderRecord,
+  type OrderSearch,
+  OrdersReader,
+  type OrderSnapshot,
+  type OrderSummary,
+} from './orders.reader';

@@ -11,7 +11,21 @@ export enum OrderStatus {
   Failed = 'failed',
   /** Canceled before payment. Final. */
   Canceled = 'canceled',
+  /** Paid, then part of the money given back (refunds). More refunds may follow. */
+  PartiallyRefunded = 'partially_refunded',
+  /** Paid, then all of the money given back. */
+  Refunded = 'refunded',
 }
+
+/** Money was taken for the order (and may since have been given back in part or whole). */
+export const SETTLED: ReadonlySet<OrderStatus> = new Set([
+  OrderStatus.Paid,
+  OrderStatus.PartiallyRefunded,
+  OrderStatus.Refunded,
+]);
+
+/** Where a dispute (chargeback) about the order's payment stands, when there is one. */
+export type DisputeState = 'open' | 'won' | 'lost';
 
 /** What caused a transition (shared vocabulary: payments reports its changes with the same type). */
 export type TransitionSource = ChangeSource;

@@ -52,6 +52,14 @@ function orderIn(status: OrderStatus): Order {
     case OrderStatus.Canceled:
       order.cancel(API);
       break;
+    case OrderStatus.PartiallyRefunded:
+      order.markPaid('Payment confirmed', WEBHOOK);
+      order.applyRefunds(order.total, Money.of(500, 'usd'), WEBHOOK);
+      break;
+    case OrderStatus.Refunded:
+      order.markPaid('Payment confirmed', WEBHOOK);
+      order.applyRefunds(order.total, order.total, WEBHOOK);
+      break;
   }
   order.pullDomainEvents();
   return order;
@@ -98,7 +106,7 @@ describe('Order.place', () => {
   });
 });
 
-type Action = 'startCheckout' | 'markProcessing' | 'markPaid' | 'markFailed' | 'cancel';
+type Action = 'startCheckout' | 'markProcessing' | 'markPaid' | 'markFailed' | 'cancel' | 'refund500';
 
 const act: Record<Action, (order: Order) => void> = {
   startCheckout: (o) => o.startCheckout(API),
@@ -106,6 +114,8 @@ const act: Record<Action, (order: Order) => void> = {
   markPaid: (o) => o.markPaid('Payment confirmed', WEBHOOK),
   markFailed: (o) => o.markFailed('Your card has insufficient funds.', WEBHOOK),
   cancel: (o) => o.cancel(API),
+  // $5.00 of the $18.00 paid given back, in all (not $5.00 more).
+  refund500: (o) => o.applyRefunds(o.total, Money.of(500, 'usd'), WEBHOOK),
 };
 
 /**
@@ -115,38 +125,108 @@ const act: Record<Action, (order: Order) => void> = {
 type Outcome =
   | { to: OrderStatus; entries: number; published: boolean; review?: true }
   | { throws: new (...a: never[]) => Error };
-const { Pending, Processing, Paid, Failed, Canceled } = OrderStatus;
+const { Pending, Processing, Paid, Failed, Canceled, PartiallyRefunded, Refunded } = OrderStatus;
 const table: [OrderStatus, Action, Outcome][] = [
   [Pending, 'startCheckout', { to: Pending, entries: 0, published: false }],
   [Pending, 'markProcessing', { to: Processing, entries: 1, published: true }],
   [Pending, 'markPaid', { to: Paid, entries: 1, published: true }],
   [Pending, 'markFailed', { to: Failed, entries: 1, published: true }],
   [Pending, 'cancel', { to: Canceled, entries: 1, published: true }],
+  [Pending, 'refund500', { to: Pending, entries: 1, published: false }],
 
   [Processing, 'startCheckout', { throws: OrderNotPayableError }],
   [Processing, 'markProcessing', { to: Processing, entries: 0, published: false }],
   [Processing, 'markPaid', { to: Paid, entries: 1, published: true }],
   [Processing, 'markFailed', { to: Failed, entries: 1, published: true }],
   [Processing, 'cancel', { throws: OrderNotCancelableError }],
+  [Processing, 'refund500', { to: Processing, entries: 1, published: false }],
 
   [Paid, 'startCheckout', { throws: OrderNotPayableError }],
   [Paid, 'markProcessing', { to: Paid, entries: 1, published: false }],
   [Paid, 'markPaid', { to: Paid, entries: 0, published: false }],
   [Paid, 'markFailed', { to: Paid, entries: 1, published: false }],
   [Paid, 'cancel', { throws: OrderNotCancelableError }],
+  [Paid, 'refund500', { to: PartiallyRefunded, entries: 1, published: true }],
 
   [Failed, 'startCheckout', { to: Pending, entries: 1, published: true }],
   [Failed, 'markProcessing', { to: Processing, entries: 1, published: true }],
   [Failed, 'markPaid', { to: Paid, entries: 1, published: true }],
   [Failed, 'markFailed', { to: Failed, entries: 1, published: true }], // a new reason is news
   [Failed, 'cancel', { to: Canceled, entries: 1, published: true }],
+  [Failed, 'refund500', { to: Failed, entries: 1, published: false }],
 
   [Canceled, 'startCheckout', { throws: OrderNotPayableError }],
   [Canceled, 'markProcessing', { to: Canceled, entries: 1, published: false, review: true }],
   [Canceled, 'markPaid', { to: Canceled, entries: 1, published: false, review: true }],
   [Canceled, 'markFailed', { to: Canceled, entries: 1, published: false }],
   [Canceled, 'cancel', { to: Canceled, entries: 0, published: false }],
+  [Canceled, 'refund500', { to: Canceled, entries: 1, published: false }], // paid after cancel, given back
+
+  [PartiallyRefunded, 'startCheckout', { throws: OrderNotPayableError }],
+  [PartiallyRefunded, 'markProcessing', { to: PartiallyRefunded, entries: 1, published: false }],
+  [PartiallyRefunded, 'markPaid', { to: PartiallyRefunded, entries: 0, published: false }],
+  [PartiallyRefunded, 'markFailed', { to: PartiallyRefunded, entries: 1, published: false }],
+  [PartiallyRefunded, 'cancel', { throws: OrderNotCancelableError }],
+  [PartiallyRefunded, 'refund500', { to: PartiallyRefunded, entries: 0, published: false }], // same total: no news
+
+  [Refunded, 'startCheckout', { throws: OrderNotPayableError }],
+  [Refunded, 'markProcessing', { to: Refunded, entries: 1, published: false }],
+  [Refunded, 'markPaid', { to: Refunded, entries: 0, published: false }],
+  [Refunded, 'markFailed', { to: Refunded, entries: 1, published: false }],
+  [Refunded, 'cancel', { throws: OrderNotCancelableError }],
+  // The total given back fell (a refund failed after it had succeeded): money is kept again.
+  [Refunded, 'refund500', { to: PartiallyRefunded, entries: 1, published: true }],
 ];
+
+describe('Order refunds and disputes', () => {
+  it('adds partial refunds up to refunded, telling the customer the amount given back', () => {
+    const order = orderIn(Paid);
+    order.applyRefunds(order.total, Money.of(1250, 'usd'), WEBHOOK);
+    expect(order.status).toBe(PartiallyRefunded);
+    expect(order.statusReason).toBe('Refunded $12.50');
+    expect(order.refunded.amount).toBe(1250);
+    order.applyRefunds(order.total, Money.of(1800, 'usd'), WEBHOOK);
+    expect(order).toMatchObject({ status: Refunded, statusReason: 'Refunded $18.00' });
+    expect(
+      order
+        .pullDomainEvents()
+        .filter((e) => e instanceof OrderStatusChangedEvent)
+        .map((e) => [e.status, e.reason]),
+    ).toEqual([
+      [PartiallyRefunded, 'Refunded $12.50'],
+      [Refunded, 'Refunded $18.00'],
+    ]);
+  });
+
+  it('stays paid when a second payment is given back', () => {
+    const order = orderIn(Paid);
+    order.applyRefunds(Money.of(3600, 'usd'), Money.of(1800, 'usd'), WEBHOOK);
+    expect(order.status).toBe(Paid);
+    expect(order.history.getItems().at(-1)?.reason).toBe('Refunded $18.00');
+  });
+
+  it('refuses more refunded than paid, and another currency', () => {
+    const order = orderIn(Paid);
+    expect(() => order.applyRefunds(order.total, Money.of(1801, 'usd'), WEBHOOK)).toThrow(RangeError);
+    expect(() => order.applyRefunds(order.total, Money.of(100, 'eur'), WEBHOOK)).toThrow();
+    expect(order.status).toBe(Paid);
+    expect(order.refunded.amount).toBe(0);
+  });
+
+  it('keeps a lost dispute on the order, with a history entry for each step', () => {
+    const order = orderIn(Paid);
+    order.recordDispute('open', 'Dispute opened: fraudulent, $18.00', WEBHOOK);
+    order.recordDispute('lost', 'Dispute lost: $18.00', WEBHOOK);
+    expect(order.disputeState).toBe('lost');
+    expect(order.status).toBe(Paid);
+    expect(
+      order.history
+        .getItems()
+        .slice(-2)
+        .map((h) => h.reason),
+    ).toEqual(['Dispute opened: fraudulent, $18.00', 'Dispute lost: $18.00']);
+  });
+});
 
 describe('Order state machine', () => {
   it('covers every status and action', () => {

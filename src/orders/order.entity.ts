@@ -9,7 +9,7 @@ import { OrderPlacedEvent } from './events/order-placed.event';
 import { OrderStatusChangedEvent } from './events/order-status-changed.event';
 import { OrderHistoryEntry } from './order-history-entry.entity';
 import { OrderItem } from './order-item.entity';
-import { OrderStatus, type TransitionSource } from './order-status';
+import { type DisputeState, OrderStatus, SETTLED, type TransitionSource } from './order-status';
 import {
   MixedCurrenciesError,
   OrderNotCancelableError,
@@ -66,6 +66,14 @@ export class Order implements RecordsDomainEvents {
 
   @Property({ type: 'text', nullable: true, fieldName: 'review_reason' })
   private _reviewReason: string | null = null;
+
+  /** What has been given back so far (refunds that succeeded), in the order's currency. */
+  @Property({ type: 'integer', fieldName: 'refunded_amount', default: 0 })
+  private _refundedAmount: number = 0;
+
+  /** Where a dispute about the order's payment stands; null if there never was one. */
+  @Property({ type: 'string', length: 8, nullable: true, fieldName: 'dispute_state' })
+  private _disputeState: DisputeState | null = null;
 
   @Property({ type: 'datetime' })
   readonly createdAt: Date;
@@ -143,6 +151,14 @@ export class Order implements RecordsDomainEvents {
     return this._updatedAt;
   }
 
+  get refunded(): Money {
+    return Money.of(this._refundedAmount, this.total.currency);
+  }
+
+  get disputeState(): DisputeState | null {
+    return this._disputeState;
+  }
+
   get isPayable(): boolean {
     return PAYABLE.has(this._status);
   }
@@ -174,6 +190,8 @@ export class Order implements RecordsDomainEvents {
       case OrderStatus.Processing:
         return;
       case OrderStatus.Paid:
+      case OrderStatus.PartiallyRefunded:
+      case OrderStatus.Refunded:
         return this.note(`Ignored, already paid: ${reason}`, source, now);
       case OrderStatus.Canceled:
         return this.flagForReview(`A payment started after cancellation (${reason})`, source, now);
@@ -188,6 +206,8 @@ export class Order implements RecordsDomainEvents {
       case OrderStatus.Failed:
         return this.moveTo(OrderStatus.Paid, null, reason, source, now);
       case OrderStatus.Paid:
+      case OrderStatus.PartiallyRefunded:
+      case OrderStatus.Refunded:
         return;
       case OrderStatus.Canceled:
         return this.flagForReview(
@@ -208,6 +228,8 @@ export class Order implements RecordsDomainEvents {
         if (reason !== this._statusReason) this.moveTo(OrderStatus.Failed, reason, reason, source, now);
         return;
       case OrderStatus.Paid:
+      case OrderStatus.PartiallyRefunded:
+      case OrderStatus.Refunded:
       case OrderStatus.Canceled:
         return this.note(`Ignored, order ${this._status}: ${reason}`, source, now);
     }
@@ -232,6 +254,8 @@ export class Order implements RecordsDomainEvents {
       case OrderStatus.Processing:
         throw new OrderNotCancelableError(this._status, 'a payment is being settled');
       case OrderStatus.Paid:
+      case OrderStatus.PartiallyRefunded:
+      case OrderStatus.Refunded:
         throw new OrderNotCancelableError(this._status);
     }
   }
@@ -247,6 +271,44 @@ export class Order implements RecordsDomainEvents {
     this._reviewReason = reason;
     this.note(`Flagged for review: ${reason}`, source, now);
     this.record(new OrderFlaggedForReviewEvent(this.id, reason, now));
+  }
+
+  /**
+   * The refunds that succeeded so far, as payments counts them for the order: `paid` is all the money
+   * taken (more than the total if it was paid twice), `refunded` all the money given back. What is
+   * kept decides the status: nothing kept is `refunded`, less than the total `partially_refunded`,
+   * else it stays `paid`. The customer reads "Refunded $12.50". An order canceled before its money
+   * arrived keeps its status; the refund is written in its history.
+   */
+  applyRefunds(paid: Money, refunded: Money, source: TransitionSource, now = new Date()): void {
+    if (refunded.currency !== this.total.currency || paid.currency !== this.total.currency) {
+      throw new MoneyError(`a refund in ${refunded.currency} for an order in ${this.total.currency}`);
+    }
+    if (refunded.amount === this._refundedAmount) return;
+    if (refunded.amount > paid.amount) {
+      throw new RangeError(`${refunded.format()} refunded exceeds the ${paid.format()} paid`);
+    }
+    this._refundedAmount = refunded.amount;
+    const reason = `Refunded ${refunded.format()}`;
+    if (!SETTLED.has(this._status)) return this.note(reason, source, now);
+    const kept = paid.amount - refunded.amount;
+    if (kept >= this.total.amount) {
+      // A second payment given back (paid twice): the order is still paid.
+      if (this._status === OrderStatus.Paid) return this.note(reason, source, now);
+      return this.moveTo(OrderStatus.Paid, null, reason, source, now);
+    }
+    const to = kept <= 0 ? OrderStatus.Refunded : OrderStatus.PartiallyRefunded;
+    this.moveTo(to, reason, reason, source, now);
+  }
+
+  /**
+   * A dispute (chargeback) about the order's payment opened, changed or closed. Written in the
+   * history; a lost one stays on the order (`disputeState` "lost"), the money having gone back to the
+   * cardholder's bank.
+   */
+  recordDispute(state: DisputeState, description: string, source: TransitionSource, now = new Date()): void {
+    this._disputeState = state;
+    this.note(description, source, now);
   }
 
   pullDomainEvents(): object[] {

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog';
 import { PaymentsModule } from '../payments';
 import { PaymentOutcomeListener } from './listeners/payment-outcome.listener';
+import { RefundOutcomeListener } from './listeners/refund-outcome.listener';
 import { OrderHistoryEntry } from './order-history-entry.entity';
 import { OrderAccessModule } from './order-access.adapter';
 import { OrderItem } from './order-item.entity';
@@ -21,7 +22,7 @@ import { OrdersService } from './orders.service';
     OrderAccessModule,
   ],
   controllers: [OrdersController],
-  providers: [OrdersService, OrdersReader, PaymentOutcomeListener],
+  providers: [OrdersService, OrdersReader, PaymentOutcomeListener, RefundOutcomeListener],
   exports: [OrdersReader],
 })
 export class OrdersModule {}

@@ -5,7 +5,7 @@ import { isUUID } from 'class-validator';
 import type { Money } from '../shared/money';
 import { Order } from './order.entity';
 import { OrderNotFoundError } from './order.errors';
-import type { OrderStatus } from './order-status';
+import type { DisputeState, OrderStatus, TransitionSourceKind } from './order-status';
 
 /** What another module may know of an order. */
 export interface OrderSnapshot {
@@ -18,6 +18,49 @@ export interface OrderSnapshot {
   customerEmail: string;
   total: Money;
   items: { name: string; quantity: number; unitPrice: Money }[];
+}
+
+/** An order as staff list it. */
+export interface OrderSummary {
+  id: string;
+  status: OrderStatus;
+  reason: string | null;
+  customerEmail: string;
+  total: Money;
+  refunded: Money;
+  needsReview: boolean;
+  disputeState: DisputeState | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** An order as staff see it: everything, internal notes included. */
+export interface OrderRecord extends OrderSummary {
+  reviewReason: string | null;
+  items: { productId: string; name: string; quantity: number; unitPrice: Money }[];
+  history: {
+    from: OrderStatus | null;
+    to: OrderStatus;
+    reason: string;
+    source: TransitionSourceKind;
+    sourceRef: string | null;
+    /** A note for staff only (the customer's history leaves it out). */
+    internal: boolean;
+    occurredAt: Date;
+  }[];
+}
+
+export interface OrderSearch {
+  status?: OrderStatus;
+  /** Part of the customer's e-mail, any case. */
+  email?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+  minAmount?: number;
+  maxAmount?: number;
+  /** Keyset: orders created before this one (newest first). */
+  after?: { createdAt: Date; id: string };
+  limit: number;
 }
 
 /** The orders module's read facade. */
@@ -62,6 +105,101 @@ export class OrdersReader {
     if (!isUUID(orderId)) return Promise.resolve(null);
     return this.em.findOne(Order, orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
+
+  /** Staff's order search, newest first. */
+  async search(query: OrderSearch): Promise<OrderSummary[]> {
+    const created = {
+      ...(query.createdFrom ? { $gte: query.createdFrom } : {}),
+      ...(query.createdTo ? { $lt: query.createdTo } : {}),
+    };
+    const amount = {
+      ...(query.minAmount !== undefined ? { $gte: query.minAmount } : {}),
+      ...(query.maxAmount !== undefined ? { $lte: query.maxAmount } : {}),
+    };
+    const orders = await this.em.fork().find(
+      Order,
+      {
+        $and: [
+          query.status ? { status: query.status } : {},
+          query.email
+            ? { customerEmail: { $ilike: `%${escapeLike(query.email.trim().toLowerCase())}%` } }
+            : {},
+          Object.keys(created).length ? { createdAt: created } : {},
+          Object.keys(amount).length ? { total: { amount } } : {},
+          query.after
+            ? {
+                $or: [
+                  { createdAt: { $lt: query.after.createdAt } },
+                  { createdAt: query.after.createdAt, id: { $lt: query.after.id } },
+                ],
+              }
+            : {},
+        ],
+      },
+      { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit },
+    );
+    return orders.map(summary);
+  }
+
+  /** The whole order for staff: items and every history entry; null if there is no such order. */
+  async record(orderId: string): Promise<OrderRecord | null> {
+    const order = await this.em.fork().findOne(Order, orderId, { populate: ['items', 'history'] });
+    if (!order) return null;
+    return {
+      ...summary(order),
+      reviewReason: order.reviewReason,
+      items: order.items.getItems().map((item) => ({
+        productId: item.productId,
+        name: item.name,
+        quantity: item.quantity,
+        unitPrice: item.unitPrice,
+      })),
+      history: order.history.getItems().map((entry) => ({
+        from: entry.fromStatus,
+        to: entry.toStatus,
+        reason: entry.reason,
+        source: entry.sourceKind,
+        sourceRef: entry.sourceRef,
+        internal: entry.internal,
+        occurredAt: entry.occurredAt,
+      })),
+    };
+  }
+
+  /** Counts for the staff dashboard: orders paid since `since` and their total, per currency. */
+  async paidSince(since: Date): Promise<{ currency: string; orders: number; amount: number }[]> {
+    return this.em
+      .fork()
+      .getConnection()
+      .execute<{ currency: string; orders: number; amount: number }[]>(
+        `select o.total_currency as currency, count(*)::int as orders, sum(o.total_amount)::int as amount
+           from orders o
+          where exists (select 1 from order_history h
+                         where h.order_id = o.id and h.to_status = 'paid' and h.from_status <> 'paid'
+                           and h.occurred_at >= ?)
+          group by o.total_currency order by o.total_currency`,
+        [since],
+      );
+  }
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function summary(order: Order): OrderSummary {
+  return {
+    id: order.id,
+    status: order.status,
+    reason: order.statusReason,
+    customerEmail: order.customerEmail,
+    total: order.total,
+    refunded: order.refunded,
+    needsReview: order.needsReview,
+    disputeState: order.disputeState,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
 }
 
 function snapshot(order: Order): OrderSnapshot {

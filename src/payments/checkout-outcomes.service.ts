@@ -75,6 +75,10 @@ export class CheckoutOutcomes {
         );
       case 'malformed':
         throw new Error('A malformed event is kept by the webhook intake, never applied');
+      case 'refund.updated':
+      case 'charge.refunded':
+      case 'dispute.updated':
+        throw new Error('Refunds and disputes are applied by RefundsService');
     }
   }
 
@@ -145,7 +149,7 @@ export class CheckoutOutcomes {
       default:
         if (kind === 'expired' && payment.closeRequestedAt) {
           // A session we closed ourselves (superseded, canceled, paid elsewhere): no failure to show.
-          return this.noteOutdated(payment, 'Checkout closed', source, now, 'a newer state of the order');
+          return this.noteOutdated(payment, DESCRIPTION.expired, source, now, 'a newer state of the order');
         }
         return this.paymentFailed(
           payment,

@@ -2,3 +2,14 @@ export * from './events';
 export { OpenCheckouts } from './open-checkouts';
 export { type LockedOrder, OrderAccess, type PayableOrder } from './order-access.port';
 export { PaymentsModule } from './payments.module';
+export {
+  type AttemptSnapshot,
+  type DisputeSnapshot,
+  type LedgerSnapshot,
+  PaymentsAdmin,
+  type RefundSnapshot,
+  type ReplaySnapshot,
+  type ReviewSnapshot,
+} from './payments-admin';
+export { ReviewKind } from './review/review-item.entity';
+export type { RefundCommand } from './refunds/refunds.service';

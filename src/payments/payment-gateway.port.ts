@@ -37,6 +37,52 @@ export interface CheckoutSession {
   settlement?: { state: 'pending' } | { state: 'succeeded' } | { state: 'failed'; reason: string };
 }
 
+export type RefundStatus = 'pending' | 'requires_action' | 'succeeded' | 'failed' | 'canceled';
+
+/** What we ask the provider to give back: part or all of one payment. */
+export interface RefundRequest {
+  paymentIntentId: string;
+  amount: Money;
+  /** Our order and refund ids, sent as metadata so that the provider's events lead back to them. */
+  orderId: string;
+  refundId: string;
+}
+
+/** A refund as the provider reports it. */
+export interface RefundInfo {
+  id: string;
+  status: RefundStatus;
+  amount: Money | null;
+  paymentIntentId: string | null;
+  chargeId: string | null;
+  /** From our metadata, when we asked for the refund. */
+  orderId: string | null;
+  refundId: string | null;
+  /** Why it failed (`expired_or_canceled_card`, …), when it did. */
+  failureReason: string | null;
+}
+
+export type DisputeStatus =
+  | 'warning_needs_response'
+  | 'warning_under_review'
+  | 'warning_closed'
+  | 'needs_response'
+  | 'under_review'
+  | 'won'
+  | 'lost';
+
+/** A dispute (chargeback) as the provider reports it. */
+export interface DisputeInfo {
+  id: string;
+  status: DisputeStatus;
+  amount: Money | null;
+  /** `fraudulent`, `product_not_received`, … */
+  reason: string;
+  paymentIntentId: string | null;
+  chargeId: string | null;
+  evidenceDueBy: Date | null;
+}
+
 /**
  * A verified webhook event, translated into what it means for a payment. `providerType` is Stripe's
  * own event type (`checkout.session.completed`); `livemode` is null only for an unreadable event.
@@ -55,6 +101,9 @@ export type PaymentEvent = { id: string; providerType: string; occurredAt: Date;
       declineCode: string | null;
       message: string;
     }
+  | { type: 'refund.updated'; refund: RefundInfo }
+  | { type: 'charge.refunded'; chargeId: string; paymentIntentId: string | null; amountRefunded: Money | null; refunds: RefundInfo[] }
+  | { type: 'dispute.updated'; dispute: DisputeInfo }
   | { type: 'unsupported' }
   | { type: 'malformed'; problem: string; payload: string }
 ); // prettier-ignore
@@ -74,6 +123,13 @@ export abstract class PaymentGateway {
   abstract retrieveCheckout(sessionId: string): Promise<CheckoutSession>;
   /** Closes an open session so that it can no longer be paid; `CheckoutNotOpenError` if it is not open. */
   abstract expireCheckout(sessionId: string): Promise<CheckoutSession>;
+  /**
+   * Gives back part or all of a payment; the same key returns the refund an earlier call made. Throws
+   * `RefundDeclinedError` when the provider answered no, `PaymentProviderError` when it did not answer.
+   */
+  abstract createRefund(request: RefundRequest, idempotencyKey: string): Promise<RefundInfo>;
+  /** An event as the provider keeps it (`GET /v1/events/:id`), read as a webhook is. */
+  abstract retrieveEvent(eventId: string): Promise<PaymentEvent>;
   /** Checks the signature over the exact bytes received, then parses. Throws if not authentic. */
   abstract verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): PaymentEvent;
 }

@@ -69,6 +69,75 @@ export class WebhookSignatureError extends DomainError {
   readonly kind = 'bad_request';
 }
 
+/** The provider answered a refund request with a refusal (already refunded, amount too large, …). */
+export class RefundDeclinedError extends DomainError {
+  readonly code = 'REFUNDS.DECLINED';
+  readonly kind = 'unprocessable';
+}
+
+/** The provider knows no such event (replay of an id it never sent, or older than it keeps). */
+export class UnknownProviderEventError extends DomainError {
+  readonly code = 'WEBHOOKS.UNKNOWN_AT_PROVIDER';
+  readonly kind = 'not_found';
+  constructor() {
+    super('The payment provider has no such event');
+  }
+}
+
+/** Staff asked to refund an order that has no payment to give back. */
+export class NotRefundableError extends DomainError {
+  readonly code = 'REFUNDS.NOT_REFUNDABLE';
+  readonly kind = 'conflict';
+  constructor(message = 'The order has no payment to refund') {
+    super(message);
+  }
+}
+
+/** More than what is left to give back: refused before anything is asked of Stripe. */
+export class RefundExceedsPaymentError extends DomainError {
+  readonly code = 'REFUNDS.EXCEEDS_PAID';
+  readonly kind = 'unprocessable';
+  constructor(left: string) {
+    super(`At most ${left} can be refunded`, 'amount');
+  }
+}
+
+/** The same `Idempotency-Key` was used for a different refund. */
+export class RefundKeyReusedError extends DomainError {
+  readonly code = 'REFUNDS.KEY_REUSED';
+  readonly kind = 'unprocessable';
+  constructor() {
+    super('This Idempotency-Key was used for a different refund of this order');
+  }
+}
+
+export class PaymentsOrderNotFoundError extends DomainError {
+  readonly code = 'ORDERS.NOT_FOUND';
+  readonly kind = 'not_found';
+  constructor() {
+    super('Order not found');
+  }
+}
+
+export class LedgerEventNotFoundError extends DomainError {
+  readonly code = 'WEBHOOKS.NOT_FOUND';
+  readonly kind = 'not_found';
+  constructor() {
+    super('No such event in the webhook ledger');
+  }
+}
+
+/** Its delivery took effect (applied, or flagged as a mismatch): applying it again could do it twice. */
+export class EventNotReplayableError extends DomainError {
+  readonly code = 'WEBHOOKS.NOT_REPLAYABLE';
+  readonly kind = 'conflict';
+  constructor(outcome: string) {
+    super(
+      `The event was ${outcome} when delivered; only unmatched, ignored or malformed events are replayed`,
+    );
+  }
+}
+
 /** A signed webhook whose body is not JSON: refused, nothing written. */
 export class WebhookContentTypeError extends DomainError {
   readonly code = 'PAYMENTS.UNSUPPORTED_WEBHOOK_BODY';
@@ -87,5 +156,13 @@ export class WebhookLivemodeMismatchError extends DomainError {
   readonly kind = 'bad_request';
   constructor(expected: boolean) {
     super(`This service takes ${expected ? 'live' : 'test'}-mode events only`);
+  }
+}
+
+export class ReviewAlreadyResolvedError extends DomainError {
+  readonly code = 'REVIEWS.ALREADY_RESOLVED';
+  readonly kind = 'conflict';
+  constructor() {
+    super('This review item is already resolved');
   }
 }

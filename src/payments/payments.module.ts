@@ -7,6 +7,7 @@ import { OpenCheckouts } from './open-checkouts';
 import { Payment } from './payment.entity';
 import { PaymentGateway } from './payment-gateway.port';
 import { PaymentsService } from './payments.service';
+import { PaymentsAdmin } from './payments-admin';
 import { ReconciliationService } from './reconciliation.service';
 import { ReviewItem } from './review/review-item.entity';
 import { ReviewQueue } from './review/review-queue';
@@ -15,6 +16,9 @@ import { StripePaymentGateway } from './stripe/stripe-payment-gateway.adapter';
 import { StripeWebhookController } from './stripe/stripe-webhook.controller';
 import { WebhookIntake } from './stripe/webhook-intake.service';
 import { WebhookLedger } from './stripe/webhook-ledger';
+import { Dispute } from './refunds/dispute.entity';
+import { Refund } from './refunds/refund.entity';
+import { RefundsService } from './refunds/refunds.service';
 
 /**
  * Checkout attempts, Stripe's webhooks, reconciliation and money reviews. It needs orders only
@@ -22,7 +26,7 @@ import { WebhookLedger } from './stripe/webhook-ledger';
  * happened through its events: it imports nothing of orders.
  */
 @Module({
-  imports: [MikroOrmModule.forFeature([Payment, ProcessedWebhookEvent, ReviewItem])],
+  imports: [MikroOrmModule.forFeature([Payment, ProcessedWebhookEvent, ReviewItem, Refund, Dispute])],
   controllers: [CheckoutController, StripeWebhookController],
   providers: [
     { provide: PaymentGateway, useClass: StripePaymentGateway },
@@ -34,7 +38,9 @@ import { WebhookLedger } from './stripe/webhook-ledger';
     ReviewQueue,
     OpenCheckouts,
     CheckoutCloseRequestedListener,
+    RefundsService,
+    PaymentsAdmin,
   ],
-  exports: [OpenCheckouts],
+  exports: [OpenCheckouts, PaymentsAdmin],
 })
 export class PaymentsModule {}

@@ -1,9 +1,11 @@
 import { EnsureRequestContext, LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config';
 import { CheckoutOutcomes } from './checkout-outcomes.service';
+import { ReconciliationRanEvent } from './events/reconciliation-ran.event';
 import { OrderAccess } from './order-access.port';
 import { Payment, PaymentStatus } from './payment.entity';
 import {
@@ -51,6 +53,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
     private readonly orders: OrderAccess,
     private readonly scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
+    private readonly events: EventEmitter2,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -80,6 +83,11 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
         await this.scheduleNext(id);
       }
       if (run.checked) this.logger.log(run, 'Reconciliation run');
+      // For metrics; nothing depends on it.
+      this.events.emit(
+        ReconciliationRanEvent.eventName,
+        new ReconciliationRanEvent(run.checked, run.applied, run.failed, new Date()),
+      );
     } catch (error) {
       this.logger.error({ err: error }, 'Reconciliation run failed');
     } finally {

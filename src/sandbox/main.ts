@@ -30,7 +30,13 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(StandaloneSandboxModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  await app.get(SandboxServer).start();
+  try {
+    await app.get(SandboxServer).start();
+  } catch (error) {
+    app.flushLogs();
+    await app.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 bootstrap().catch((error: unknown) => {

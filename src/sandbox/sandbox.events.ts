@@ -27,6 +27,7 @@ export interface NewEvent {
  */
 export class EventLog {
   private readonly logger = new Logger('StripeSandbox');
+  private readonly subscribers: ((events: EventRecord[]) => void)[] = [];
 
   constructor(
     private readonly store: SandboxStore,
@@ -59,7 +60,15 @@ export class EventLog {
       this.logger.log(`Event ${record.id} ${type} for ${object.id}`);
       return record;
     });
-    this.store.afterNextFlush(() => this.dispatcher.publish(records));
+    this.store.afterNextFlush(() => {
+      this.dispatcher.publish(records);
+      for (const subscriber of this.subscribers) subscriber(records);
+    });
     return records;
+  }
+
+  /** Also hands every new batch of events to `subscriber` (the `stripe listen` sessions). */
+  subscribe(subscriber: (events: EventRecord[]) => void): void {
+    this.subscribers.push(subscriber);
   }
 }

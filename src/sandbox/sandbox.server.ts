@@ -7,10 +7,16 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { AppConfig, SANDBOX_SECRET_KEY } from '../config';
 import { PortInUseError } from '../shared/start-up';
 import { adminRouter } from './admin/admin.router';
+import { sandboxPaymentControls } from './admin/payment-controls.router';
 import { apiRouter } from './api/api.router';
 import { FaultSwitches } from './api/faults';
 import { IdempotencyStore } from './api/idempotency';
 import { CheckoutService } from './checkout/checkout.service';
+import { DisputesService } from './charges/disputes.service';
+import { StripeCliHub } from './cli/stripe-cli.hub';
+import { stripeCliAdminRouter } from './cli/stripe-cli.routes';
+import { PaymentsService } from './charges/payments.service';
+import { RefundsService } from './charges/refunds.service';
 import { checkoutPageRouter } from './checkout/checkout-page.router';
 import { mailboxRouter } from './mailbox/mailbox.router';
 import { EventLog } from './sandbox.events';
@@ -45,6 +51,8 @@ export class SandboxServer {
   private server: Server | undefined;
   private storage: SandboxStorage | undefined;
   private runtime: Runtime | undefined;
+  /** `stripe listen` sessions: of the server (its websocket), not of a runtime's stored state. */
+  private stripeCli: StripeCliHub | undefined;
   /** Faults are switched per process, not stored; they survive a reset only if not cleared by it. */
   private readonly faults = new FaultSwitches();
   private readonly storageFactory: SandboxStorageFactory;
@@ -82,6 +90,9 @@ export class SandboxServer {
     });
 
     const server = app.listen(settings.port, settings.host);
+    const stripeCli = new StripeCliHub(settings.webhookSecret, Date.now, () => this.baseUrl);
+    stripeCli.attach(server);
+    this.stripeCli = stripeCli;
     try {
       await Promise.race([
         once(server, 'listening'),
@@ -120,6 +131,8 @@ export class SandboxServer {
     const runtime = this.runtime;
     this.runtime = undefined;
     if (runtime) await this.closeRuntime(runtime);
+    this.stripeCli?.close();
+    this.stripeCli = undefined;
     const closed = once(server, 'close');
     server.close();
     server.closeAllConnections();
@@ -162,11 +175,23 @@ export class SandboxServer {
       store,
     );
     const events = new EventLog(store, scheduler, dispatcher);
-    const checkout = new CheckoutService(store, scheduler, events, {
-      baseUrl: () => this.baseUrl,
-      settlementSeconds: settings.settlementSeconds,
-      shopName: settings.shopName,
-    });
+    events.subscribe((records) => this.stripeCli?.publish(records));
+    const settlement = { settlementSeconds: settings.settlementSeconds };
+    const disputes = new DisputesService(store, scheduler, events);
+    const payments = new PaymentsService(store, scheduler, events, disputes, settlement);
+    const refunds = new RefundsService(store, scheduler, events, disputes, settlement);
+    const checkout = new CheckoutService(
+      store,
+      scheduler,
+      events,
+      {
+        baseUrl: () => this.baseUrl,
+        settlementSeconds: settings.settlementSeconds,
+        shopName: settings.shopName,
+      },
+      payments,
+      disputes,
+    );
     const idempotency = new IdempotencyStore(() => scheduler.now(), store.idempotency);
 
     const loaded = await store.load();
@@ -197,6 +222,11 @@ export class SandboxServer {
         checkout,
         idempotency,
         faults: this.faults,
+        events,
+        payments,
+        refunds,
+        disputes,
+        stripeCli: this.stripeCli!,
       }),
     );
     router.use(
@@ -218,6 +248,8 @@ export class SandboxServer {
         reset: () => this.reset(),
       }),
     );
+    router.use(sandboxPaymentControls({ disputes, store }));
+    router.use(stripeCliAdminRouter(this.stripeCli!));
     return { store, scheduler, dispatcher, router };
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { SandboxStorage, StoredRow } from './storage/sandbox-storage';
+import { StripeApiError } from './stripe/stripe-error';
 import type { PaymentFailure, CardBrand } from './stripe/test-payment-methods';
 
 /*
@@ -24,6 +25,10 @@ export interface PriceRecord {
   currency: string;
   unitAmount: number;
   metadata: Record<string, string>;
+  /** Set for a recurring price (objects only: Checkout Sessions stay one-time). */
+  recurring?: { interval: 'day' | 'week' | 'month' | 'year'; intervalCount: number } | null;
+  nickname?: string | null;
+  lookupKey?: string | null;
 }
 
 export interface LineItemRecord {
@@ -49,7 +54,7 @@ export interface CheckoutSessionSettings {
 }
 
 export interface CustomerDetails {
-  email: string;
+  email: string | null;
   name: string | null;
 }
 
@@ -69,9 +74,14 @@ export interface CheckoutSessionRecord {
   paymentIntentDescription: string | null;
   /** The business name the page shows (`branding_settings.display_name`). */
   displayName: string;
-  paymentMethodTypes: ('card' | 'link' | 'us_bank_account')[];
+  paymentMethodTypes: ('card' | 'link' | 'us_bank_account' | 'sepa_debit')[];
   /** Absent on sessions stored before these were kept: all defaults. */
   settings?: CheckoutSessionSettings;
+  /** `payment_intent_data[shipping]` and `[setup_future_usage]`, given to its PaymentIntent. */
+  paymentIntentShipping?: ShippingRecord | null;
+  paymentIntentSetupFutureUsage?: 'on_session' | 'off_session' | null;
+  /** The Customer Checkout created to save a payment method (`setup_future_usage`). */
+  customerId?: string | null;
   status: 'open' | 'complete' | 'expired';
   paymentStatus: 'unpaid' | 'paid';
   paymentIntentId: string | null;
@@ -83,8 +93,15 @@ export interface CheckoutSessionRecord {
 export interface PaymentMethodRecord {
   id: string;
   created: number;
-  type: 'card' | 'us_bank_account';
+  type: 'card' | 'us_bank_account' | 'sepa_debit';
   billing: CustomerDetails;
+  /** Billing address and phone, when the API was given them. */
+  billingAddress?: AddressRecord | null;
+  billingPhone?: string | null;
+  customerId?: string | null;
+  metadata?: Record<string, string>;
+  /** The test card number behind a card (never shown): it decides the outcome of each payment. */
+  testNumber?: string;
   card?: {
     brand: CardBrand;
     last4: string;
@@ -93,7 +110,47 @@ export interface PaymentMethodRecord {
     funding: string;
     fingerprint: string;
   };
-  bankAccount?: { last4: string; routingNumber: string; bankName: string; fingerprint: string };
+  bankAccount?: {
+    last4: string;
+    routingNumber: string;
+    bankName: string;
+    fingerprint: string;
+    /** The test account number (never shown): it decides whether the debit settles. */
+    accountNumber?: string;
+  };
+  sepaDebit?: {
+    iban: string;
+    last4: string;
+    country: string;
+    bankCode: string;
+    branchCode: string;
+    fingerprint: string;
+  };
+}
+
+export interface AddressRecord {
+  line1: string | null;
+  line2: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  country: string | null;
+}
+
+export interface ShippingRecord {
+  name: string;
+  phone: string | null;
+  address: AddressRecord;
+}
+
+export interface CustomerRecord {
+  id: string;
+  created: number;
+  email: string | null;
+  name: string | null;
+  description: string | null;
+  phone: string | null;
+  metadata: Record<string, string>;
 }
 
 export interface PaymentIntentRecord {
@@ -106,13 +163,26 @@ export interface PaymentIntentRecord {
   paymentMethodTypes: string[];
   receiptEmail?: string | null;
   clientSecret: string;
-  status: 'requires_payment_method' | 'processing' | 'succeeded' | 'canceled';
+  status:
+    | 'requires_payment_method'
+    | 'requires_confirmation'
+    | 'requires_capture'
+    | 'processing'
+    | 'succeeded'
+    | 'canceled';
   amountReceived: number;
+  /** What the API set beyond Checkout's defaults (absent for Checkout's own PaymentIntents). */
+  captureMethod?: 'automatic' | 'automatic_async' | 'manual';
+  amountCapturable?: number;
+  customerId?: string | null;
+  shipping?: ShippingRecord | null;
+  setupFutureUsage?: 'on_session' | 'off_session' | null;
+  allowedPaymentMethodTypes?: string[] | null;
   latestChargeId: string | null;
   paymentMethodId: string | null;
   lastPaymentError: { failure: PaymentFailure; chargeId: string; paymentMethod: PaymentMethodRecord } | null;
   canceledAt: number | null;
-  cancellationReason: 'abandoned' | 'automatic' | null;
+  cancellationReason: 'abandoned' | 'automatic' | 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
 }
 
 export interface ChargeRecord {
@@ -128,6 +198,51 @@ export interface ChargeRecord {
   status: 'succeeded' | 'pending' | 'failed';
   failure: PaymentFailure | null;
   balanceTransactionId: string | null;
+  /** Set by the PaymentIntents API (Checkout's charges are captured at once and have none). */
+  captured?: boolean;
+  amountRefunded?: number;
+  disputeId?: string | null;
+  customerId?: string | null;
+  description?: string | null;
+  shipping?: ShippingRecord | null;
+}
+
+export interface RefundRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string | null;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  metadata: Record<string, string>;
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled';
+  failureReason: string | null;
+  balanceTransactionId: string;
+  failureBalanceTransactionId: string | null;
+}
+
+export interface DisputeRecord {
+  id: string;
+  created: number;
+  amount: number;
+  currency: string;
+  chargeId: string;
+  paymentIntentId: string | null;
+  reason: string;
+  /** An inquiry (warning_*) or a chargeback. */
+  inquiry: boolean;
+  status:
+    | 'warning_needs_response'
+    | 'warning_under_review'
+    | 'warning_closed'
+    | 'needs_response'
+    | 'under_review'
+    | 'won'
+    | 'lost';
+  evidenceDueBy: number;
+  evidenceSubmitted: boolean;
+  balanceTransactionIds: string[];
 }
 
 /** `/v1/webhook_endpoints`: where events go, each endpoint with its own signing secret. */
@@ -321,6 +436,10 @@ export class SandboxStore {
   readonly sessions = this.collection<CheckoutSessionRecord>('checkout.session');
   readonly paymentIntents = this.collection<PaymentIntentRecord>('payment_intent');
   readonly charges = this.collection<ChargeRecord>('charge');
+  readonly customers = this.collection<CustomerRecord>('customer');
+  readonly paymentMethods = this.collection<PaymentMethodRecord>('payment_method');
+  readonly refunds = this.collection<RefundRecord>('refund');
+  readonly disputes = this.collection<DisputeRecord>('dispute');
   /** In creation order. */
   readonly events = this.collection<EventRecord>('event', eventCodec);
   readonly webhookEndpoints = this.collection<WebhookEndpointRecord>('webhook_endpoint');
@@ -364,7 +483,9 @@ export class SandboxStore {
 
   /**
    * Runs `work` (synchronously); if it throws, the records it created are removed again, so that a
-   * request refused halfway (a bad parameter after an inline product was made) leaves nothing.
+   * request refused halfway (a bad parameter after an inline product was made) leaves nothing. An
+   * API error that is not a refusal of the request (a card declined by `confirm`: the PaymentIntent,
+   * its failed charge and their events stay, as at Stripe) keeps what the work did.
    */
   undoCreationsOnError<T>(work: () => T): T {
     const outer = this.creationLog;
@@ -373,7 +494,8 @@ export class SandboxStore {
     try {
       return work();
     } catch (error) {
-      for (const [collection, id] of log.reverse()) collection.delete(id);
+      const ran = error instanceof StripeApiError && !error.validation;
+      if (!ran) for (const [collection, id] of log.reverse()) collection.delete(id);
       throw error;
     } finally {
       this.creationLog = outer;

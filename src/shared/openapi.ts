@@ -43,10 +43,14 @@ const COMMON_ERRORS: [applies: (method: string, path: string) => boolean, status
  * errors it answers, each with the error schema, so that clients and the response-validation test
  * read the truth. Health checks keep their own (Terminus) bodies.
  */
-export function setupOpenApi(app: INestApplication): OpenAPIObject {
+export function setupOpenApi(
+  app: INestApplication,
+  /** More security schemes (the staff API's). */
+  extend: (builder: DocumentBuilder) => DocumentBuilder = (builder) => builder,
+): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder()
+    extend(new DocumentBuilder())
       .setTitle('Payment flow service')
       .setDescription('Orders paid through Stripe Checkout, with live status over Socket.IO (/orders).')
       .setVersion('1')

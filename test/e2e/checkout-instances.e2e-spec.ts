@@ -75,5 +75,5 @@ describe('Checkout across two instances behind one PUBLIC_URL', () => {
       .getConnection()
       .execute<{ count: string }[]>(`select count(*) from payments where status = 'open'`);
     expect(Number(count)).toBe(orders.length);
-  });
+  }, 180_000); // 225 requests and two services on a shared 2-core machine: no timing is asserted
 });

@@ -335,14 +335,14 @@ describe('Stripe sandbox API', () => {
     });
 
     it('answers an unknown URL with 404 in Stripe words', async () => {
-      const response = await fetch(`${sandbox.baseUrl}/v1/refunds`, {
+      const response = await fetch(`${sandbox.baseUrl}/v1/subscriptions`, {
         headers: { Authorization: `Bearer ${'sk_test_sandbox_51OfflineOrderFlow'}` },
       });
       expect(response.status).toBe(404);
       expect(await response.json()).toMatchObject({
         error: {
           type: 'invalid_request_error',
-          message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/refunds\)/),
+          message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/subscriptions\)/),
         },
       });
     });

@@ -8,8 +8,8 @@ import { waitFor } from '../support/wait';
 const ROOT = join(__dirname, '..', '..');
 
 /** Runs a built entry point until it exits; resolves to its exit code and what it printed. */
-async function runToExit(script: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [script], {
+async function runToExit(script: string, env: Record<string, string>, args?: string[]) {
+  const child = spawn(args ? script : process.execPath, args ?? [script], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,6 +40,36 @@ describe('Start-up, as a person at a terminal meets it', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `Port ${port} (PORT) is already in use: stop what listens there, or set PORT to a free port.\n`,
+    );
+    // The logs of what happened before the refusal are kept, not lost in the start-up buffer.
+    const messages = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual(expect.arrayContaining(['Starting Nest application...']));
+  });
+
+  it('at a terminal, readable log lines (pino-pretty), not JSON', async () => {
+    // `script` (util-linux) runs the service on a pseudo-terminal, as a person's shell would.
+    const result = await runToExit(
+      '/usr/bin/script',
+      {
+        PORT: String(port),
+        SANDBOX_PORT: String(await freePort()),
+      },
+      ['-qefc', `${process.execPath} dist/main.js`, '/dev/null'],
+    );
+    expect(result.code).toBe(1);
+    const lines = result.stdout
+      .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '') // colours
+      .split(/\r?\n/)
+      .filter(Boolean);
+    expect(lines.some((line) => /^\[\d\d:\d\d:\d\d\] INFO: .*Starting Nest application/.test(line))).toBe(
+      true,
+    );
+    expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
+    expect(lines).toContain(
+      `Port ${port} (PORT) is already in use: stop what listens there, or set PORT to a free port.`,
     );
   });
 

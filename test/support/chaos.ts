@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import { SANDBOX_SECRET_KEY } from '../../src/config';
 import type { PlacedOrderBody } from './factories';
 import { PrivatePostgres } from './private-postgres';
@@ -97,7 +97,9 @@ export async function runChaos(
   const { WebhookProxy } = await import('./webhook-proxy');
   const proxy = await WebhookProxy.start(() => ports.map((port) => `http://127.0.0.1:${port}`), 5);
   let sandbox: ServiceProcess | undefined;
-  const db = new Client({ connectionString: pg.url });
+  // A pool: its connections die with each PostgreSQL restart, and it opens new ones.
+  const db = new Pool({ connectionString: pg.url, max: 4 });
+  db.on('error', () => undefined);
   const tracked: Tracked[] = [];
   try {
     sandbox = await startSandboxProcess({
@@ -133,10 +135,9 @@ export async function runChaos(
       instances[i] = await startService(serviceEnv(ports[i]), 120_000);
     };
     await Promise.all([start(0), start(1)]);
-    await db.connect();
     const urls = () => ports.map((port) => `http://127.0.0.1:${port}`);
 
-    /** An API call as a careful client makes it: an Idempotency-Key, and retries on the other instance. */
+    /** An API call as a careful client makes it: an Idempotency-Key, and retries (for up to ~100 s: a request in flight on a killed instance holds its key for 30 s) on the other instance. */
     let apiRetries = 0;
     const api = async <T>(
       method: string,
@@ -159,18 +160,18 @@ export async function runChaos(
             signal: AbortSignal.timeout(20_000),
           });
           const text = await response.text();
-          if ((response.status >= 500 || response.status === 409) && attempt < 60) {
+          if ((response.status >= 500 || response.status === 409) && attempt < 240) {
             if (response.status !== 409 || text.includes('IDEMPOTENCY.IN_FLIGHT')) {
               apiRetries++;
-              await sleep(250);
+              await sleep(400);
               continue;
             }
           }
           return { status: response.status, body: JSON.parse(text) as T };
         } catch (error) {
-          if (attempt >= 60) throw error;
+          if (attempt >= 240) throw error;
           apiRetries++;
-          await sleep(250);
+          await sleep(400);
         }
       }
     };
@@ -272,7 +273,9 @@ export async function runChaos(
           break;
         case 'canceled': {
           const canceled = await api('POST', `/api/orders/${order.id}/cancel`, undefined, order.accessToken);
-          if (canceled.status !== 200) throw new Error(`cancel ${order.id}: ${canceled.status}`);
+          if (canceled.status !== 200) {
+            throw new Error(`cancel ${order.id}: ${canceled.status} ${JSON.stringify(canceled.body)}`);
+          }
           break;
         }
       }

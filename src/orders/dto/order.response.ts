@@ -22,6 +22,8 @@ export class OrderResponse {
   reason!: string | null;
   @ApiProperty({ example: 'usd' }) currency!: string;
   @ApiProperty({ description: 'Minor units, computed on the server' }) totalAmount!: number;
+  @ApiProperty({ description: 'Minor units given back so far (refunds that succeeded)' })
+  refundedAmount!: number;
   @ApiProperty() customerEmail!: string;
   @ApiProperty({ type: [OrderItemResponse] }) items!: OrderItemResponse[];
   @ApiProperty() createdAt!: Date;
@@ -35,6 +37,7 @@ export class OrderResponse {
       reason: order.statusReason,
       currency: order.total.currency,
       totalAmount: order.total.amount,
+      refundedAmount: order.refunded.amount,
       customerEmail: order.customerEmail,
       items: order.items.getItems().map((item) => ({
         productId: item.productId,

@@ -5,3 +5,6 @@ export { PaymentNeedsReviewEvent } from './payment-needs-review.event';
 export { PaymentReportNotedEvent } from './payment-report-noted.event';
 export { PaymentProcessingEvent } from './payment-processing.event';
 export { PaymentSucceededEvent } from './payment-succeeded.event';
+export { DisputeChangedEvent } from './dispute-changed.event';
+export { RefundsChangedEvent } from './refunds-changed.event';
+export { ReconciliationRanEvent } from './reconciliation-ran.event';

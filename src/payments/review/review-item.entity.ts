@@ -8,6 +8,12 @@ export enum ReviewKind {
   PaidAfterCancel = 'paid_after_cancel',
   MalformedEvent = 'malformed_event',
   ForeignSession = 'foreign_session',
+  /** A refund Stripe refused or that failed after it was made. */
+  RefundFailed = 'refund_failed',
+  /** A cardholder disputed a payment: evidence is due. */
+  Dispute = 'dispute',
+  /** A dispute was lost: the money went back to the cardholder's bank. */
+  DisputeLost = 'dispute_lost',
 }
 
 /**

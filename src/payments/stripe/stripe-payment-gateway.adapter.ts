@@ -8,13 +8,18 @@ import {
   CheckoutSessionNotFoundError,
   PaymentProviderRefusedError,
   PaymentProviderUnavailableError,
+  RefundDeclinedError,
+  UnknownProviderEventError,
   WebhookSignatureError,
 } from '../payment.errors';
 import {
   type CheckoutRequest,
   type CheckoutSession,
+  type DisputeInfo,
   PaymentGateway,
   type PaymentEvent,
+  type RefundInfo,
+  type RefundRequest,
 } from '../payment-gateway.port';
 
 /**
@@ -97,6 +102,43 @@ export class StripePaymentGateway extends PaymentGateway {
         throw new CheckoutNotOpenError();
       }
       throw this.providerError('expire a checkout session', error);
+    }
+  }
+
+  async createRefund(request: RefundRequest, idempotencyKey: string): Promise<RefundInfo> {
+    try {
+      const refund = await this.stripe.refunds.create(
+        {
+          payment_intent: request.paymentIntentId,
+          amount: request.amount.amount,
+          metadata: { orderId: request.orderId, refundId: request.refundId },
+        },
+        { idempotencyKey },
+      );
+      return toRefundInfo(refund);
+    } catch (error) {
+      // An answered refusal (already refunded, amount too large, …) is final for this key.
+      if (
+        error instanceof Stripe.errors.StripeInvalidRequestError ||
+        error instanceof Stripe.errors.StripeCardError
+      ) {
+        this.logger.warn({ code: error.code, requestId: error.requestId }, 'Stripe declined a refund');
+        throw new RefundDeclinedError(error.message);
+      }
+      throw this.providerError('create a refund', error);
+    }
+  }
+
+  async retrieveEvent(eventId: string): Promise<PaymentEvent> {
+    try {
+      // Read exactly as a delivery of the same event is (malformed included).
+      const event = await this.stripe.events.retrieve(eventId);
+      return toPaymentEvent(Buffer.from(JSON.stringify(event), 'utf8'));
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) {
+        throw new UnknownProviderEventError();
+      }
+      throw this.providerError('retrieve an event', error);
     }
   }
 
@@ -273,9 +315,73 @@ function meaningOf(event: Stripe.Event): EventMeaning {
         message: error?.message ?? 'The payment failed',
       };
     }
+    case 'refund.created':
+    case 'refund.updated':
+    case 'refund.failed':
+      return { type: 'refund.updated', refund: toRefundInfo(event.data.object) };
+    case 'charge.refunded': {
+      const charge = event.data.object;
+      return {
+        type: 'charge.refunded',
+        chargeId: charge.id,
+        paymentIntentId: idOf(charge.payment_intent),
+        amountRefunded: moneyOrNull(charge.amount_refunded, charge.currency),
+        // Listed only where the API version or the request expanded them.
+        refunds: (charge.refunds?.data ?? []).map(toRefundInfo),
+      };
+    }
+    case 'charge.dispute.created':
+    case 'charge.dispute.updated':
+    case 'charge.dispute.closed':
+      return { type: 'dispute.updated', dispute: toDisputeInfo(event.data.object) };
     default:
       return { type: 'unsupported' };
   }
+}
+
+function toRefundInfo(refund: Stripe.Refund): RefundInfo {
+  return {
+    id: refund.id,
+    status: oneOf(
+      refund.status,
+      ['pending', 'requires_action', 'succeeded', 'failed', 'canceled'] as const,
+      'pending',
+    ),
+    amount: moneyOrNull(refund.amount, refund.currency),
+    paymentIntentId: idOf(refund.payment_intent),
+    chargeId: idOf(refund.charge),
+    orderId: refund.metadata?.orderId ?? null,
+    refundId: refund.metadata?.refundId ?? null,
+    failureReason: refund.failure_reason ?? null,
+  };
+}
+
+function toDisputeInfo(dispute: Stripe.Dispute): DisputeInfo {
+  return {
+    id: dispute.id,
+    status: oneOf(
+      dispute.status,
+      [
+        'warning_needs_response',
+        'warning_under_review',
+        'warning_closed',
+        'needs_response',
+        'under_review',
+        'won',
+        'lost',
+      ] as const,
+      'needs_response',
+    ),
+    amount: moneyOrNull(dispute.amount, dispute.currency),
+    reason: dispute.reason,
+    paymentIntentId: idOf(dispute.payment_intent),
+    chargeId: idOf(dispute.charge),
+    evidenceDueBy: dispute.evidence_details?.due_by ? new Date(dispute.evidence_details.due_by * 1000) : null,
+  };
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  return typeof value === 'string' ? value : (value?.id ?? null);
 }
 
 /** The fields a session's handling relies on, checked before they are trusted. */

@@ -2,14 +2,27 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { CheckoutOutcomes, type Outcome } from '../checkout-outcomes.service';
-import { WebhookLivemodeMismatchError, WebhookSignatureError } from '../payment.errors';
+import {
+  EventNotReplayableError,
+  LedgerEventNotFoundError,
+  WebhookLivemodeMismatchError,
+  WebhookSignatureError,
+} from '../payment.errors';
 import { PaymentGateway, type PaymentEvent } from '../payment-gateway.port';
+import { RefundsService } from '../refunds/refunds.service';
 import { ReviewKind } from '../review/review-item.entity';
 import { ReviewQueue } from '../review/review-queue';
 import { WebhookOutcome } from './processed-webhook-event.entity';
 import { WebhookLedger } from './webhook-ledger';
 
 export type WebhookReceipt = Outcome | { outcome: 'duplicate'; orderId: null; detail: string };
+
+/** Outcomes whose event took no effect, so that applying it again (replay) cannot apply it twice. */
+const REPLAYABLE: ReadonlySet<WebhookOutcome | null> = new Set([
+  WebhookOutcome.Unmatched,
+  WebhookOutcome.Ignored,
+  WebhookOutcome.Malformed,
+]);
 
 type MalformedEvent = Extract<PaymentEvent, { type: 'malformed' }>;
 
@@ -29,6 +42,7 @@ export class WebhookIntake {
     private readonly outcomes: CheckoutOutcomes,
     private readonly reviews: ReviewQueue,
     private readonly config: AppConfig,
+    private readonly refunds: RefundsService,
   ) {}
 
   async receive(rawBody: Buffer, signature: string | undefined): Promise<WebhookReceipt> {
@@ -58,7 +72,7 @@ export class WebhookIntake {
         await this.ledger.record(event.id, kept.outcome, null, kept.detail, event.payload);
         return kept;
       }
-      const applied = await this.outcomes.apply(event, { kind: 'webhook', ref: event.id });
+      const applied = await this.apply(event);
       await this.ledger.record(event.id, applied.outcome, applied.orderId, applied.detail);
       return applied;
     });
@@ -72,6 +86,57 @@ export class WebhookIntake {
       `Webhook ${event.providerType}: ${receipt.outcome} (${receipt.detail})`,
     );
     return receipt;
+  }
+
+  /**
+   * An event fetched again from Stripe (a staff member's replay), applied through the same ledger
+   * row and rules as its delivery was: only if that delivery took no effect (`unmatched`,
+   * `ignored`, `malformed`), and at most once however often it is replayed, since the row is locked
+   * and its outcome rewritten in the same transaction.
+   */
+  async replay(event: PaymentEvent): Promise<Outcome & { previous: WebhookOutcome | null }> {
+    const receipt = await this.em.transactional(async () => {
+      const previous = await this.ledger.lockForReplay(event.id);
+      if (previous === undefined) throw new LedgerEventNotFoundError();
+      if (!REPLAYABLE.has(previous)) throw new EventNotReplayableError(previous ?? 'unknown');
+      if (event.type === 'malformed') {
+        // Still unreadable: it stays as it was.
+        return {
+          outcome: WebhookOutcome.Malformed,
+          orderId: null,
+          detail: `still unreadable: ${event.problem}`,
+          previous,
+        };
+      }
+      const applied = await this.apply(event);
+      await this.ledger.record(event.id, applied.outcome, applied.orderId, `replayed: ${applied.detail}`);
+      return { ...applied, previous };
+    });
+    this.logger.log(
+      {
+        stripeEventId: event.id,
+        type: event.providerType,
+        orderId: receipt.orderId,
+        outcome: receipt.outcome,
+      },
+      `Webhook ${event.providerType} replayed: ${receipt.previous} → ${receipt.outcome} (${receipt.detail})`,
+    );
+    return receipt;
+  }
+
+  /** The rules for each kind of news: checkout attempts, or refunds and disputes. */
+  private apply(event: PaymentEvent): Promise<Outcome> {
+    const source = { kind: 'webhook', ref: event.id } as const;
+    switch (event.type) {
+      case 'refund.updated':
+        return this.refunds.applyRefundNews(event.refund, source);
+      case 'charge.refunded':
+        return this.refunds.applyChargeRefunded(event, source);
+      case 'dispute.updated':
+        return this.refunds.applyDisputeNews(event.dispute, source);
+      default:
+        return this.outcomes.apply(event, source);
+    }
   }
 
   /**

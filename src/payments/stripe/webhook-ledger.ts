@@ -35,4 +35,16 @@ export class WebhookLedger {
   ): Promise<void> {
     await this.em.nativeUpdate(ProcessedWebhookEvent, { id: eventId }, { outcome, orderId, detail, payload });
   }
+
+  /**
+   * Locks an event's row for a replay and returns its outcome (undefined: no such event). Waits for
+   * a delivery or replay of the same event that is under way.
+   */
+  async lockForReplay(eventId: string): Promise<WebhookOutcome | null | undefined> {
+    const [row] = await this.em.execute<{ outcome: WebhookOutcome | null }[]>(
+      'select outcome from processed_webhook_events where id = ? for update',
+      [eventId],
+    );
+    return row ? row.outcome : undefined;
+  }
 }

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import express, { type Request, type Response, Router } from 'express';
-import Stripe from 'stripe';
 import type { CheckoutService } from '../checkout/checkout.service';
 import type { SandboxScheduler } from '../sandbox.scheduler';
 import type { CheckoutSessionRecord, SandboxStore, WebhookEndpointRecord } from '../sandbox.store';
@@ -12,6 +11,7 @@ import {
 import { paramError, resourceMissing, StripeApiError, type StripeErrorBody } from '../stripe/stripe-error';
 import { API_VERSIONS } from '../stripe/event-types';
 import { newId } from '../stripe/stripe-ids';
+import { ACCOUNT_API_VERSION } from '../stripe/account-version';
 import {
   chargeJson,
   checkoutSessionJson,
@@ -28,16 +28,23 @@ import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './fo
 import { type FaultSwitches, HANG_LIMIT_MS } from './faults';
 import { readCreatedFilter, readDeliverySuccessFilter, readEventTypeFilter } from './list-filters';
 import type { IdempotencyStore } from './idempotency';
+import { paymentRoutes } from './payments.router';
+import { stripeCliRoutes } from '../cli/stripe-cli.routes';
+import type { StripeCliHub } from '../cli/stripe-cli.hub';
+import type { EventLog } from '../sandbox.events';
+import type { PaymentsService } from '../charges/payments.service';
+import type { RefundsService } from '../charges/refunds.service';
+import type { DisputesService } from '../charges/disputes.service';
 
 export interface ApiContext {
   params: ParamReader;
   requestId: string;
   idempotencyKey: string | null;
-  /** The request's `Stripe-Version` (checked), or the account's default: the pinned version. */
+  /** The request's `Stripe-Version` (checked), or the account's default (`ACCOUNT_API_VERSION`). */
   apiVersion: string;
 }
 
-type Handler = (context: ApiContext, req: Request) => unknown;
+export type Handler = (context: ApiContext, req: Request) => unknown;
 
 const KNOWN_API_VERSIONS = new Set(API_VERSIONS);
 
@@ -72,8 +79,13 @@ export function apiRouter(deps: {
   checkout: CheckoutService;
   idempotency: IdempotencyStore;
   faults: FaultSwitches;
+  events: EventLog;
+  payments: PaymentsService;
+  refunds: RefundsService;
+  disputes: DisputesService;
+  stripeCli: StripeCliHub;
 }): Router {
-  const { store, scheduler, checkout, idempotency, faults } = deps;
+  const { store, scheduler, checkout, idempotency, faults, events } = deps;
   const logger = new Logger('StripeSandbox');
   const router = Router();
 
@@ -93,7 +105,7 @@ export function apiRouter(deps: {
       return;
     }
     // Stripe-Version: any version Stripe published (up to the pinned SDK's); absent: the account's
-    // default, which is the pinned version. Objects are always rendered in the pinned version.
+    // default (ACCOUNT_API_VERSION). Objects are always rendered in the pinned version.
     const version = req.get('stripe-version');
     if (version !== undefined && !KNOWN_API_VERSIONS.has(version)) {
       res.status(400).json({
@@ -101,8 +113,8 @@ export function apiRouter(deps: {
       });
       return;
     }
-    res.locals.apiVersion = version ?? Stripe.API_VERSION;
-    res.set('Stripe-Version', version ?? Stripe.API_VERSION);
+    res.locals.apiVersion = version ?? ACCOUNT_API_VERSION;
+    res.set('Stripe-Version', version ?? ACCOUNT_API_VERSION);
     next();
   });
 
@@ -297,7 +309,12 @@ export function apiRouter(deps: {
 
   router.post(
     '/products',
-    route('products.create', ({ params }) => productJson(createProduct(store, params, scheduler.unixNow()))),
+    route('products.create', ({ params, requestId, idempotencyKey }) => {
+      const json = productJson(createProduct(store, params, scheduler.unixNow()));
+      const request = { id: requestId, idempotency_key: idempotencyKey };
+      events.emit([{ type: 'product.created', object: json, request }]);
+      return json;
+    }),
   );
   router.get(
     '/products/:id',
@@ -311,7 +328,12 @@ export function apiRouter(deps: {
   );
   router.post(
     '/prices',
-    route('prices.create', ({ params }) => priceJson(createPrice(store, params, scheduler.unixNow()))),
+    route('prices.create', ({ params, requestId, idempotencyKey }) => {
+      const json = priceJson(createPrice(store, params, scheduler.unixNow()));
+      const request = { id: requestId, idempotency_key: idempotencyKey };
+      events.emit([{ type: 'price.created', object: json, request }]);
+      return json;
+    }),
   );
   router.get(
     '/prices/:id',
@@ -456,6 +478,9 @@ export function apiRouter(deps: {
       return { id: endpoint.id, object: 'webhook_endpoint', deleted: true };
     }),
   );
+
+  paymentRoutes(router, route, paginate, deps);
+  stripeCliRoutes(router, route, deps.stripeCli);
 
   router.use((req: Request, res: Response) => {
     res.status(404).json({

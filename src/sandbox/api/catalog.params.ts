@@ -63,12 +63,42 @@ export function findProduct(store: SandboxStore, params: ParamReader, key: strin
   return product;
 }
 
-/** `POST /v1/prices` (one-time prices: the sandbox has no subscriptions). */
+const INTERVALS = ['day', 'week', 'month', 'year'] as const;
+
+/**
+ * `recurring[interval]` and `[interval_count]`: a recurring price is kept and shown as Stripe shows
+ * it (the sandbox has no subscriptions, and Checkout Sessions refuse it, as mode `payment` does).
+ */
+function readRecurring(params: ParamReader): PriceRecord['recurring'] {
+  const recurring = params.hash('recurring');
+  if (!recurring) return null;
+  for (const key of ['meter', 'trial_period_days', 'usage_type', 'aggregate_usage']) {
+    if (recurring.has(key)) {
+      throw paramError.invalid(
+        recurring.name(key),
+        `The Stripe sandbox does not support the parameter \`${recurring.name(key)}\`.`,
+        'parameter_unknown',
+      );
+    }
+  }
+  recurring.allowOnly(['interval', 'interval_count']);
+  const given = recurring.string('interval', { required: true })!;
+  const interval = INTERVALS.find((name) => name === given);
+  if (!interval) {
+    throw paramError.invalid(
+      recurring.name('interval'),
+      'Invalid interval: must be one of day, week, month, or year',
+    );
+  }
+  const maxCount = { day: 1095, week: 156, month: 36, year: 3 }[interval];
+  const intervalCount = recurring.integer('interval_count', { min: 1, max: maxCount }) ?? 1;
+  return { interval, intervalCount };
+}
+
+/** `POST /v1/prices` */
 export function createPrice(store: SandboxStore, params: ParamReader, created: number): PriceRecord {
   params.allowOnly(PRICE_PARAMS);
-  if (params.has('recurring')) {
-    throw paramError.invalid('recurring', 'The sandbox supports one-time prices only (no `recurring`).');
-  }
+  const recurring = readRecurring(params);
   const currency = readCurrency(params);
   const product = readPriceProduct(store, params, created);
   const price: PriceRecord = {
@@ -78,6 +108,9 @@ export function createPrice(store: SandboxStore, params: ParamReader, created: n
     currency,
     unitAmount: readUnitAmount(params),
     metadata: params.metadata('metadata'),
+    recurring,
+    nickname: params.string('nickname', { maxLength: 5000 }) ?? null,
+    lookupKey: params.string('lookup_key', { maxLength: 200 }) ?? null,
   };
   store.prices.set(price.id, price);
   return price;

@@ -5,6 +5,7 @@ import { paramError, resourceMissing, StripeApiError } from '../stripe/stripe-er
 import { newId } from '../stripe/stripe-ids';
 import { readCurrency, readPriceProduct, readUnitAmount } from './catalog.params';
 import type { ParamReader } from './form-params';
+import { readShipping } from './payments.params';
 
 /**
  * `Checkout.SessionCreateParams` of the pinned API version, every one of them: modelled (kept and
@@ -31,9 +32,14 @@ const PRODUCT_DATA_PARAMS = ['name', 'description', 'metadata', 'images', 'tax_c
 const PAYMENT_INTENT_DATA_PARAMS = ['metadata', 'description', 'receipt_email', 'capture_method',
   'application_fee_amount', 'on_behalf_of', 'setup_future_usage', 'shipping', 'statement_descriptor',
   'statement_descriptor_suffix', 'transfer_data', 'transfer_group'] as const; // prettier-ignore
-const PAYMENT_INTENT_DATA_MODELLED = ['metadata', 'description', 'receipt_email', 'capture_method'];
-/** The payment methods of the sandbox's checkout page. */
-const OFFERED = ['card', 'link', 'us_bank_account'] as const;
+const PAYMENT_INTENT_DATA_MODELLED = ['metadata', 'description', 'receipt_email', 'capture_method',
+  'setup_future_usage', 'shipping']; // prettier-ignore
+/**
+ * The payment methods of the sandbox's Checkout: those of its page (card, link, ACH), and SEPA
+ * Direct Debit (EUR), offered only when asked for, and paid through the API's confirmation step
+ * (`/v1/payment_pages/:id/confirm`, as the Stripe CLI's fixtures pay), not on the page.
+ */
+const OFFERED = ['card', 'link', 'us_bank_account', 'sepa_debit'] as const;
 type Offered = (typeof OFFERED)[number];
 
 /** Refuses every parameter of `params` that is given and not in `modelled`, naming it. */
@@ -86,12 +92,20 @@ function readPaymentMethodTypes(params: ParamReader, currency: string, apiVersio
     });
   const allowed = params.has(allowedKey) ? check(allowedKey) : null;
   const excluded = check('excluded_payment_method_types');
-  // ACH Direct Debit is offered for USD only, as Stripe does.
-  const available = OFFERED.filter((type) => type !== 'us_bank_account' || currency === 'usd');
+  // ACH Direct Debit is offered for USD only, as Stripe does; SEPA (EUR only) when asked for.
+  const available = OFFERED.filter(
+    (type) => (type !== 'us_bank_account' || currency === 'usd') && type !== 'sepa_debit',
+  );
   if (allowed?.includes('us_bank_account') && currency !== 'usd') {
     throw paramError.invalid(
       allowedKey,
       `The payment method \`us_bank_account\` cannot be used with currency \`${currency}\`; it needs \`usd\`.`,
+    );
+  }
+  if (allowed?.includes('sepa_debit') && currency !== 'eur') {
+    throw paramError.invalid(
+      allowedKey,
+      `The payment method \`sepa_debit\` cannot be used with currency \`${currency}\`; it needs \`eur\`.`,
     );
   }
   const types = (allowed ?? available).filter((type) => !excluded.includes(type));
@@ -199,6 +213,16 @@ export function readNewCheckoutSession(
     onlyValues(intentData, 'capture_method', ['automatic', 'automatic_async'] as const,
       'it captures payments automatically only'); // prettier-ignore
   }
+  const givenUsage = intentData?.string('setup_future_usage');
+  const setupFutureUsage =
+    givenUsage === undefined ? null : (['on_session', 'off_session'] as const).find((u) => u === givenUsage);
+  if (setupFutureUsage === undefined) {
+    throw paramError.invalid(
+      intentData!.name('setup_future_usage'),
+      'Invalid setup_future_usage: must be one of on_session or off_session',
+    );
+  }
+  const shipping = intentData ? readShipping(intentData) : null;
   const receiptEmail = intentData?.string('receipt_email', { maxLength: 800 }) ?? null;
   if (receiptEmail !== null && !EMAIL.test(receiptEmail)) {
     throw paramError.invalid(
@@ -243,6 +267,8 @@ export function readNewCheckoutSession(
     metadata,
     paymentIntentMetadata: intentData?.metadata('metadata') ?? {},
     paymentIntentDescription: intentData?.string('description') ?? null,
+    paymentIntentShipping: shipping,
+    paymentIntentSetupFutureUsage: setupFutureUsage,
     expiresAt,
   };
 }
@@ -260,6 +286,13 @@ function readLineItems(store: SandboxStore, params: ParamReader, now: number) {
     item.allowOnly(LINE_ITEM_PARAMS);
     refuseUnsupported(item, ['adjustable_quantity', 'tax_rates'], []);
     const price = readLineItemPrice(store, item, now);
+    if (price.recurring) {
+      throw paramError.invalid(
+        item.name('price'),
+        'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only ' +
+          'one-time prices. (The Stripe sandbox has no subscriptions.)',
+      );
+    }
     const quantity = item.integer('quantity', { required: true, min: 1, max: 999_999 })!;
     const product = store.products.get(price.productId);
     return { description: product?.name ?? '', quantity, price, metadata: item.metadata('metadata') };

@@ -10,7 +10,9 @@ import type {
   PriceRecord,
   SandboxStore,
 } from '../sandbox.store';
-import { invalidState } from '../stripe/stripe-error';
+import { bankFailureOf, type PaymentsService } from '../charges/payments.service';
+import type { DisputesService } from '../charges/disputes.service';
+import { invalidState, StripeApiError } from '../stripe/stripe-error';
 import { newId } from '../stripe/stripe-ids';
 import { chargeJson, checkoutSessionJson, paymentIntentJson } from '../stripe/stripe-objects';
 import {
@@ -36,6 +38,8 @@ export type NewCheckoutSession = Pick<
   | 'expiresAt'
   | 'paymentMethodTypes'
   | 'settings'
+  | 'paymentIntentShipping'
+  | 'paymentIntentSetupFutureUsage'
 > & {
   lineItems: {
     description: string;
@@ -74,13 +78,15 @@ export class CheckoutService {
     private readonly scheduler: SandboxScheduler,
     private readonly events: EventLog,
     private readonly settings: CheckoutSettings,
+    private readonly payments: PaymentsService,
+    private readonly disputes: DisputesService,
   ) {
     // Durable jobs: they survive a restart of the sandbox (see SandboxScheduler.scheduleDurable).
     scheduler.define<{ sessionId: string }>(EXPIRE_JOB, ({ sessionId }) => {
       const session = this.store.sessions.get(sessionId);
       if (session?.status === 'open') this.expireNow(session);
     });
-    scheduler.define<{ sessionId: string; accountNumber: string }>(SETTLE_JOB, (args) =>
+    scheduler.define<{ sessionId: string; accountNumber?: string }>(SETTLE_JOB, (args) =>
       this.settle(args.sessionId, args.accountNumber),
     );
   }
@@ -112,6 +118,9 @@ export class CheckoutService {
       displayName: this.settings.shopName,
       paymentMethodTypes: input.paymentMethodTypes,
       settings: input.settings,
+      paymentIntentShipping: input.paymentIntentShipping ?? null,
+      paymentIntentSetupFutureUsage: input.paymentIntentSetupFutureUsage ?? null,
+      customerId: null,
       status: 'open',
       paymentStatus: 'unpaid',
       paymentIntentId: null,
@@ -158,15 +167,13 @@ export class CheckoutService {
 
   payByCard(session: CheckoutSessionRecord, card: CardInput, customer: CustomerDetails): PaymentOutcome {
     this.assertOpen(session);
-    const events: NewEvent[] = [];
-    const request = { id: newId.request(), idempotency_key: newId.uuid() };
-    const intent = this.paymentIntentFor(session, events, request);
     const outcome = testCard(card.number);
     const method: PaymentMethodRecord = {
       id: newId.paymentMethod(),
       created: this.scheduler.unixNow(),
       type: 'card',
       billing: customer,
+      testNumber: card.number,
       card: {
         brand: outcome.brand,
         last4: card.number.slice(-4),
@@ -176,6 +183,79 @@ export class CheckoutService {
         fingerprint: newId.fingerprint(),
       },
     };
+    this.payments.savePaymentMethod(method);
+    return this.payCardMethod(session, method, customer);
+  }
+
+  /**
+   * The Stripe CLI's confirmation step (`POST /v1/payment_pages/:id/confirm`): pays the session with
+   * a PaymentMethod made through the API (a test card, or a SEPA or ACH debit).
+   */
+  payWithPaymentMethod(
+    session: CheckoutSessionRecord,
+    method: PaymentMethodRecord,
+    expectedAmount: number | undefined,
+  ): PaymentOutcome {
+    this.assertOpen(session);
+    if (expectedAmount !== undefined && expectedAmount !== session.amountTotal) {
+      throw new StripeApiError(400, {
+        type: 'invalid_request_error',
+        message: `The expected amount (${expectedAmount}) does not match the amount due on this Checkout Session (${session.amountTotal}).`,
+        param: 'expected_amount',
+      });
+    }
+    if (!(session.paymentMethodTypes as string[]).includes(method.type)) {
+      throw new StripeApiError(400, {
+        type: 'invalid_request_error',
+        message: `This Checkout Session does not accept payment methods of type \`${method.type}\` (it accepts ${session.paymentMethodTypes.join(', ')}).`,
+        param: 'payment_method',
+      });
+    }
+    const customer: CustomerDetails = {
+      email: session.customerEmail ?? method.billing.email,
+      name: method.billing.name,
+    };
+    if (method.type === 'card') return this.payCardMethod(session, method, customer);
+    return this.payBankMethod(session, method, customer);
+  }
+
+  /** With `setup_future_usage`, Checkout saves the payment method on a new Customer. */
+  private saveForLater(
+    session: CheckoutSessionRecord,
+    method: PaymentMethodRecord,
+    events: NewEvent[],
+  ): void {
+    if (!session.paymentIntentSetupFutureUsage) return;
+    if (!session.customerId) {
+      const { customer, event } = this.payments.newCustomer({
+        email: session.customerEmail ?? method.billing.email,
+        name: method.billing.name,
+        description: null,
+        phone: method.billingPhone ?? null,
+        metadata: {},
+      });
+      session.customerId = customer.id;
+      events.push(event);
+    }
+    const intent = session.paymentIntentId
+      ? this.store.paymentIntents.get(session.paymentIntentId)
+      : undefined;
+    if (intent) intent.customerId = session.customerId;
+    events.push(this.payments.attach(method, session.customerId));
+  }
+
+  private payCardMethod(
+    session: CheckoutSessionRecord,
+    method: PaymentMethodRecord,
+    customer: CustomerDetails,
+  ): PaymentOutcome {
+    if (!session.paymentMethodTypes.includes('card')) {
+      throw invalidState('This payment method is not available for this Checkout Session.');
+    }
+    const events: NewEvent[] = [];
+    const request = { id: newId.request(), idempotency_key: newId.uuid() };
+    const intent = this.paymentIntentFor(session, events, request);
+    const outcome = testCard(method.testNumber ?? '');
     const charge = this.newCharge(intent, method, outcome.decline ? 'failed' : 'succeeded', outcome.decline);
 
     if (outcome.decline) {
@@ -191,6 +271,7 @@ export class CheckoutService {
       return { kind: 'declined', failure: outcome.decline };
     }
 
+    this.saveForLater(session, method, events);
     this.succeed(intent, charge);
     intent.paymentMethodId = method.id;
     session.status = 'complete';
@@ -201,6 +282,7 @@ export class CheckoutService {
       { type: 'payment_intent.succeeded', object: paymentIntentJson(intent), request },
       { type: 'checkout.session.completed', object: checkoutSessionJson(session) },
     );
+    if (outcome.dispute) events.push(...this.disputes.open(charge, outcome.dispute));
     this.events.emit(events);
     this.logger.log(`Checkout Session ${session.id}: paid by card`);
     return { kind: 'completed', redirectTo: this.successUrl(session) };
@@ -213,12 +295,6 @@ export class CheckoutService {
     customer: CustomerDetails,
   ): PaymentOutcome {
     this.assertOpen(session);
-    if (!session.paymentMethodTypes.includes('us_bank_account')) {
-      throw invalidState('This payment method is not available for this Checkout Session.');
-    }
-    const events: NewEvent[] = [];
-    const request = { id: newId.request(), idempotency_key: newId.uuid() };
-    const intent = this.paymentIntentFor(session, events, request);
     const method: PaymentMethodRecord = {
       id: newId.paymentMethod(),
       created: this.scheduler.unixNow(),
@@ -229,8 +305,26 @@ export class CheckoutService {
         routingNumber: TEST_ROUTING_NUMBER,
         bankName: TEST_BANK_NAME,
         fingerprint: newId.fingerprint(),
+        accountNumber,
       },
     };
+    return this.payBankMethod(session, method, customer);
+  }
+
+  /** A bank debit (ACH or SEPA): the session completes unpaid now and settles (or fails) later. */
+  private payBankMethod(
+    session: CheckoutSessionRecord,
+    method: PaymentMethodRecord,
+    customer: CustomerDetails,
+  ): PaymentOutcome {
+    if (!(session.paymentMethodTypes as string[]).includes(method.type)) {
+      throw invalidState('This payment method is not available for this Checkout Session.');
+    }
+    this.payments.savePaymentMethod(method);
+    const events: NewEvent[] = [];
+    const request = { id: newId.request(), idempotency_key: newId.uuid() };
+    const intent = this.paymentIntentFor(session, events, request);
+    this.saveForLater(session, method, events);
     const charge = this.newCharge(intent, method, 'pending', null);
     intent.status = 'processing';
     intent.paymentMethodId = method.id;
@@ -248,13 +342,15 @@ export class CheckoutService {
     );
     this.scheduler.scheduleDurable(this.settings.settlementSeconds * 1000, SETTLE_JOB, {
       sessionId: session.id,
-      accountNumber,
     });
     return { kind: 'completed', redirectTo: this.successUrl(session) };
   }
 
-  /** The bank's answer to a debit submitted `settlementSeconds` ago. */
-  private settle(sessionId: string, accountNumber: string): void {
+  /**
+   * The bank's answer to a debit submitted `settlementSeconds` ago: the payment method's test
+   * account or IBAN says which (`accountNumber`: how timers stored before methods kept it said it).
+   */
+  private settle(sessionId: string, accountNumber?: string): void {
     const session = this.store.sessions.get(sessionId);
     const intent = session?.paymentIntentId
       ? this.store.paymentIntents.get(session.paymentIntentId)
@@ -264,7 +360,9 @@ export class CheckoutService {
       this.logger.warn(`Checkout Session ${sessionId}: nothing to settle`);
       return;
     }
-    const failure = FAILING_BANK_ACCOUNTS[accountNumber];
+    const failure =
+      bankFailureOf(charge.paymentMethod) ??
+      (accountNumber === undefined ? undefined : FAILING_BANK_ACCOUNTS[accountNumber]);
     if (failure) {
       charge.status = 'failed';
       charge.failure = failure;
@@ -331,6 +429,9 @@ export class CheckoutService {
       currency: session.currency,
       metadata: { ...session.paymentIntentMetadata },
       description: session.paymentIntentDescription,
+      shipping: session.paymentIntentShipping ?? null,
+      setupFutureUsage: session.paymentIntentSetupFutureUsage ?? null,
+      customerId: session.customerId ?? null,
       paymentMethodTypes: [...session.paymentMethodTypes],
       receiptEmail: session.settings?.receiptEmail ?? null,
       clientSecret: newId.clientSecret(id),

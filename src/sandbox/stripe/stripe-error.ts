@@ -5,7 +5,12 @@ export interface StripeErrorBody {
   code?: string;
   param?: string;
   decline_code?: string;
+  advice_code?: string;
   doc_url?: string;
+  /** A declined payment: the failed charge, and the PaymentIntent and payment method as they are now. */
+  charge?: string;
+  payment_intent?: object;
+  payment_method?: object;
 }
 
 /**

@@ -27,6 +27,11 @@ export const newId = {
   webhookEndpoint: () => `we_${alphanumeric(24)}`,
   webhookSecret: () => `whsec_${alphanumeric(32)}`,
   request: () => `req_${alphanumeric(14)}`,
+  customer: () => `cus_${alphanumeric(14)}`,
+  refund: () => `re_${alphanumeric(24)}`,
+  dispute: () => `du_${alphanumeric(24)}`,
+  cliSession: () => `cliws_${alphanumeric(24)}`,
+  webhookConversation: () => `wc_${alphanumeric(24)}`,
   /** The sandbox's own (a stored timer), not a Stripe id. */
   timer: () => `tmr_${alphanumeric(16)}`,
   clientSecret: (paymentIntentId: string) => `${paymentIntentId}_secret_${alphanumeric(25)}`,

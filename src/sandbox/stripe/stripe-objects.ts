@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import type {
+  AddressRecord,
   ChargeRecord,
+  CustomerRecord,
   CheckoutSessionRecord,
   CustomerDetails,
   LineItemRecord,
@@ -9,6 +11,7 @@ import type {
   PaymentMethodRecord,
   PriceRecord,
   ProductRecord,
+  ShippingRecord,
 } from '../sandbox.store';
 
 /*
@@ -61,17 +64,80 @@ export function priceJson(price: PriceRecord): PriceJson {
     currency: price.currency,
     custom_unit_amount: null,
     livemode: false,
-    lookup_key: null,
+    lookup_key: price.lookupKey ?? null,
     metadata: { ...price.metadata },
-    nickname: null,
+    nickname: price.nickname ?? null,
     product: price.productId,
-    recurring: null,
+    recurring: price.recurring
+      ? {
+          interval: price.recurring.interval,
+          interval_count: price.recurring.intervalCount,
+          meter: null,
+          trial_period_days: null,
+          usage_type: 'licensed',
+        }
+      : null,
     tax_behavior: 'unspecified',
     tiers_mode: null,
     transform_quantity: null,
-    type: 'one_time',
+    type: price.recurring ? 'recurring' : 'one_time',
     unit_amount: price.unitAmount,
     unit_amount_decimal: String(price.unitAmount),
+  };
+}
+
+export function customerJson(customer: CustomerRecord): Json<Stripe.Customer> {
+  return {
+    id: customer.id,
+    object: 'customer',
+    address: null,
+    balance: 0,
+    created: customer.created,
+    currency: null,
+    customer_account: null,
+    default_source: null,
+    delinquent: false,
+    description: customer.description,
+    discount: null,
+    email: customer.email,
+    invoice_prefix: customer.id.slice(4, 12).toUpperCase(),
+    invoice_settings: {
+      custom_fields: null,
+      default_payment_method: null,
+      footer: null,
+      rendering_options: null,
+    },
+    livemode: false,
+    metadata: { ...customer.metadata },
+    name: customer.name,
+    next_invoice_sequence: 1,
+    phone: customer.phone,
+    preferred_locales: [],
+    shipping: null,
+    tax_exempt: 'none',
+    test_clock: null,
+  };
+}
+
+export function addressJson(address: AddressRecord | null | undefined): Stripe.Address {
+  return {
+    city: address?.city ?? null,
+    country: address?.country ?? null,
+    line1: address?.line1 ?? null,
+    line2: address?.line2 ?? null,
+    postal_code: address?.postalCode ?? null,
+    state: address?.state ?? null,
+  };
+}
+
+export function shippingJson(shipping: ShippingRecord | null | undefined) {
+  if (!shipping) return null;
+  return {
+    address: addressJson(shipping.address),
+    carrier: null,
+    name: shipping.name,
+    phone: shipping.phone,
+    tracking_number: null,
   };
 }
 
@@ -160,7 +226,7 @@ export function checkoutSessionJson(
       submit: null,
       terms_of_service_acceptance: null,
     },
-    customer: null,
+    customer: session.customerId ?? null,
     customer_account: null,
     customer_creation: 'if_required',
     customer_details: session.customerDetails ? customerDetailsJson(session.customerDetails) : null,
@@ -202,6 +268,7 @@ export function checkoutSessionJson(
     payment_method_options: {
       card: { request_three_d_secure: 'automatic' },
       ...(offersBank ? { us_bank_account: US_BANK_ACCOUNT_OPTIONS } : {}),
+      ...(session.paymentMethodTypes.includes('sepa_debit') ? { sepa_debit: {} } : {}),
     },
     payment_method_types: [...session.paymentMethodTypes],
     payment_status: session.paymentStatus,
@@ -224,23 +291,26 @@ export function checkoutSessionJson(
   };
 }
 
-function billingDetailsJson(details: CustomerDetails) {
+function billingDetailsJson(method: PaymentMethodRecord) {
+  const details = method.billing;
   return {
-    address: { city: null, country: 'US', line1: null, line2: null, postal_code: null, state: null },
+    address: method.billingAddress
+      ? addressJson(method.billingAddress)
+      : { city: null, country: 'US', line1: null, line2: null, postal_code: null, state: null },
     email: details.email,
     name: details.name,
-    phone: null,
+    phone: method.billingPhone ?? null,
     tax_id: null,
   };
 }
 
 export function paymentMethodJson(method: PaymentMethodRecord): Json<Stripe.PaymentMethod> {
-  const { card, bankAccount } = method;
+  const { card, bankAccount, sepaDebit } = method;
   return {
     id: method.id,
     object: 'payment_method',
     allow_redisplay: 'unspecified',
-    billing_details: billingDetailsJson(method.billing),
+    billing_details: billingDetailsJson(method),
     ...(card
       ? {
           card: {
@@ -262,11 +332,23 @@ export function paymentMethodJson(method: PaymentMethodRecord): Json<Stripe.Paym
         }
       : {}),
     created: method.created,
-    customer: null,
+    customer: method.customerId ?? null,
     customer_account: null,
     livemode: false,
-    metadata: {},
+    metadata: { ...method.metadata },
     radar_options: {},
+    ...(sepaDebit
+      ? {
+          sepa_debit: {
+            bank_code: sepaDebit.bankCode,
+            branch_code: sepaDebit.branchCode,
+            country: sepaDebit.country,
+            fingerprint: sepaDebit.fingerprint,
+            generated_from: { charge: null, setup_attempt: null },
+            last4: sepaDebit.last4,
+          },
+        }
+      : {}),
     type: method.type,
     ...(bankAccount
       ? {
@@ -286,7 +368,9 @@ export function paymentMethodJson(method: PaymentMethodRecord): Json<Stripe.Paym
   };
 }
 
-function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymentError']>) {
+function lastPaymentErrorJson(
+  error: NonNullable<PaymentIntentRecord['lastPaymentError']>,
+): Stripe.PaymentIntent.LastPaymentError {
   const { failure } = error;
   return {
     ...(failure.adviceCode ? { advice_code: failure.adviceCode } : {}),
@@ -299,7 +383,7 @@ function lastPaymentErrorJson(error: NonNullable<PaymentIntentRecord['lastPaymen
     ...(failure.param ? { param: failure.param } : {}),
     payment_method: paymentMethodJson(error.paymentMethod),
     type: failure.type,
-  } as Stripe.PaymentIntent.LastPaymentError;
+  };
 }
 
 export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.PaymentIntent> {
@@ -307,9 +391,9 @@ export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.Paym
   return {
     id: intent.id,
     object: 'payment_intent',
-    allowed_payment_method_types: null,
+    allowed_payment_method_types: intent.allowedPaymentMethodTypes ?? null,
     amount: intent.amount,
-    amount_capturable: 0,
+    amount_capturable: intent.amountCapturable ?? 0,
     amount_details: { tip: {} },
     amount_received: intent.amountReceived,
     application: null,
@@ -317,12 +401,12 @@ export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.Paym
     automatic_payment_methods: null,
     canceled_at: intent.canceledAt,
     cancellation_reason: intent.cancellationReason,
-    capture_method: 'automatic_async',
+    capture_method: intent.captureMethod ?? 'automatic_async',
     client_secret: intent.clientSecret,
     confirmation_method: 'automatic',
     created: intent.created,
     currency: intent.currency,
-    customer: null,
+    customer: intent.customerId ?? null,
     customer_account: null,
     description: intent.description,
     excluded_payment_method_types: null,
@@ -339,14 +423,15 @@ export function paymentIntentJson(intent: PaymentIntentRecord): Json<Stripe.Paym
       card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' },
       link: { persistent_token: null },
       ...(offersBank ? { us_bank_account: { ...US_BANK_ACCOUNT_OPTIONS, mandate_options: {} } } : {}),
+      ...(intent.paymentMethodTypes.includes('sepa_debit') ? { sepa_debit: {} } : {}),
     },
     payment_method_types: [...intent.paymentMethodTypes],
     payment_record: null,
     processing: null,
     receipt_email: intent.receiptEmail ?? null,
     review: null,
-    setup_future_usage: null,
-    shipping: null,
+    setup_future_usage: intent.setupFutureUsage ?? null,
+    shipping: shippingJson(intent.shipping),
     source: null,
     statement_descriptor: null,
     statement_descriptor_suffix: null,
@@ -387,15 +472,31 @@ function outcomeJson(charge: ChargeRecord): Stripe.Charge.Outcome | null {
 }
 
 function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMethodDetails {
-  const { card, bankAccount } = charge.paymentMethod;
+  const { card, bankAccount, sepaDebit } = charge.paymentMethod;
+  if (sepaDebit) {
+    return {
+      type: 'sepa_debit',
+      sepa_debit: {
+        bank_code: sepaDebit.bankCode,
+        branch_code: sepaDebit.branchCode,
+        country: sepaDebit.country,
+        fingerprint: sepaDebit.fingerprint,
+        last4: sepaDebit.last4,
+        mandate: null,
+      },
+    };
+  }
   if (card) {
     return {
       card: {
         amount_authorized: charge.status === 'succeeded' ? charge.amount : null,
+        capture_before: charge.captured === false ? charge.created + 7 * 86_400 : undefined,
         authorization_code: null,
         brand: card.brand,
         checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
         country: 'US',
+        // A customer-initiated online payment without 3-D Secure: no ECI; no linked transactions.
+        electronic_commerce_indicator: null,
         exp_month: card.expMonth,
         exp_year: card.expYear,
         extended_authorization: { status: 'disabled' },
@@ -412,10 +513,11 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
         overcapture: { maximum_amount_capturable: charge.amount, status: 'unavailable' },
         regulated_status: 'unregulated',
         three_d_secure: null,
+        transaction_link_id: null,
         wallet: null,
       },
       type: 'card',
-    } as Stripe.Charge.PaymentMethodDetails;
+    };
   }
   return {
     type: 'us_bank_account',
@@ -433,24 +535,26 @@ function paymentMethodDetailsJson(charge: ChargeRecord): Stripe.Charge.PaymentMe
 
 export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
   const succeeded = charge.status === 'succeeded';
+  const captured = succeeded && charge.captured !== false;
+  const amountRefunded = charge.amountRefunded ?? 0;
   return {
     id: charge.id,
     object: 'charge',
     amount: charge.amount,
-    amount_captured: succeeded ? charge.amount : 0,
-    amount_refunded: 0,
+    amount_captured: captured ? charge.amount : 0,
+    amount_refunded: amountRefunded,
     application: null,
     application_fee: null,
     application_fee_amount: null,
     balance_transaction: charge.balanceTransactionId,
-    billing_details: billingDetailsJson(charge.paymentMethod.billing),
+    billing_details: billingDetailsJson(charge.paymentMethod),
     calculated_statement_descriptor: STATEMENT_DESCRIPTOR,
-    captured: succeeded,
+    captured,
     created: charge.created,
     currency: charge.currency,
-    customer: null,
-    description: null,
-    disputed: false,
+    customer: charge.customerId ?? null,
+    description: charge.description ?? null,
+    disputed: Boolean(charge.disputeId),
     failure_balance_transaction: null,
     failure_code: charge.failure?.code ?? null,
     failure_message: charge.failure?.message ?? null,
@@ -467,9 +571,9 @@ export function chargeJson(charge: ChargeRecord): Json<Stripe.Charge> {
     receipt_email: charge.receiptEmail ?? null,
     receipt_number: succeeded && charge.receiptEmail ? receiptNumber(charge.id) : null,
     receipt_url: null,
-    refunded: false,
+    refunded: captured && amountRefunded === charge.amount,
     review: null,
-    shipping: null,
+    shipping: shippingJson(charge.shipping),
     source: null,
     source_transfer: null,
     statement_descriptor: null,

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 /**
  * Stripe's test cards and test bank accounts, with the outcome Stripe gives each. Messages, codes
  * and decline codes are Stripe's own, so that what the customer and the service see is what real
@@ -7,7 +8,8 @@
 export interface PaymentFailure {
   /** `last_payment_error.type` */
   type: 'card_error' | 'invalid_request_error';
-  code: string;
+  /** `last_payment_error.code`: one of the SDK's codes (the compiler checks each one). */
+  code: Stripe.PaymentIntent.LastPaymentError.Code;
   declineCode: string | null;
   message: string;
   /** The field the customer has to correct, when there is one. */
@@ -24,6 +26,10 @@ export interface TestCard {
   brand: CardBrand;
   funding: 'credit' | 'debit' | 'prepaid';
   decline?: PaymentFailure;
+  /** The payment succeeds, then the cardholder disputes it (a chargeback, or an inquiry). */
+  dispute?: { reason: 'fraudulent'; inquiry: boolean };
+  /** The payment succeeds; a refund of it fails some time after it was created. */
+  refundFails?: boolean;
 }
 
 function cardDecline(
@@ -101,7 +107,40 @@ export const TEST_CARDS: Record<string, TestCard> = {
   '4000000000000069': { brand: 'visa', funding: 'credit', decline: DECLINES.expiredCard },
   '4000000000000127': { brand: 'visa', funding: 'credit', decline: DECLINES.incorrectCvc },
   '4000000000000119': { brand: 'visa', funding: 'credit', decline: DECLINES.processingError },
+  '4000000000000259': { brand: 'visa', funding: 'credit', dispute: { reason: 'fraudulent', inquiry: false } },
+  '4000000000001976': { brand: 'visa', funding: 'credit', dispute: { reason: 'fraudulent', inquiry: true } },
+  '4000000000005126': { brand: 'visa', funding: 'credit', refundFails: true },
 };
+
+/**
+ * Stripe's test PaymentMethods and tokens (`pm_card_visa`, `tok_visa`, …): the test card each one
+ * stands for. Raw card numbers are refused by the API, as Stripe refuses them by default.
+ */
+export const TEST_CARD_TOKENS: Record<string, string> = {
+  visa: '4242424242424242',
+  visa_debit: '4000056655665556',
+  mastercard: '5555555555554444',
+  mastercard_debit: '5200828282828210',
+  amex: '378282246310005',
+  discover: '6011111111111117',
+  jcb: '3566002020360505',
+  chargeDeclined: '4000000000000002',
+  chargeDeclinedInsufficientFunds: '4000000000009995',
+  chargeDeclinedLostCard: '4000000000009987',
+  chargeDeclinedStolenCard: '4000000000009979',
+  chargeDeclinedExpiredCard: '4000000000000069',
+  chargeDeclinedIncorrectCvc: '4000000000000127',
+  chargeDeclinedProcessingError: '4000000000000119',
+  createDispute: '4000000000000259',
+  createDisputeInquiry: '4000000000001976',
+  refundFail: '4000000000005126',
+};
+
+/** `pm_card_visa` or `tok_visa` → the card number; undefined for anything else. */
+export function cardNumberOfTestToken(token: string): string | undefined {
+  const match = /^(?:pm_card_|tok_)(\w+)$/.exec(token);
+  return match ? TEST_CARD_TOKENS[match[1]] : undefined;
+}
 
 /** The test mode outcome of a well-formed card number: a number outside the list is a live card. */
 export function testCard(number: string): TestCard {
@@ -210,6 +249,31 @@ export const FAILING_BANK_ACCOUNTS: Record<string, PaymentFailure> = {
     'The customer has notified their bank that this payment was unauthorized.',
   ),
 };
+
+/**
+ * Stripe's SEPA Direct Debit test IBANs whose debit fails when it settles (every other valid IBAN
+ * settles): Austria's and Italy's "processing → requires_payment_method" accounts.
+ */
+export const FAILING_IBANS: Record<string, PaymentFailure> = {
+  AT861904300235473202: bankFailure(
+    'insufficient_funds',
+    "The customer's account has insufficient funds to cover this payment.",
+  ),
+  IT60X0542811101000000123456: bankFailure(
+    'insufficient_funds',
+    "The customer's account has insufficient funds to cover this payment.",
+  ),
+};
+
+/** An IBAN with a valid check (ISO 13616 mod 97), spaces removed and upper-cased; undefined if invalid. */
+export function normalizeIban(raw: string): string | undefined {
+  const iban = raw.replace(/\s/g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$/.test(iban)) return undefined;
+  const digits = (iban.slice(4) + iban.slice(0, 4)).replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
+  let remainder = 0;
+  for (const digit of digits) remainder = (remainder * 10 + Number(digit)) % 97;
+  return remainder === 1 ? iban : undefined;
+}
 
 export function readBankAccountInput(raw: {
   accountNumber?: string;

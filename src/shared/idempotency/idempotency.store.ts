@@ -3,7 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 
 /** How long a request may hold its key before another may take over (its process died). */
-export const IN_FLIGHT_SECONDS = 60;
+export const IN_FLIGHT_SECONDS = 30;
 
 export interface StoredResponse {
   status: number;

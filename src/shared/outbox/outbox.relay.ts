@@ -1,4 +1,4 @@
-import { MikroORM, RequestContext } from '@mikro-orm/core';
+import { MikroORM, RequestContext, TransactionContext } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   type BeforeApplicationShutdown,
@@ -144,9 +144,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         process.kill(process.pid, 'SIGKILL');
       }
       const event = decodeEvent(subscriber.event, row.payload as object);
+      // A unit of work of its own, outside any transaction: a relay woken by a commit still runs in
+      // that committed transaction's async context, which must not leak into the subscriber.
+      const em = this.orm.em.fork();
       await withDeadline(
-        RequestContext.create(this.orm.em.fork(), () =>
-          subscriber.handle(event, { eventId: row.event_id, attempt }),
+        TransactionContext.create(em, () =>
+          RequestContext.create(em, () => subscriber.handle(event, { eventId: row.event_id, attempt })),
         ),
         // Well inside the lease, so that no other instance claims a delivery still running here.
         this.config.outbox.leaseSeconds * 800,

@@ -1,11 +1,13 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126194947 } from './Migration20261126194947_orders';
 import { Migration20261126200703 } from './Migration20261126200703_payments';
+import { Migration20261129071107 } from './Migration20261129071107_staff';
 import { Migration20261129071500 } from './Migration20261129071500_outbox';
 import { Migration20261129071600 } from './Migration20261129071600_fulfilment';
 import { Migration20261129072000 } from './Migration20261129072000_sandbox';
 import { Migration20261129073000 } from './Migration20261129073000_idempotency_keys';
 import { Migration20261129080000 } from './Migration20261129080000_fail_closed';
+import { Migration20261129081000 } from './Migration20261129081000_refunds';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
@@ -15,9 +17,11 @@ import { Migration20261129080000 } from './Migration20261129080000_fail_closed';
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126194947_orders', class: Migration20261126194947 },
   { name: 'Migration20261126200703_payments', class: Migration20261126200703 },
+  { name: 'Migration20261129071107_staff', class: Migration20261129071107 },
   { name: 'Migration20261129071500_outbox', class: Migration20261129071500 },
   { name: 'Migration20261129071600_fulfilment', class: Migration20261129071600 },
   { name: 'Migration20261129072000_sandbox', class: Migration20261129072000 },
   { name: 'Migration20261129073000_idempotency_keys', class: Migration20261129073000 },
   { name: 'Migration20261129080000_fail_closed', class: Migration20261129080000 },
+  { name: 'Migration20261129081000_refunds', class: Migration20261129081000 },
 ];

@@ -1,0 +1,15 @@
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { MetricsService } from './metrics.service';
+
+/** Times each webhook delivery, from arrival to the answer leaving. */
+@Injectable()
+export class WebhookTimingMiddleware implements NestMiddleware {
+  constructor(private readonly metrics: MetricsService) {}
+
+  use(_req: Request, res: Response, next: NextFunction): void {
+    const end = this.metrics.webhookDuration.startTimer();
+    res.once('finish', () => end({ status: String(res.statusCode) }));
+    next();
+  }
+}
