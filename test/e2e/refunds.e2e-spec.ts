@@ -42,16 +42,7 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
   afterAll(() => t.close());
   beforeEach(async () => {
     await setSandboxChaos(sandbox, { duplicates: false, outOfOrder: false, delaySeconds: 0 });
-    // Late deliveries of the previous test's events (and the outbox relay) may still be writing:
-    // a TRUNCATE that deadlocks with one of them is simply tried again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await truncateAll(t.orm);
-        break;
-      } catch (error) {
-        if (attempt >= 5 || !String(error).includes('deadlock detected')) throw error;
-      }
-    }
+    await truncateAll(t.orm);
     await addStaff(t, 'ops@shop.test', 'operator');
     token = await issueToken(t, 'ops@shop.test');
   });
