@@ -23,6 +23,17 @@ const config: Config = {
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       setupFiles: ['<rootDir>/test/support/env.ts'],
     },
+    {
+      // The chaos run (issue 9): `npm run chaos` (5,000 orders) and `npm run chaos:ci` (300). Not in
+      // `npm test` for now: it still fails about one run in two on a cancellation under an instance
+      // kill (see the README's Reliability section), and a red CI would hold back every other change.
+      displayName: 'chaos',
+      rootDir: '.',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/chaos/**/*.e2e-spec.ts'],
+      setupFiles: ['<rootDir>/test/support/env.ts'],
+    },
   ],
 };
 
