@@ -443,7 +443,7 @@ describe('OpenAPI document tells the truth', () => {
       );
 
       const list = await asStaff(t, staff.viewer, 'get', '/api/admin/webhook-events?outcome=ignored');
-      expect(list.body.items.map((item: { id: string }) => item.id)).toContain(ignored.id);
+      expect((list.body as { items: { id: string }[] }).items.map((item) => item.id)).toContain(ignored.id);
       expectDocumented('get', '/api/admin/webhook-events', list);
       const badQuery = await asStaff(t, staff.viewer, 'get', '/api/admin/webhook-events?outcome=nope');
       expect(badQuery.status).toBe(400);

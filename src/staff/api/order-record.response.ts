@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import type { OrderRecord, OrderSummary } from '../../orders';
 import type { AttemptSnapshot, DisputeSnapshot, LedgerSnapshot, RefundSnapshot } from '../../payments';
 import { OrderSummaryResponse, RefundResponse } from './orders.dto';
