@@ -1,5 +1,5 @@
 import { Global, Injectable, Module } from '@nestjs/common';
-import { OrderAccess, type PayableOrder } from '../payments';
+import { type LockedOrder, OrderAccess, type PayableOrder } from '../payments';
 import { OrdersReader, type OrderSnapshot } from './orders.reader';
 
 /** The payments module's `OrderAccess` port, answered from the orders module's read facade. */
@@ -16,6 +16,11 @@ export class OrderAccessAdapter extends OrderAccess {
   async lock(orderId: string): Promise<PayableOrder | null> {
     const order = await this.reader.lock(orderId);
     return order && toPayable(order);
+  }
+
+  async lockState(orderId: string): Promise<LockedOrder | null> {
+    const order = await this.reader.lockState(orderId);
+    return order && { ...order, status: order.status };
   }
 
   async find(orderId: string): Promise<PayableOrder | null> {

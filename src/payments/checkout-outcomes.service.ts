@@ -10,7 +10,7 @@ import { PaymentNeedsReviewEvent } from './events/payment-needs-review.event';
 import { PaymentProcessingEvent } from './events/payment-processing.event';
 import { PaymentReportNotedEvent } from './events/payment-report-noted.event';
 import { PaymentSucceededEvent } from './events/payment-succeeded.event';
-import { OrderAccess, type PayableOrder } from './order-access.port';
+import { type LockedOrder, OrderAccess } from './order-access.port';
 import { Payment, PaymentStatus, type ReportEffect } from './payment.entity';
 import type { CheckoutSession, PaymentEvent } from './payment-gateway.port';
 import { ReviewKind } from './review/review-item.entity';
@@ -102,8 +102,9 @@ export class CheckoutOutcomes {
     if (!known) {
       return outcome(WebhookOutcome.Unmatched, null, `no checkout attempt of ours for session ${session.id}`);
     }
-    const order = await this.orders.lock(known.orderId);
-    const payment = await this.lockAttempt(known.id);
+    // The order, then all of its attempts, locked in that order (as checkout does): two statements.
+    const order = await this.orders.lockState(known.orderId);
+    const { payment, attempts } = await this.lockAttempts(known);
     if (!order) return outcome(WebhookOutcome.Unmatched, null, `attempt ${payment.id} has no order`);
     if ((session.orderId && session.orderId !== payment.orderId) || !this.claimsSession(payment, session)) {
       // Someone else's session pointing at this attempt: a person looks; the attempt itself goes on.
@@ -133,7 +134,7 @@ export class CheckoutOutcomes {
     }
     switch (payment.status) {
       case PaymentStatus.Succeeded:
-        return this.paymentSucceeded(payment, order, source, now);
+        return this.paymentSucceeded(payment, attempts, order, source, now);
       case PaymentStatus.Processing:
         if (order.status === 'canceled') {
           await this.openReview(
@@ -152,6 +153,7 @@ export class CheckoutOutcomes {
         }
         return this.paymentFailed(
           payment,
+          attempts,
           kind === 'expired' ? REASON.expired : payment.failureMessage!,
           source,
           now,
@@ -190,28 +192,25 @@ export class CheckoutOutcomes {
         `no checkout attempt of ours for ${event.paymentIntentId}`,
       );
     }
-    await this.orders.lock(known.orderId);
-    const payment = await this.lockAttempt(known.id);
+    await this.orders.lockState(known.orderId);
+    const { payment, attempts } = await this.lockAttempts(known);
     const description = `Payment declined: ${event.message}`;
     const now = new Date();
     if (payment.declined(event.code, event.message, event.paymentIntentId, now) === 'outdated') {
       return this.noteOutdated(payment, description, source, now);
     }
-    return this.paymentFailed(payment, event.message, source, now);
+    return this.paymentFailed(payment, attempts, event.message, source, now);
   }
 
   private async paymentSucceeded(
     payment: Payment,
-    order: PayableOrder,
+    attempts: readonly Payment[],
+    order: LockedOrder,
     source: ChangeSource,
     now: Date,
   ): Promise<Outcome> {
     const { amount, currency } = payment.amount;
-    const others = await this.em.find(
-      Payment,
-      { orderId: payment.orderId, id: { $ne: payment.id } },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-    );
+    const others = attempts.filter((other) => other !== payment);
     const earlier = others.find((other) => other.status === PaymentStatus.Succeeded);
     if (earlier) {
       await this.openReview(
@@ -239,15 +238,12 @@ export class CheckoutOutcomes {
   /** A failure moves the order only if it is about the order's newest attempt. */
   private async paymentFailed(
     payment: Payment,
+    attempts: readonly Payment[],
     reason: string,
     source: ChangeSource,
     now: Date,
   ): Promise<Outcome> {
-    const newest = (await this.em.findOne(
-      Payment,
-      { orderId: payment.orderId },
-      { orderBy: { attempt: 'desc' } },
-    ))!;
+    const newest = attempts[0];
     if (newest.id !== payment.id)
       return this.noteOutdated(payment, reason, source, now, 'a newer checkout attempt');
     await this.tellOrders(new PaymentFailedEvent(payment.orderId, payment.id, reason, source, now));
@@ -326,8 +322,19 @@ export class CheckoutOutcomes {
     return session.attemptId === payment.id;
   }
 
-  private lockAttempt(id: string): Promise<Payment> {
-    return this.em.findOneOrFail(Payment, id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  /**
+   * Locks every attempt of `known`'s order (after the order's own lock) and reads them afresh, newest
+   * first: the attempt itself, and the others a success closes and a failure is weighed against.
+   */
+  private async lockAttempts(known: Payment): Promise<{ payment: Payment; attempts: Payment[] }> {
+    const attempts = await this.em.find(
+      Payment,
+      { orderId: known.orderId },
+      { orderBy: { attempt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
+    const payment = attempts.find((attempt) => attempt.id === known.id);
+    if (!payment) throw new Error(`Checkout attempt ${known.id} vanished from order ${known.orderId}`);
+    return { payment, attempts };
   }
 
   /** Tells the orders module, within this transaction: a failure there rolls back the ledger row too. */

@@ -1,6 +1,6 @@
 export * from './events';
 export { OpenCheckouts } from './open-checkouts';
-export { OrderAccess, type PayableOrder } from './order-access.port';
+export { type LockedOrder, OrderAccess, type PayableOrder } from './order-access.port';
 export { PaymentsModule } from './payments.module';
 export {
   type AttemptSnapshot,

@@ -15,6 +15,9 @@ export interface PayableOrder {
   items: { name: string; quantity: number; unitPrice: Money }[];
 }
 
+/** An order as `lockState` reads it: all but its items. */
+export type LockedOrder = Omit<PayableOrder, 'items'>;
+
 /**
  * The payments module's port onto orders: owned here, implemented by the orders module, so that
  * payments never imports orders (orders listens to what payments publishes; the arrows run one way).
@@ -27,6 +30,8 @@ export abstract class OrderAccess {
    * the caller decides from it cannot race another change of the order. Null for no such order.
    */
   abstract lock(orderId: string): Promise<PayableOrder | null>;
+  /** As `lock`, without reading the items: one statement less on every report from Stripe. */
+  abstract lockState(orderId: string): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
   abstract find(orderId: string): Promise<PayableOrder | null>;
 }

@@ -78,7 +78,11 @@ describe('Orders API', () => {
             where e.payload->>'orderId' = ? order by e.name, d.subscriber`,
           [order.id],
         );
-      expect(announced).toEqual([{ name: 'orders.status_changed', subscriber: 'notifications.push-status' }]);
+      expect(announced).toEqual([
+        { name: 'orders.placed', subscriber: 'staff.push-order-placed' },
+        { name: 'orders.status_changed', subscriber: 'notifications.push-status' },
+        { name: 'orders.status_changed', subscriber: 'staff.push-order-updated' },
+      ]);
       const [event] = await t
         .em()
         .getConnection()

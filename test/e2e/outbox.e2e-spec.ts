@@ -70,8 +70,10 @@ describe('Transactional outbox', () => {
       return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
     }, 'the deliveries to be delivered');
     expect(rows.map((row) => `${row.name} → ${row.subscriber}`).sort()).toEqual([
+      'orders.placed → staff.push-order-placed',
       'orders.placed → test.flaky',
       'orders.status_changed → notifications.push-status',
+      'orders.status_changed → staff.push-order-updated',
     ]);
     expect(rows.every((row) => row.attempts === 1)).toBe(true);
     expect(seen).toEqual([

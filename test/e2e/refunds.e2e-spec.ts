@@ -242,9 +242,10 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
     ['lost', 'lost'],
   ])('a dispute opened by the dispute test card, then closed %s', async (outcome, shown) => {
     const order = await paidOrder(DISPUTED);
+    // The order and its disputes are read one after the other: wait until both show it.
     const opened = await waitFor(async () => {
       const record = await staffRecord(order.id);
-      return record.disputes.length > 0 && record;
+      return record.disputes.length > 0 && record.dispute === 'open' && record;
     }, 'the dispute to be recorded');
     expect(opened.disputes[0]).toMatchObject({
       reason: 'fraudulent',
@@ -264,7 +265,7 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
     expect(closing.status).toBe(200);
     const closed = await waitFor(async () => {
       const record = await staffRecord(order.id);
-      return record.disputes[0].outcome === outcome && record;
+      return record.disputes[0].outcome === outcome && record.dispute === shown && record;
     }, `the dispute to be ${outcome}`);
     expect(closed.dispute).toBe(shown);
     expect(closed.history.filter((h) => h.reason.startsWith('Dispute')).map((h) => h.internal)).not.toContain(

@@ -115,6 +115,36 @@ describe('Sandbox parameters, expansions, filters and versions', () => {
     }
   });
 
+  it.each([
+    ['/v1/products', { name: 'Mug', 'images[0]': 'https://example.com/mug.png' }, 'images'],
+    ['/v1/products', { name: 'Mug', tax_code: 'txcd_99999999' }, 'tax_code'],
+    ['/v1/products', { name: 'Mug', active: 'false' }, 'active'],
+    [
+      '/v1/prices',
+      { currency: 'usd', unit_amount: '100', 'product_data[name]': 'Mug', tax_behavior: 'exclusive' },
+      'tax_behavior',
+    ],
+    [
+      '/v1/prices',
+      { currency: 'usd', unit_amount: '100', 'product_data[name]': 'Mug', 'product_data[unit_label]': 'cup' },
+      'product_data[unit_label]',
+    ],
+  ])(
+    'refuses %s parameters Stripe accepts but the sandbox does not model (%j), naming %s',
+    async (path, form, param) => {
+      const created = async () =>
+        (await stripe.events.list({ type: 'product.created', limit: 100 })).data.length;
+      const before = await created();
+      const refused = await post(path, form, PINNED);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        param,
+        message: expect.stringContaining('not supported by the sandbox'),
+      });
+      expect(await created()).toBe(before);
+    },
+  );
+
   it('keeps and shows the settings it can honour', async () => {
     const { status, body } = await createSession({
       locale: 'en',

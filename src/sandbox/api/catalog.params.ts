@@ -4,13 +4,34 @@ import { paramError, resourceMissing } from '../stripe/stripe-error';
 import { newId } from '../stripe/stripe-ids';
 import type { ParamReader } from './form-params';
 
-/** Accepted and stored as far as the sandbox needs; the rest is accepted and ignored. */
-const PRODUCT_PARAMS = ['name', 'description', 'metadata', 'active', 'expand', 'id', 'images', 'shippable',
-  'statement_descriptor', 'tax_code', 'unit_label', 'url'] as const; // prettier-ignore
+/**
+ * What the sandbox models of products and prices. Stripe accepts more (`images`, `tax_code`,
+ * `tax_behavior`, …): those are refused with a 400 naming them, never accepted and dropped. `active`
+ * is accepted only as Stripe's default, `true`.
+ */
+const PRODUCT_PARAMS = ['name', 'description', 'metadata', 'active', 'expand'] as const;
+const PRODUCT_UNSUPPORTED = ['id', 'images', 'shippable', 'statement_descriptor', 'tax_code', 'unit_label', 'url',
+  'default_price_data', 'marketing_features', 'package_dimensions'] as const; // prettier-ignore
 const PRICE_PARAMS = ['currency', 'product', 'product_data', 'unit_amount', 'metadata', 'active', 'expand',
-  'nickname', 'lookup_key', 'tax_behavior', 'recurring'] as const; // prettier-ignore
-const PRODUCT_DATA_PARAMS = ['name', 'metadata', 'active', 'statement_descriptor', 'tax_code',
-  'unit_label', 'images', 'description'] as const; // prettier-ignore
+  'nickname', 'lookup_key', 'recurring'] as const; // prettier-ignore
+const PRICE_UNSUPPORTED = ['tax_behavior', 'billing_scheme', 'currency_options', 'custom_unit_amount',
+  'tiers', 'tiers_mode', 'transfer_lookup_key', 'transform_quantity', 'unit_amount_decimal'] as const; // prettier-ignore
+const PRODUCT_DATA_PARAMS = ['name', 'metadata', 'active', 'description'] as const;
+const PRODUCT_DATA_UNSUPPORTED = ['id', 'statement_descriptor', 'tax_code', 'unit_label', 'images'] as const;
+
+/** Refuses what Stripe accepts but the sandbox does not model, then anything Stripe does not know. */
+function allowModelled(
+  params: ParamReader,
+  modelled: readonly string[],
+  unsupported: readonly string[],
+): void {
+  for (const key of unsupported) {
+    if (params.has(key)) throw paramError.unsupported(params.name(key));
+  }
+  const active = params.string('active');
+  if (active !== undefined && active !== 'true') throw paramError.unsupported(params.name('active'));
+  params.allowOnly(modelled);
+}
 
 export function readCurrency(params: ParamReader, key = 'currency'): string {
   const currency = params.string(key, { required: true })!.toLowerCase();
@@ -29,7 +50,7 @@ export function readUnitAmount(params: ParamReader): number {
 
 /** `POST /v1/products` */
 export function createProduct(store: SandboxStore, params: ParamReader, created: number): ProductRecord {
-  params.allowOnly(PRODUCT_PARAMS);
+  allowModelled(params, PRODUCT_PARAMS, PRODUCT_UNSUPPORTED);
   return saveProduct(store, params, created);
 }
 
@@ -39,7 +60,7 @@ export function createInlineProduct(
   params: ParamReader,
   created: number,
 ): ProductRecord {
-  params.allowOnly(PRODUCT_DATA_PARAMS);
+  allowModelled(params, PRODUCT_DATA_PARAMS, PRODUCT_DATA_UNSUPPORTED);
   return saveProduct(store, params, created);
 }
 
@@ -97,7 +118,7 @@ function readRecurring(params: ParamReader): PriceRecord['recurring'] {
 
 /** `POST /v1/prices` */
 export function createPrice(store: SandboxStore, params: ParamReader, created: number): PriceRecord {
-  params.allowOnly(PRICE_PARAMS);
+  allowModelled(params, PRICE_PARAMS, PRICE_UNSUPPORTED);
   const recurring = readRecurring(params);
   const currency = readCurrency(params);
   const product = readPriceProduct(store, params, created);
