@@ -1,13 +1,16 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import request, { type Response } from 'supertest';
+import { AppConfig } from '../../src/config';
 import { createTestApp, type TestApp } from '../support/app';
 import { placeOrder, productBySku, type PlacedOrderBody } from '../support/factories';
-import { deliver, stubStripeEnv } from '../support/payments';
-import { payWithCard, TEST_CARDS } from '../support/sandbox';
+import { deliver, ledgerRow, type LedgerRow, startCheckout, stubStripeEnv } from '../support/payments';
+import { payWithCard, sandboxEvents, TEST_CARDS } from '../support/sandbox';
+import { addStaff, asStaff, issueToken, login, STAFF_PASSWORD, type StaffLogin } from '../support/staff';
 import { stripeEvent } from '../support/stripe-events';
 import { WEBHOOK_SECRET } from '../support/stripe-signature';
 import { StripeStub } from '../support/stripe-stub';
+import { waitFor } from '../support/wait';
 
 interface OpenApiDocument {
   paths: Record<
@@ -30,6 +33,8 @@ describe('OpenAPI document tells the truth', () => {
   /** The two orders the rate-limited app may create this minute. */
   let limitedOrders: PlacedOrderBody[];
   const validated = new Set<string>();
+  /** Staff sessions of each role (the staff API), made once: scrypt is slow by design. */
+  const staff = {} as Record<'viewer' | 'operator' | 'admin', StaffLogin>;
 
   beforeAll(async () => {
     await stub.start();
@@ -40,6 +45,10 @@ describe('OpenAPI document tells the truth', () => {
     ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
     addFormats(ajv);
     ajv.addSchema({ ...document, $id: 'openapi' });
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      await addStaff(t, `${role}@openapi.test`, role);
+      staff[role] = await login(t, `${role}@openapi.test`);
+    }
   });
   afterAll(async () => {
     await t?.close();
@@ -60,6 +69,14 @@ describe('OpenAPI document tells the truth', () => {
       `${method} ${path} ${status}`,
       true,
     ]);
+    const mediaTypes = Object.keys(documented.content ?? {});
+    if (mediaTypes.length > 0) {
+      const contentType = String(response.headers['content-type'] ?? '').split(';')[0];
+      expect([`${method} ${path} ${status}`, mediaTypes]).toEqual([
+        `${method} ${path} ${status}`,
+        expect.arrayContaining([contentType]),
+      ]);
+    }
     const schema = documented.content?.['application/json']?.schema;
     if (response.status >= 400) {
       expect(schema).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
@@ -237,6 +254,251 @@ describe('OpenAPI document tells the truth', () => {
     const refused = await deliver(t, body, 't=1,v1=deadbeef');
     expect(refused.status).toBe(400);
     expectDocumented('post', '/api/webhooks/stripe', refused);
+  });
+
+  describe('the staff API (/api/admin)', () => {
+    const anonymous = (method: 'get' | 'post' | 'delete', path: string) => request(t.http())[method](path);
+
+    /** An order paid through the sandbox, confirmed at once (its webhooks follow on their own). */
+    async function paidOrder(): Promise<PlacedOrderBody> {
+      const order = await placeOrder(t);
+      const { url, sessionId } = await startCheckout(t, order);
+      expect((await payWithCard(url, { number: TEST_CARDS.success })).status).toBe(303);
+      const confirmed = await request(t.http())
+        .post(`/api/orders/${order.id}/checkout/confirm`)
+        .set('Authorization', bearer(order))
+        .send({ sessionId });
+      expect(confirmed.body.status).toBe('paid');
+      return order;
+    }
+
+    it('POST, GET, DELETE /api/admin/session: 204, 200, 204; 400, 401, 403', async () => {
+      await addStaff(t, 'leaving@openapi.test', 'viewer');
+      const path = '/api/admin/session';
+      const loggedIn = await anonymous('post', path).send({
+        email: 'leaving@openapi.test',
+        password: STAFF_PASSWORD,
+      });
+      expect(loggedIn.status).toBe(204);
+      expectDocumented('post', path, loggedIn);
+      const invalid = await anonymous('post', path).send({ email: 'not-an-email' });
+      expect(invalid.status).toBe(400);
+      expectDocumented('post', path, invalid);
+      const wrong = await anonymous('post', path).send({
+        email: 'leaving@openapi.test',
+        password: 'not the password',
+      });
+      expect(wrong.status).toBe(401);
+      expectDocumented('post', path, wrong);
+
+      const session = await login(t, 'leaving@openapi.test');
+      const me = await asStaff(t, session, 'get', path);
+      expect(me.body).toMatchObject({ email: 'leaving@openapi.test', role: 'viewer' });
+      expectDocumented('get', path, me);
+      const noCsrf = await request(t.http()).delete(path).set('Cookie', session.cookie);
+      expect(noCsrf.status).toBe(403);
+      expectDocumented('delete', path, noCsrf);
+      const out = await asStaff(t, session, 'delete', path);
+      expect(out.status).toBe(204);
+      expectDocumented('delete', path, out);
+      const gone = await asStaff(t, session, 'get', path);
+      expect(gone.status).toBe(401);
+      expectDocumented('get', path, gone);
+      const notLoggedIn = await anonymous('delete', path);
+      expect(notLoggedIn.status).toBe(401);
+      expectDocumented('delete', path, notLoggedIn);
+    });
+
+    it('GET /api/admin/orders, /export.csv, /orders/{id}; POST /orders/{id}/refunds: 2xx, 400, 401, 403, 404, 409, 422', async () => {
+      const order = await paidOrder();
+      const list = await asStaff(t, staff.viewer, 'get', '/api/admin/orders?status=paid&limit=1');
+      expect([list.status, list.body.items[0].id]).toEqual([200, order.id]);
+      expectDocumented('get', '/api/admin/orders', list);
+      const badQuery = await asStaff(t, staff.viewer, 'get', '/api/admin/orders?limit=0');
+      expect(badQuery.status).toBe(400);
+      expectDocumented('get', '/api/admin/orders', badQuery);
+      const stranger = await anonymous('get', '/api/admin/orders').set('Authorization', bearer(order));
+      expect(stranger.status).toBe(401);
+      expectDocumented('get', '/api/admin/orders', stranger);
+
+      const csv = await asStaff(t, staff.viewer, 'get', '/api/admin/orders/export.csv?status=paid');
+      expect(csv.status).toBe(200);
+      expect(csv.text).toContain(`\r\n${order.id},`);
+      // Documented as CSV (no JSON schema): expectDocumented checks the answer's content type.
+      const csvContent = document.paths['/api/admin/orders/export.csv'].get.responses['200'].content;
+      expect(Object.keys(csvContent ?? {})).toEqual(['text/csv']);
+      expectDocumented('get', '/api/admin/orders/export.csv', csv);
+      const badCsv = await asStaff(t, staff.viewer, 'get', '/api/admin/orders/export.csv?status=nope');
+      expect(badCsv.status).toBe(400);
+      expectDocumented('get', '/api/admin/orders/export.csv', badCsv);
+      const anonymousCsv = await anonymous('get', '/api/admin/orders/export.csv');
+      expect(anonymousCsv.status).toBe(401);
+      expectDocumented('get', '/api/admin/orders/export.csv', anonymousCsv);
+
+      const record = '/api/admin/orders/{id}';
+      const one = await asStaff(t, staff.viewer, 'get', `/api/admin/orders/${order.id}`);
+      expect([one.status, one.body.status, one.body.checkoutAttempts.length]).toEqual([200, 'paid', 1]);
+      expectDocumented('get', record, one);
+      const notUuid = await asStaff(t, staff.viewer, 'get', '/api/admin/orders/nope');
+      expect(notUuid.status).toBe(400);
+      expectDocumented('get', record, notUuid);
+      const unknown = await asStaff(t, staff.viewer, 'get', `/api/admin/orders/${unknownId}`);
+      expect(unknown.status).toBe(404);
+      expectDocumented('get', record, unknown);
+
+      const refunds = '/api/admin/orders/{id}/refunds';
+      const refund = (session: StaffLogin, id: string, body: object) =>
+        asStaff(t, session, 'post', `/api/admin/orders/${id}/refunds`).send(body);
+      const created = await refund(staff.operator, order.id, { amount: 250, reason: 'Mug chipped' });
+      expect([created.status, created.body.amount, created.body.requestedBy]).toEqual([
+        201,
+        250,
+        'operator@openapi.test',
+      ]);
+      expectDocumented('post', refunds, created);
+      const tooMuch = await refund(staff.operator, order.id, { amount: order.totalAmount, reason: 'All' });
+      expect(tooMuch.status).toBe(422);
+      expectDocumented('post', refunds, tooMuch);
+      const badBody = await refund(staff.operator, order.id, { amount: 0, reason: '' });
+      expect(badBody.status).toBe(400);
+      expectDocumented('post', refunds, badBody);
+      const viewer = await refund(staff.viewer, order.id, { reason: 'Not allowed' });
+      expect(viewer.status).toBe(403);
+      expectDocumented('post', refunds, viewer);
+      const unpaid = await placeOrder(t);
+      const nothingPaid = await refund(staff.operator, unpaid.id, { reason: 'Nothing paid' });
+      expect(nothingPaid.status).toBe(409);
+      expectDocumented('post', refunds, nothingPaid);
+      const unknownOrder = await refund(staff.operator, unknownId, { reason: 'Who?' });
+      expect(unknownOrder.status).toBe(404);
+      expectDocumented('post', refunds, unknownOrder);
+    });
+
+    it('GET /api/admin/reviews, POST /reviews/{id}/resolve: 200; 400, 403, 404, 409', async () => {
+      // A payment event for less than the order's total: a review item (amount_mismatch).
+      const order = await placeOrder(t);
+      const { sessionId } = await startCheckout(t, order);
+      const mismatch = stripeEvent('checkout.session.completed.paid', {
+        orderId: order.id,
+        sessionId,
+        amount: 1,
+      });
+      expect((await deliver(t, mismatch)).body).toEqual({ received: true, outcome: 'mismatch' });
+
+      const list = await asStaff(t, staff.viewer, 'get', `/api/admin/reviews?orderId=${order.id}`);
+      expect(list.body.items).toEqual([
+        expect.objectContaining({ kind: 'amount_mismatch', orderId: order.id }),
+      ]);
+      expectDocumented('get', '/api/admin/reviews', list);
+      const badQuery = await asStaff(t, staff.viewer, 'get', '/api/admin/reviews?state=nope');
+      expect(badQuery.status).toBe(400);
+      expectDocumented('get', '/api/admin/reviews', badQuery);
+
+      const path = '/api/admin/reviews/{id}/resolve';
+      const resolve = (session: StaffLogin, id: string, body: object) =>
+        asStaff(t, session, 'post', `/api/admin/reviews/${id}/resolve`).send(body);
+      const id = String(list.body.items[0].id);
+      const viewer = await resolve(staff.viewer, id, { note: 'Looked' });
+      expect(viewer.status).toBe(403);
+      expectDocumented('post', path, viewer);
+      const noNote = await resolve(staff.operator, id, { note: ' ' });
+      expect(noNote.status).toBe(400);
+      expectDocumented('post', path, noNote);
+      const resolved = await resolve(staff.operator, id, { note: 'Asked the customer to pay again' });
+      expect([resolved.status, resolved.body.resolvedBy]).toEqual([200, 'operator@openapi.test']);
+      expectDocumented('post', path, resolved);
+      const again = await resolve(staff.operator, id, { note: 'Again' });
+      expect(again.status).toBe(409);
+      expectDocumented('post', path, again);
+      const unknown = await resolve(staff.operator, unknownId, { note: 'Who?' });
+      expect(unknown.status).toBe(404);
+      expectDocumented('post', path, unknown);
+    });
+
+    it('GET /api/admin/webhook-events, POST /webhook-events/{id}/replay: 200; 400, 403, 404, 409', async () => {
+      const sandbox = `http://127.0.0.1:${t.app.get(AppConfig).sandbox.port}`;
+      // Paid, and left to Stripe's events: checkout.session.completed pays the order (applied, so
+      // not replayed); charge.succeeded is received and ignored (replayed).
+      const order = await placeOrder(t);
+      const { url } = await startCheckout(t, order);
+      expect((await payWithCard(url, { number: TEST_CARDS.success })).status).toBe(303);
+      const inLedger = async (type: string, matches: (row: LedgerRow) => boolean) => {
+        for (const event of (await sandboxEvents(sandbox)).filter((e) => e.type === type)) {
+          const row = await ledgerRow(t, event.id);
+          if (row && matches(row)) return event;
+        }
+        return undefined;
+      };
+      const completed = await waitFor(
+        () =>
+          inLedger(
+            'checkout.session.completed',
+            (row) => row.order_id === order.id && row.outcome === 'applied',
+          ),
+        'the session event, applied',
+      );
+      const ignored = await waitFor(
+        () => inLedger('charge.succeeded', (row) => row.outcome === 'ignored'),
+        'charge.succeeded, ignored',
+      );
+
+      const list = await asStaff(t, staff.viewer, 'get', '/api/admin/webhook-events?outcome=ignored');
+      expect((list.body as { items: { id: string }[] }).items.map((item) => item.id)).toContain(ignored.id);
+      expectDocumented('get', '/api/admin/webhook-events', list);
+      const badQuery = await asStaff(t, staff.viewer, 'get', '/api/admin/webhook-events?outcome=nope');
+      expect(badQuery.status).toBe(400);
+      expectDocumented('get', '/api/admin/webhook-events', badQuery);
+
+      const path = '/api/admin/webhook-events/{id}/replay';
+      const replay = (session: StaffLogin, id: string) =>
+        asStaff(t, session, 'post', `/api/admin/webhook-events/${id}/replay`);
+      const viewer = await replay(staff.viewer, ignored.id);
+      expect(viewer.status).toBe(403);
+      expectDocumented('post', path, viewer);
+      const replayed = await replay(staff.operator, ignored.id);
+      expect([replayed.status, replayed.body.eventId, replayed.body.previousOutcome]).toEqual([
+        200,
+        ignored.id,
+        'ignored',
+      ]);
+      expectDocumented('post', path, replayed);
+      const applied = await replay(staff.operator, completed.id);
+      expect(applied.status).toBe(409);
+      expectDocumented('post', path, applied);
+      const notAnEvent = await replay(staff.operator, 'nope');
+      expect(notAnEvent.status).toBe(400);
+      expectDocumented('post', path, notAnEvent);
+      const unknown = await replay(staff.operator, 'evt_neverSentByStripe');
+      expect(unknown.status).toBe(404);
+      expectDocumented('post', path, unknown);
+    });
+
+    it('GET /api/admin/audit (admins), /api/admin/dashboard: 200; 400, 401, 403', async () => {
+      const audit = await asStaff(t, staff.admin, 'get', '/api/admin/audit?limit=5');
+      expect([audit.status, audit.body.items.length]).toEqual([200, 5]);
+      expectDocumented('get', '/api/admin/audit', audit);
+      // A token, as a script would call it.
+      const token = await issueToken(t, 'admin@openapi.test');
+      const byToken = await anonymous('get', '/api/admin/audit?action=session.login').set(
+        'Authorization',
+        `Bearer ${token}`,
+      );
+      expect(byToken.body.items[0]).toMatchObject({ action: 'session.login', channel: 'session' });
+      expectDocumented('get', '/api/admin/audit', byToken);
+      const badQuery = await asStaff(t, staff.admin, 'get', '/api/admin/audit?action=DROP%20TABLE');
+      expect(badQuery.status).toBe(400);
+      expectDocumented('get', '/api/admin/audit', badQuery);
+      const operator = await asStaff(t, staff.operator, 'get', '/api/admin/audit');
+      expect(operator.status).toBe(403);
+      expectDocumented('get', '/api/admin/audit', operator);
+
+      const dashboard = await asStaff(t, staff.viewer, 'get', '/api/admin/dashboard');
+      expect(dashboard.status).toBe(200);
+      expectDocumented('get', '/api/admin/dashboard', dashboard);
+      const anonymousDashboard = await anonymous('get', '/api/admin/dashboard');
+      expect(anonymousDashboard.status).toBe(401);
+      expectDocumented('get', '/api/admin/dashboard', anonymousDashboard);
+    });
   });
 
   it('says what the fields and the token are: reason and sourceRef string | null, an opaque bearer token', () => {

@@ -6,7 +6,6 @@ import {
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiProduces,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -23,7 +22,7 @@ import type { StaffPrincipal } from '../staff-principal';
 import { StaffRole } from '../staff-role';
 import { OrderRecordResponse, recordResponse, summaryResponse } from './order-record.response';
 import { CreateRefundDto, OrdersPageResponse, OrdersQuery, RefundResponse } from './orders.dto';
-import { decodeCursor, DEFAULT_PAGE, encodeCursor, type Page } from './pagination';
+import { ApiInvalidQueryResponse, decodeCursor, DEFAULT_PAGE, encodeCursor, type Page } from './pagination';
 
 /** Most rows one CSV export holds; narrow the filters for more. */
 export const CSV_EXPORT_LIMIT = 10_000;
@@ -49,6 +48,7 @@ export class AdminOrdersController {
   @Get()
   @StaffOnly(StaffRole.Viewer)
   @ApiOkResponse({ type: OrdersPageResponse })
+  @ApiInvalidQueryResponse()
   async search(@Query() query: OrdersQuery): Promise<Page<ReturnType<typeof summaryResponse>>> {
     const limit = query.limit ?? DEFAULT_PAGE;
     const rows = await this.orders.search({ ...searchOf(query), limit: limit + 1 });
@@ -63,9 +63,10 @@ export class AdminOrdersController {
   /** The same search as CSV (at most 10 000 rows, newest first). The export is audited. */
   @Get('export.csv')
   @StaffOnly(StaffRole.Viewer)
-  @ApiProduces('text/csv')
+  @ApiInvalidQueryResponse()
   @ApiOkResponse({
     description: 'id,created_at,status,customer_email,currency,total_amount,refunded_amount,…',
+    content: { 'text/csv': { schema: { type: 'string' } } },
   })
   async exportCsv(
     @Query() query: OrdersQuery,

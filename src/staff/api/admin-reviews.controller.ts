@@ -17,7 +17,14 @@ import { AuditService } from '../audit.service';
 import { Staff, StaffOnly } from '../staff-auth.guard';
 import type { StaffPrincipal } from '../staff-principal';
 import { StaffRole } from '../staff-role';
-import { decodeCursor, DEFAULT_PAGE, encodeCursor, type Page, PageQuery } from './pagination';
+import {
+  ApiInvalidQueryResponse,
+  decodeCursor,
+  DEFAULT_PAGE,
+  encodeCursor,
+  type Page,
+  PageQuery,
+} from './pagination';
 
 export class ReviewsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['open', 'resolved', 'all'], default: 'open' })
@@ -46,7 +53,7 @@ export class ResolveReviewDto {
 
 export class ReviewResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiPropertyOptional({ nullable: true, format: 'uuid' }) orderId!: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' }) orderId!: string | null;
   @ApiProperty({
     example: 'dispute',
     description:
@@ -54,16 +61,16 @@ export class ReviewResponse {
   })
   kind!: string;
   @ApiProperty() reason!: string;
-  @ApiPropertyOptional({ nullable: true }) sourceRef!: string | null;
+  @ApiProperty({ type: String, nullable: true }) sourceRef!: string | null;
   @ApiProperty() createdAt!: Date;
-  @ApiPropertyOptional({ nullable: true }) resolvedAt!: Date | null;
-  @ApiPropertyOptional({ nullable: true }) resolvedBy!: string | null;
-  @ApiPropertyOptional({ nullable: true }) resolution!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) resolvedAt!: Date | null;
+  @ApiProperty({ type: String, nullable: true }) resolvedBy!: string | null;
+  @ApiProperty({ type: String, nullable: true }) resolution!: string | null;
 }
 
 export class ReviewsPageResponse {
   @ApiProperty({ type: [ReviewResponse] }) items!: ReviewResponse[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 class ReviewNotFoundError extends DomainError {
@@ -87,6 +94,7 @@ export class AdminReviewsController {
   @Get()
   @StaffOnly(StaffRole.Viewer)
   @ApiOkResponse({ type: ReviewsPageResponse })
+  @ApiInvalidQueryResponse()
   async list(@Query() query: ReviewsQuery): Promise<Page<ReviewSnapshot>> {
     const limit = query.limit ?? DEFAULT_PAGE;
     const after = decodeCursor(query.cursor);

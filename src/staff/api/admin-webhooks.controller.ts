@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
+  ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -17,7 +18,14 @@ import { Staff, StaffOnly } from '../staff-auth.guard';
 import type { StaffPrincipal } from '../staff-principal';
 import { StaffRole } from '../staff-role';
 import { LedgerEntryResponse } from './order-record.response';
-import { decodeCursor, DEFAULT_PAGE, encodeCursor, type Page, PageQuery } from './pagination';
+import {
+  ApiInvalidQueryResponse,
+  decodeCursor,
+  DEFAULT_PAGE,
+  encodeCursor,
+  type Page,
+  PageQuery,
+} from './pagination';
 
 const OUTCOMES = ['applied', 'ignored', 'unmatched', 'mismatch', 'malformed'];
 /** Stripe event ids: `evt_` and letters, digits and underscores. */
@@ -44,15 +52,15 @@ export class LedgerQuery extends PageQuery {
 
 export class LedgerPageResponse {
   @ApiProperty({ type: [LedgerEntryResponse] }) items!: LedgerEntryResponse[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 export class ReplayResponse {
   @ApiProperty() eventId!: string;
   @ApiProperty() type!: string;
-  @ApiPropertyOptional({ nullable: true }) previousOutcome!: string | null;
+  @ApiProperty({ type: String, nullable: true }) previousOutcome!: string | null;
   @ApiProperty() outcome!: string;
-  @ApiPropertyOptional({ nullable: true, format: 'uuid' }) orderId!: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' }) orderId!: string | null;
   @ApiProperty() detail!: string;
 }
 
@@ -68,6 +76,7 @@ export class AdminWebhooksController {
   @Get()
   @StaffOnly(StaffRole.Viewer)
   @ApiOkResponse({ type: LedgerPageResponse })
+  @ApiInvalidQueryResponse()
   async list(@Query() query: LedgerQuery): Promise<Page<LedgerEntryResponse>> {
     const limit = query.limit ?? DEFAULT_PAGE;
     const after = decodeCursor(query.cursor);
@@ -99,6 +108,7 @@ export class AdminWebhooksController {
   @HttpCode(HttpStatus.OK)
   @StaffOnly(StaffRole.Operator)
   @ApiOkResponse({ type: ReplayResponse })
+  @ApiBadRequestResponse({ description: 'The id is not a Stripe event id (evt_…)' })
   @ApiNotFoundResponse({ description: 'Not in the ledger, or unknown to Stripe' })
   @ApiConflictResponse({ description: 'Its delivery took effect: not replayed' })
   @ApiBadGatewayResponse({ description: 'Stripe could not be reached' })

@@ -5,7 +5,14 @@ import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { AuditLogEntry } from '../audit-log-entry.entity';
 import { StaffOnly } from '../staff-auth.guard';
 import { StaffRole } from '../staff-role';
-import { decodeCursor, DEFAULT_PAGE, encodeCursor, type Page, PageQuery } from './pagination';
+import {
+  ApiInvalidQueryResponse,
+  decodeCursor,
+  DEFAULT_PAGE,
+  encodeCursor,
+  type Page,
+  PageQuery,
+} from './pagination';
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'refund.create' })
@@ -29,23 +36,23 @@ export class AuditQuery extends PageQuery {
 export class AuditEntryResponse {
   @ApiProperty() id!: number;
   @ApiProperty() occurredAt!: Date;
-  @ApiPropertyOptional({ nullable: true, format: 'uuid' }) actorId!: string | null;
-  @ApiPropertyOptional({ nullable: true }) actorEmail!: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' }) actorId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) actorEmail!: string | null;
   @ApiProperty({ enum: ['session', 'token', 'cli'] }) channel!: string;
   @ApiProperty() action!: string;
-  @ApiPropertyOptional({ nullable: true }) targetType!: string | null;
-  @ApiPropertyOptional({ nullable: true }) targetId!: string | null;
-  @ApiPropertyOptional({ nullable: true, type: 'object', additionalProperties: true })
+  @ApiProperty({ type: String, nullable: true }) targetType!: string | null;
+  @ApiProperty({ type: String, nullable: true }) targetId!: string | null;
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true })
   before!: Record<string, unknown> | null;
-  @ApiPropertyOptional({ nullable: true, type: 'object', additionalProperties: true })
+  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true })
   after!: Record<string, unknown> | null;
-  @ApiPropertyOptional({ nullable: true }) ip!: string | null;
-  @ApiPropertyOptional({ nullable: true }) requestId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) ip!: string | null;
+  @ApiProperty({ type: String, nullable: true }) requestId!: string | null;
 }
 
 export class AuditPageResponse {
   @ApiProperty({ type: [AuditEntryResponse] }) items!: AuditEntryResponse[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 @ApiTags('staff')
@@ -57,6 +64,7 @@ export class AuditController {
   @Get()
   @StaffOnly(StaffRole.Admin)
   @ApiOkResponse({ type: AuditPageResponse })
+  @ApiInvalidQueryResponse()
   async list(@Query() query: AuditQuery): Promise<Page<AuditEntryResponse>> {
     const limit = query.limit ?? DEFAULT_PAGE;
     const after = decodeCursor(query.cursor);

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import type { OrderRecord, OrderSummary } from '../../orders';
 import type { AttemptSnapshot, DisputeSnapshot, LedgerSnapshot, RefundSnapshot } from '../../payments';
 import { OrderSummaryResponse, RefundResponse } from './orders.dto';
@@ -11,11 +11,11 @@ export class StaffOrderItemResponse {
 }
 
 export class StaffHistoryEntryResponse {
-  @ApiPropertyOptional({ nullable: true }) from!: string | null;
+  @ApiProperty({ type: String, nullable: true }) from!: string | null;
   @ApiProperty() to!: string;
   @ApiProperty({ description: 'Internal notes included' }) reason!: string;
   @ApiProperty() source!: string;
-  @ApiPropertyOptional({ nullable: true }) sourceRef!: string | null;
+  @ApiProperty({ type: String, nullable: true }) sourceRef!: string | null;
   @ApiProperty({ description: 'For staff only: the customer does not see it' }) internal!: boolean;
   @ApiProperty() occurredAt!: Date;
 }
@@ -26,9 +26,9 @@ export class AttemptResponse {
   @ApiProperty() status!: string;
   @ApiProperty() amount!: number;
   @ApiProperty() currency!: string;
-  @ApiPropertyOptional({ nullable: true }) sessionId!: string | null;
-  @ApiPropertyOptional({ nullable: true }) paymentIntentId!: string | null;
-  @ApiPropertyOptional({ nullable: true }) failureMessage!: string | null;
+  @ApiProperty({ type: String, nullable: true }) sessionId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) paymentIntentId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) failureMessage!: string | null;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() expiresAt!: Date;
 }
@@ -36,9 +36,9 @@ export class AttemptResponse {
 export class LedgerEntryResponse {
   @ApiProperty({ example: 'evt_1Q…' }) id!: string;
   @ApiProperty({ example: 'checkout.session.completed' }) type!: string;
-  @ApiPropertyOptional({ nullable: true, example: 'applied' }) outcome!: string | null;
-  @ApiPropertyOptional({ nullable: true, format: 'uuid' }) orderId!: string | null;
-  @ApiPropertyOptional({ nullable: true }) detail!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'applied' }) outcome!: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' }) orderId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) detail!: string | null;
   @ApiProperty() deliveries!: number;
   @ApiProperty() receivedAt!: Date;
   @ApiProperty() lastDeliveryAt!: Date;
@@ -51,14 +51,14 @@ export class DisputeResponse {
   @ApiProperty() currency!: string;
   @ApiProperty() reason!: string;
   @ApiProperty() status!: string;
-  @ApiPropertyOptional({ nullable: true, enum: ['won', 'lost'] }) outcome!: string | null;
-  @ApiPropertyOptional({ nullable: true }) evidenceDueBy!: Date | null;
+  @ApiProperty({ nullable: true, enum: ['won', 'lost', null] }) outcome!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) evidenceDueBy!: Date | null;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
 }
 
 export class OrderRecordResponse extends OrderSummaryResponse {
-  @ApiPropertyOptional({ nullable: true }) reviewReason!: string | null;
+  @ApiProperty({ type: String, nullable: true }) reviewReason!: string | null;
   @ApiProperty({ type: [StaffOrderItemResponse] }) items!: StaffOrderItemResponse[];
   @ApiProperty({ type: [StaffHistoryEntryResponse] }) history!: StaffHistoryEntryResponse[];
   @ApiProperty({ type: [AttemptResponse] }) checkoutAttempts!: AttemptResponse[];

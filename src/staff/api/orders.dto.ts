@@ -57,20 +57,20 @@ export class OrdersQuery extends PageQuery {
 export class OrderSummaryResponse {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ enum: OrderStatus }) status!: OrderStatus;
-  @ApiPropertyOptional({ nullable: true }) reason!: string | null;
+  @ApiProperty({ type: String, nullable: true }) reason!: string | null;
   @ApiProperty() customerEmail!: string;
   @ApiProperty({ example: 'usd' }) currency!: string;
   @ApiProperty({ description: 'Minor units' }) totalAmount!: number;
   @ApiProperty({ description: 'Minor units given back so far' }) refundedAmount!: number;
   @ApiProperty() needsReview!: boolean;
-  @ApiPropertyOptional({ nullable: true, enum: ['open', 'won', 'lost'] }) dispute!: string | null;
+  @ApiProperty({ nullable: true, enum: ['open', 'won', 'lost', null] }) dispute!: string | null;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
 }
 
 export class OrdersPageResponse {
   @ApiProperty({ type: [OrderSummaryResponse] }) items!: OrderSummaryResponse[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 export class CreateRefundDto {
@@ -96,9 +96,9 @@ export class RefundResponse {
   @ApiProperty() reason!: string;
   @ApiProperty({ enum: ['creating', 'pending', 'requires_action', 'succeeded', 'failed', 'canceled'] })
   status!: string;
-  @ApiPropertyOptional({ nullable: true }) stripeRefundId!: string | null;
-  @ApiPropertyOptional({ nullable: true }) failureReason!: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'Staff e-mail; null when made at Stripe' })
+  @ApiProperty({ type: String, nullable: true }) stripeRefundId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) failureReason!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Staff e-mail; null when made at Stripe' })
   requestedBy!: string | null;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;

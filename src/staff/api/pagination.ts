@@ -1,9 +1,13 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { RequestValidationError } from '../../shared/domain-error.filter';
 
 export const DEFAULT_PAGE = 50;
+
+/** A listing whose query (filters, `limit`, `cursor`) is validated: a bad one answers 400. */
+export const ApiInvalidQueryResponse = () =>
+  ApiBadRequestResponse({ description: 'A query parameter is invalid, or a cursor not one we gave out' });
 export const MAX_PAGE = 200;
 
 /** `?limit=&cursor=`: a page of at most `limit` rows after the row the cursor names. */
