@@ -7,6 +7,7 @@ import { truncateAll } from '../support/db';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
 import { ledgerRow, orderRow, startCheckout } from '../support/payments';
 import { advanceSandboxClock, payWithCard, sandboxEvents, TEST_CARDS } from '../support/sandbox';
+import { seriousA11yViolations } from '../support/browser';
 import { addStaff, STAFF_PASSWORD } from '../support/staff';
 import { waitFor } from '../support/wait';
 
@@ -84,12 +85,17 @@ describe('Staff console in a browser', () => {
     await t?.close();
   });
 
-  const screenshot = (name: string) =>
-    page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** Keeps a screenshot of the page, and checks it with axe-core: no serious or critical violation. */
+  const screenshot = async (name: string) => {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+    expect([name, await seriousA11yViolations(page)]).toEqual([name, []]);
+  };
   const attribute = (testId: string, name: string) => page.getByTestId(testId).first().getAttribute(name);
 
   it('logs in and shows the dashboard', async () => {
     await page.goto('/admin');
+    await page.getByTestId('login-email').waitFor();
+    expect(['login', await seriousA11yViolations(page)]).toEqual(['login', []]);
     await page.getByTestId('login-email').fill('ops@shop.test');
     await page.getByTestId('login-password').fill('not the password');
     await page.getByTestId('login-submit').click();
