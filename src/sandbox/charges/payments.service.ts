@@ -401,11 +401,12 @@ export class PaymentsService {
     ]);
   }
 
-  private newCharge(
+  /** A new charge of the intent (the API's confirm and the hosted checkout page both make them). */
+  newCharge(
     intent: PaymentIntentRecord,
     method: PaymentMethodRecord,
     status: ChargeRecord['status'],
-    failure: PaymentFailure | null,
+    failure: PaymentFailure | null | undefined,
   ): ChargeRecord {
     const charge: ChargeRecord = {
       id: newId.charge(),
@@ -416,7 +417,7 @@ export class PaymentsService {
       paymentMethod: method,
       metadata: { ...intent.metadata },
       status,
-      failure,
+      failure: failure ?? null,
       balanceTransactionId: status === 'succeeded' ? newId.balanceTransaction() : null,
       captured: status === 'succeeded',
       amountRefunded: 0,

@@ -256,7 +256,12 @@ export class CheckoutService {
     const request = { id: newId.request(), idempotency_key: newId.uuid() };
     const intent = this.paymentIntentFor(session, events, request);
     const outcome = testCard(method.testNumber ?? '');
-    const charge = this.newCharge(intent, method, outcome.decline ? 'failed' : 'succeeded', outcome.decline);
+    const charge = this.payments.newCharge(
+      intent,
+      method,
+      outcome.decline ? 'failed' : 'succeeded',
+      outcome.decline,
+    );
 
     if (outcome.decline) {
       this.fail(intent, charge, outcome.decline);
@@ -325,7 +330,7 @@ export class CheckoutService {
     const request = { id: newId.request(), idempotency_key: newId.uuid() };
     const intent = this.paymentIntentFor(session, events, request);
     this.saveForLater(session, method, events);
-    const charge = this.newCharge(intent, method, 'pending', null);
+    const charge = this.payments.newCharge(intent, method, 'pending', null);
     intent.status = 'processing';
     intent.paymentMethodId = method.id;
     intent.lastPaymentError = null;
@@ -447,30 +452,6 @@ export class CheckoutService {
     session.paymentIntentId = id;
     events.push({ type: 'payment_intent.created', object: paymentIntentJson(intent), request });
     return intent;
-  }
-
-  private newCharge(
-    intent: PaymentIntentRecord,
-    method: PaymentMethodRecord,
-    status: ChargeRecord['status'],
-    failure: PaymentFailure | null | undefined,
-  ): ChargeRecord {
-    const charge: ChargeRecord = {
-      id: newId.charge(),
-      created: this.scheduler.unixNow(),
-      amount: intent.amount,
-      currency: intent.currency,
-      paymentIntentId: intent.id,
-      paymentMethod: method,
-      metadata: { ...intent.metadata },
-      receiptEmail: intent.receiptEmail ?? null,
-      status,
-      failure: failure ?? null,
-      balanceTransactionId: status === 'succeeded' ? newId.balanceTransaction() : null,
-    };
-    this.store.charges.set(charge.id, charge);
-    intent.latestChargeId = charge.id;
-    return charge;
   }
 
   private succeed(intent: PaymentIntentRecord, charge: ChargeRecord): void {
