@@ -114,6 +114,8 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     STRIPE_API_PORT: String(sandboxPort),
     STRIPE_API_PROTOCOL: 'http',
     RATE_LIMIT_PER_MINUTE: '0',
+    // Every bench client connects from 127.0.0.1: the per-address socket cap must admit them all.
+    SOCKET_MAX_CONNECTIONS_PER_IP: String(Math.max(20, options.clients + 10)),
     RECONCILE_INTERVAL_SECONDS: '0',
     LOG_LEVEL: 'info',
     REDIS_URL: options.redisUrl,
