@@ -1,4 +1,10 @@
+import type { Sql } from '../shared/database/sql';
 import type { Money } from '../shared/money';
+import type { PaymentFailedEvent } from './events/payment-failed.event';
+import type { PaymentNeedsReviewEvent } from './events/payment-needs-review.event';
+import type { PaymentProcessingEvent } from './events/payment-processing.event';
+import type { PaymentReportNotedEvent } from './events/payment-report-noted.event';
+import type { PaymentSucceededEvent } from './events/payment-succeeded.event';
 
 /** What the payments module needs to know of an order. */
 export interface PayableOrder {
@@ -18,6 +24,30 @@ export interface PayableOrder {
 /** An order as `lockState` reads it: all but its items. */
 export type LockedOrder = Omit<PayableOrder, 'items'>;
 
+/** What payments tells orders about a checkout attempt, inside the transaction that learned it. */
+export type PaymentOutcomeEvent =
+  | PaymentProcessingEvent
+  | PaymentSucceededEvent
+  | PaymentFailedEvent
+  | PaymentNeedsReviewEvent
+  | PaymentReportNotedEvent;
+
+/**
+ * An order read and row-locked by a statement of the caller's (`OrderAccess.lockStatement`), for a
+ * transaction of explicit statements (the webhook's): payments decides on `state`, tells it what
+ * happened (the orders module applies it with the same rules as its in-transaction listeners), and
+ * writes `writes` in its one write statement.
+ */
+export interface OrderInStatement {
+  readonly state: LockedOrder;
+  tell(event: PaymentOutcomeEvent): void;
+  /**
+   * The order's changes as data-modifying statements for a `with` list, each applied only when
+   * `when` (a boolean SQL expression) holds; and the domain events they raise, for the outbox.
+   */
+  writes(when: Sql): { statements: Sql[]; events: object[] };
+}
+
 /**
  * The payments module's port onto orders: owned here, implemented by the orders module, so that
  * payments never imports orders (orders listens to what payments publishes; the arrows run one way).
@@ -34,4 +64,11 @@ export abstract class OrderAccess {
   abstract lockState(orderId: string): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
   abstract find(orderId: string): Promise<PayableOrder | null>;
+  /**
+   * A select for the caller's own statement (one of its `with` list) that locks the order whose id
+   * the SQL expression `orderId` yields and returns it as one row, for `fromRow`.
+   */
+  abstract lockStatement(orderId: Sql): Sql;
+  /** The order in a row of `lockStatement` (its columns as JSON). */
+  abstract fromRow(row: Record<string, unknown>): OrderInStatement;
 }

@@ -6,7 +6,9 @@ import { AppConfig } from '../../config';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrateToLatest } from './migrate';
 import { ormOptions } from './orm.config';
+import { DetachedEntities } from './detached-entities';
 import { RetentionJob } from './retention.job';
+import { SqlTransactions } from './sql-transactions';
 import { redactUrl } from '../redact-url';
 
 /** The embedded database, or null when DATABASE_URL is set. */
@@ -46,8 +48,8 @@ class EmbeddedPostgresModule {}
       }),
     }),
   ],
-  providers: [RetentionJob],
-  exports: [RetentionJob],
+  providers: [RetentionJob, SqlTransactions, DetachedEntities],
+  exports: [RetentionJob, SqlTransactions, DetachedEntities],
 })
 export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseModule.name);

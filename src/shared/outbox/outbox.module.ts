@@ -16,6 +16,6 @@ import { OutboxWriter } from './outbox.writer';
 @Module({
   imports: [DiscoveryModule, MikroOrmModule.forFeature([OutboxEvent, OutboxDelivery])],
   providers: [OutboxRegistry, OutboxWriter, OutboxRelay, OutboxListener, OutboxMonitor],
-  exports: [OutboxRegistry, OutboxMonitor],
+  exports: [OutboxRegistry, OutboxMonitor, OutboxWriter],
 })
 export class OutboxModule {}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikro-orm/core';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config';
+import { Sql, sql } from '../database/sql';
 import { eventNameOf, recordsDomainEvents } from '../domain-event';
 import { encodeEvent } from './event-codec';
 import { OutboxRegistry } from './outbox.registry';
@@ -10,11 +11,20 @@ import { OutboxRelay } from './outbox.relay';
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
 
+/** Outbox rows for some recorded events: one per event with subscribers, one per (event, subscriber). */
+interface OutboxRows {
+  events: { id: string; name: string; payload: string }[];
+  deliveries: { eventId: string; subscriber: string }[];
+}
+
 /**
  * Writes the domain events that aggregates recorded into the outbox, inside the very transaction
- * that stores the change (MikroORM's `beforeTransactionCommit`, after the flush): the change and
- * its reactions commit together or not at all. After the commit it wakes the relay of this process
- * at once; on PostgreSQL a `NOTIFY`, sent by the same commit, wakes the other instances.
+ * that stores the change: the change and its reactions commit together or not at all. Two ways in:
+ * MikroORM's `beforeTransactionCommit` (after the flush) for units of work, and `writeStatements`
+ * for transactions of explicit statements (the webhook's), which then call `committed`. After the
+ * commit it wakes the relay of this process at once; on PostgreSQL a `NOTIFY`, sent by the same
+ * commit, wakes the other instances. The registry says who subscribes: a new `@OnDurableEvent`
+ * gets its delivery rows on both ways without a change here.
  */
 @Injectable()
 export class OutboxWriter implements EventSubscriber, OnModuleInit {
@@ -36,32 +46,23 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const recorded = [...em.getUnitOfWork().getIdentityMap()]
       .filter(recordsDomainEvents)
       .flatMap((entity) => entity.pullDomainEvents());
-    const events: unknown[] = [];
-    const deliveries: unknown[] = [];
-    for (const event of recorded) {
-      const name = eventNameOf(event);
-      const subscribers = this.registry.subscribersOf(name);
-      if (subscribers.length === 0) continue;
-      const id = randomUUID();
-      events.push(id, name, encodeEvent(event));
-      for (const subscriber of subscribers) deliveries.push(id, subscriber.name);
-    }
-    if (events.length === 0) return;
+    const rows = this.rowsFor(recorded);
+    if (rows.events.length === 0) return;
     const connection = em.getConnection();
     await connection.execute(
-      `insert into outbox_events (id, name, payload, created_at) values ${rows(events.length / 3, '(?, ?, ?::jsonb, now())')}`,
-      events,
+      `insert into outbox_events (id, name, payload, created_at) values ${placeholders(rows.events.length, '(?, ?, ?::jsonb, now())')}`,
+      rows.events.flatMap((event) => [event.id, event.name, event.payload]),
       'run',
       transaction,
     );
     await connection.execute(
       `insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
-       values ${rows(deliveries.length / 2, "(?, ?, 'pending', 0, now(), now())")}`,
-      deliveries,
+       values ${placeholders(rows.deliveries.length, "(?, ?, 'pending', 0, now(), now())")}`,
+      rows.deliveries.flatMap((delivery) => [delivery.eventId, delivery.subscriber]),
       'run',
       transaction,
     );
-    if (this.config.database.kind === 'postgresql') {
+    if (this.notifies) {
       // Delivered by PostgreSQL at commit, and only if it commits.
       await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', transaction);
     }
@@ -71,8 +72,59 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
   afterTransactionCommit({ transaction }: TransactionEventArgs): void {
     if (transaction && this.wrote.has(transaction as object)) this.relay.wake();
   }
+
+  /**
+   * The outbox rows of `events`, for a transaction of explicit statements: data-modifying statements
+   * for its `with` list, applied only when `when` holds, and `notify`, an expression for its final
+   * select that sends the `NOTIFY` (null when nothing needs it). Once that transaction committed,
+   * call `committed`.
+   */
+  writeStatements(events: readonly object[], when: Sql): { statements: Sql[]; notify: Sql | null } {
+    const rows = this.rowsFor(events);
+    if (rows.events.length === 0) return { statements: [], notify: null };
+    const eventRows = rows.events.map(
+      (event) => sql`(${event.id}::uuid, ${event.name}::text, ${event.payload}::jsonb, now())`,
+    );
+    const deliveryRows = rows.deliveries.map(
+      (delivery) => sql`(${delivery.eventId}::uuid, ${delivery.subscriber}::text, 'pending', 0, now(), now())`,
+    );
+    return {
+      statements: [
+        sql`insert into outbox_events (id, name, payload, created_at)
+          select * from (values ${Sql.join(eventRows, ', ')}) as event where ${when}`,
+        // The events' rows are inserted by the same statement: the foreign key is checked at its end.
+        sql`insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
+          select * from (values ${Sql.join(deliveryRows, ', ')}) as delivery where ${when}`,
+      ],
+      notify: this.notifies
+        ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${when}) as notified)`
+        : null,
+    };
+  }
+
+  /** A transaction that wrote `writeStatements` committed: its deliveries are due now. */
+  committed(): void {
+    this.relay.wake();
+  }
+
+  private get notifies(): boolean {
+    return this.config.database.kind === 'postgresql';
+  }
+
+  private rowsFor(recorded: readonly object[]): OutboxRows {
+    const rows: OutboxRows = { events: [], deliveries: [] };
+    for (const event of recorded) {
+      const name = eventNameOf(event);
+      const subscribers = this.registry.subscribersOf(name);
+      if (subscribers.length === 0) continue;
+      const id = randomUUID();
+      rows.events.push({ id, name, payload: encodeEvent(event) });
+      for (const subscriber of subscribers) rows.deliveries.push({ eventId: id, subscriber: subscriber.name });
+    }
+    return rows;
+  }
 }
 
-function rows(count: number, row: string): string {
+function placeholders(count: number, row: string): string {
   return Array.from({ length: count }, () => row).join(', ');
 }

@@ -1,0 +1,54 @@
+/**
+ * A piece of SQL and its values: `?` placeholders in `text`, one per value, in order (MikroORM's
+ * convention; its platform quotes the values when the statement is sent). Built with the `sql`
+ * tag, so that a value can never become SQL text: only another `Sql` is spliced in as text.
+ */
+export class Sql {
+  private constructor(
+    readonly text: string,
+    readonly values: readonly unknown[],
+  ) {}
+
+  /** Trusted SQL text without values (an identifier list, a keyword), written in the code. */
+  static raw(text: string): Sql {
+    if (text.includes('?')) throw new Error('Sql.raw takes no placeholders');
+    return new Sql(text, []);
+  }
+
+  /** `parts` one after the other, `separator` (trusted text) between them. */
+  static join(parts: readonly Sql[], separator: string): Sql {
+    return new Sql(
+      parts.map((part) => part.text).join(separator),
+      parts.flatMap((part) => part.values),
+    );
+  }
+
+  /** @internal for `sql` */
+  static of(text: string, values: unknown[]): Sql {
+    return new Sql(text, values);
+  }
+}
+
+/**
+ * `sql\`update orders set status = ${status} where id = ${id}\``: each interpolated value becomes a
+ * placeholder, each interpolated `Sql` is spliced in with its own values. `undefined` is refused
+ * (a forgotten field), `null` is SQL null.
+ */
+export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
+  // A literal `?` would shift every value after it.
+  if (strings.some((part) => part.includes('?'))) throw new Error('No literal "?" in SQL text');
+  let text = strings[0];
+  const params: unknown[] = [];
+  values.forEach((value, index) => {
+    if (value instanceof Sql) {
+      text += value.text;
+      params.push(...value.values);
+    } else {
+      if (value === undefined) throw new Error(`Undefined value in SQL after: ${strings[index].slice(-40)}`);
+      text += '?';
+      params.push(value);
+    }
+    text += strings[index + 1];
+  });
+  return Sql.of(text, params);
+}
