@@ -5,6 +5,7 @@ import type { Params } from 'nestjs-pino';
 import pino from 'pino';
 import type { Options } from 'pino-http';
 import type { AppConfig } from '../config';
+import { STRIPE_WEBHOOK_ROUTE } from './webhook-route';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -90,8 +91,15 @@ function httpLogOptions(config: AppConfig): Options {
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    customLogLevel: (req, res, error) =>
+      error || res.statusCode >= 500
+        ? 'error'
+        : res.statusCode >= 400
+          ? 'warn'
+          : // A webhook's outcome is logged once, by its intake, with this request's id.
+            req.url === STRIPE_WEBHOOK_ROUTE.url
+            ? 'silent'
+            : 'info',
     autoLogging: { ignore: (req) => !req.url?.startsWith('/api/') || req.url.startsWith('/api/health') },
   };
 }

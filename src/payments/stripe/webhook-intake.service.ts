@@ -1,3 +1,4 @@
+import { EnsureRequestContext } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config';
@@ -88,6 +89,11 @@ export class WebhookIntake {
   private intake(event: PaymentEvent): Promise<WebhookReceipt> {
     if (isSessionReport(event)) return this.sessionReports.receive(event);
     if (event.type === 'unsupported') return this.ignore(event);
+    return this.inUnitOfWork(event);
+  }
+
+  @EnsureRequestContext()
+  private inUnitOfWork(event: PaymentEvent): Promise<WebhookReceipt> {
     return this.em.transactional(async (): Promise<WebhookReceipt> => {
       if (!(await this.ledger.claim(event.id, event.providerType))) {
         return { outcome: 'duplicate', orderId: null, detail: 'delivered before' };
