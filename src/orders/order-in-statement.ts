@@ -1,5 +1,5 @@
 import type { LockedOrder, OrderInStatement, PaymentOutcomeEvent } from '../payments';
-import { Sql, sql } from '../shared/database/sql';
+import { Sql, sql, type WriteStatement } from '../shared/database/sql';
 import type { Order } from './order.entity';
 import { stateOf } from './orders.reader';
 import { applyPaymentOutcome } from './payment-outcomes';
@@ -32,16 +32,15 @@ export class OrderRowInStatement implements OrderInStatement {
     applyPaymentOutcome(this.order, event);
   }
 
-  writes(when: Sql): { statements: Sql[]; events: object[] } {
+  write(into: WriteStatement): object[] {
     const order = this.order;
-    const statements: Sql[] = [];
     if (fingerprint(order) !== this.before) {
-      statements.push(sql`update orders
+      into.add(sql`update orders
          set status = ${order.status}, status_reason = ${order.statusReason},
              needs_review = ${order.needsReview}, review_reason = ${order.reviewReason},
              refunded_amount = ${order.refunded.amount}, dispute_state = ${order.disputeState},
              updated_at = ${order.updatedAt}
-       where id = ${order.id} and ${when}`);
+       where id = ${order.id} and ${into.when}`);
     }
     // The collection was never loaded: what it holds is what the rules added, in order.
     const entries = order.history.getItems(false);
@@ -52,11 +51,11 @@ export class OrderRowInStatement implements OrderInStatement {
           sql`(${order.id}::uuid, ${entry.fromStatus}::text, ${entry.toStatus}::text, ${entry.reason}::text,
                ${entry.sourceKind}::text, ${entry.sourceRef}::text, ${entry.occurredAt}::timestamptz, ${entry.internal}::boolean)`,
       );
-      statements.push(sql`insert into order_history
+      into.add(sql`insert into order_history
           (order_id, from_status, to_status, reason, source_kind, source_ref, occurred_at, internal)
-        select * from (values ${Sql.join(rows, ', ')}) as entry where ${when}`);
+        select * from (values ${Sql.join(rows, ', ')}) as entry where ${into.when}`);
     }
-    return { statements, events: order.pullDomainEvents() };
+    return order.pullDomainEvents();
   }
 }
 

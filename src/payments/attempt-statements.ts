@@ -1,4 +1,4 @@
-import { Sql, sql } from '../shared/database/sql';
+import { type Sql, sql, type WriteStatement } from '../shared/database/sql';
 import type { Payment } from './payment.entity';
 
 /**
@@ -19,27 +19,27 @@ export class AttemptsInStatement {
   }
 
   /**
-   * Data-modifying statements for the caller's `with` list, applied only when `when` holds, and the
-   * domain events the changes recorded (for the outbox).
+   * Writes the attempts that changed in a write statement of the caller's; returns the domain
+   * events the changes recorded (for the outbox).
    */
-  writes(when: Sql): { statements: Sql[]; events: object[] } {
-    const changed = this.attempts.filter((attempt) => fingerprint(attempt) !== this.before.get(attempt));
-    const statements = changed.map(
-      (attempt) => sql`update payments
+  write(into: WriteStatement): object[] {
+    for (const attempt of this.attempts) {
+      if (fingerprint(attempt) === this.before.get(attempt)) continue;
+      into.add(sql`update payments
          set status = ${attempt.status}, session_id = ${attempt.sessionId}, url = ${attempt.url},
              payment_intent_id = ${attempt.paymentIntentId}, failure_code = ${attempt.failureCode},
              failure_message = ${attempt.failureMessage}, next_check_at = ${attempt.nextCheckAt},
              checks = ${attempt.checks}, close_requested_at = ${attempt.closeRequestedAt},
              updated_at = ${attempt.updatedAt}
-       where id = ${attempt.id} and ${when}`,
-    );
-    return { statements, events: this.attempts.flatMap((attempt) => attempt.pullDomainEvents()) };
+       where id = ${attempt.id} and ${into.when}`);
+    }
+    return this.attempts.flatMap((attempt) => attempt.pullDomainEvents());
   }
 
   /**
-   * The same check, as a statement's `gate`: the order still has exactly the attempts read. Under
-   * the order's lock no attempt is added, so a later statement sees them all; one the reading
-   * statement could not see (committed after it began, before it got the lock) makes this false.
+   * A gate for the write statement: the order still has exactly the attempts read. Under the
+   * order's lock no attempt is added, so a later statement sees them all; one the reading statement
+   * could not see (committed after that statement began, before it got the lock) makes it false.
    */
   static unchangedStatement(orderId: string, count: number): Sql {
     return sql`select count(*) = ${count} as ok from payments where order_id = ${orderId}`;

@@ -1,4 +1,4 @@
-import type { Sql } from '../shared/database/sql';
+import type { Sql, WriteStatement } from '../shared/database/sql';
 import type { Money } from '../shared/money';
 import type { PaymentFailedEvent } from './events/payment-failed.event';
 import type { PaymentNeedsReviewEvent } from './events/payment-needs-review.event';
@@ -36,16 +36,13 @@ export type PaymentOutcomeEvent =
  * An order read and row-locked by a statement of the caller's (`OrderAccess.lockStatement`), for a
  * transaction of explicit statements (the webhook's): payments decides on `state`, tells it what
  * happened (the orders module applies it with the same rules as its in-transaction listeners), and
- * writes `writes` in its one write statement.
+ * writes its changes in its one write statement.
  */
 export interface OrderInStatement {
   readonly state: LockedOrder;
   tell(event: PaymentOutcomeEvent): void;
-  /**
-   * The order's changes as data-modifying statements for a `with` list, each applied only when
-   * `when` (a boolean SQL expression) holds; and the domain events they raise, for the outbox.
-   */
-  writes(when: Sql): { statements: Sql[]; events: object[] };
+  /** Writes the order's changes in the caller's write statement; returns the domain events they raised. */
+  write(into: WriteStatement): object[];
 }
 
 /**

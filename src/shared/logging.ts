@@ -43,14 +43,14 @@ export function loggerParams(config: AppConfig): Params {
 let destination: ReturnType<typeof pino.destination> | undefined;
 
 /**
- * Standard output, written asynchronously: a line is handed to a libuv thread instead of a blocking
- * `write` on the event loop, and lines logged while a write is in flight go out together in the
- * next one. Under load that takes most of the cost of logging (a system call per line) off the
- * path of every request; when idle a line still leaves at once. What is buffered is flushed on exit
- * and on shutdown (`FlushLogsOnShutdown`).
+ * Standard output, written asynchronously and in batches: lines gather in a buffer that a libuv
+ * thread writes out once it holds 4 KB (about ten lines), and at least every 100 ms, instead of a
+ * `write` per line on the event loop. Under load that takes most of the cost of logging (a system
+ * call, and a thread woken, per line) off the path of every request; when idle a line leaves
+ * within 100 ms. What is buffered is flushed on exit and on shutdown (`FlushLogsOnShutdown`).
  */
 function logDestination(): pino.DestinationStream {
-  destination ??= pino.destination({ dest: 1, sync: false });
+  destination ??= pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100 });
   return destination;
 }
 

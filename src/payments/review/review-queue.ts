@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
-import { Sql, sql } from '../../shared/database/sql';
+import { Sql, sql, type WriteStatement } from '../../shared/database/sql';
 import { ReviewItem, type ReviewKind } from './review-item.entity';
 
 /** Opens review items; must run inside the transaction that applies what raised them. */
@@ -28,14 +28,15 @@ export class ReviewQueue {
     return item;
   }
 
-  /** Writes raised items, as a statement of the caller's applied only when `when` holds. */
-  insertStatement(items: readonly ReviewItem[], when: Sql): Sql {
+  /** Writes raised items in a write statement of the caller's. */
+  write(into: WriteStatement, items: readonly ReviewItem[]): void {
+    if (items.length === 0) return;
     const rows = items.map(
       (item) =>
         sql`(${item.id}::uuid, ${item.orderId}::uuid, ${item.kind}::text, ${item.reason}::text,
              ${item.sourceRef}::text, ${item.createdAt}::timestamptz)`,
     );
-    return sql`insert into review_items (id, order_id, kind, reason, source_ref, created_at)
-      select * from (values ${Sql.join(rows, ', ')}) as item where ${when}`;
+    into.add(sql`insert into review_items (id, order_id, kind, reason, source_ref, created_at)
+      select * from (values ${Sql.join(rows, ', ')}) as item where ${into.when}`);
   }
 }

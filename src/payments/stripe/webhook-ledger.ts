@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { type Sql, sql } from '../../shared/database/sql';
+import { type Sql, sql, type WriteStatement } from '../../shared/database/sql';
 import { ProcessedWebhookEvent, type WebhookOutcome } from './processed-webhook-event.entity';
 
 /** The processed-event ledger. Its writes must run inside the transaction that applies the event. */
@@ -54,24 +54,21 @@ export class WebhookLedger {
     await this.em.nativeUpdate(ProcessedWebhookEvent, { id: eventId }, { outcome, orderId, detail, payload });
   }
 
-  /** `record` (without a payload) as a statement of the caller's, applied only when `when` holds. */
-  recordStatement(
+  /**
+   * `record` (without a payload) in a write statement of the caller's. If its gate fails, the claim
+   * this transaction took is given back instead (the delivery was not applied, and will be decided
+   * again from the start, or by a concurrent delivery that waited for the row).
+   */
+  writeRecord(
+    into: WriteStatement,
     eventId: string,
     outcome: WebhookOutcome,
     orderId: string | null,
     detail: string,
-    when: Sql,
-  ): Sql {
-    return sql`update processed_webhook_events set outcome = ${outcome}, order_id = ${orderId}, detail = ${detail}
-       where id = ${eventId} and ${when}`;
-  }
-
-  /**
-   * Takes back a claim of this transaction (a delivery it then did not apply, to be applied again
-   * from the start), only when `when` holds.
-   */
-  unclaimStatement(eventId: string, when: Sql): Sql {
-    return sql`delete from processed_webhook_events where id = ${eventId} and ${when}`;
+  ): void {
+    into.add(sql`update processed_webhook_events set outcome = ${outcome}, order_id = ${orderId}, detail = ${detail}
+       where id = ${eventId} and ${into.when}`);
+    into.add(sql`delete from processed_webhook_events where id = ${eventId} and not ${into.when}`);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type { ChangeSource } from '../../shared/change-source';
 import { DetachedEntities } from '../../shared/database/detached-entities';
-import { Sql, sql } from '../../shared/database/sql';
+import { type Sql, sql, WriteStatement } from '../../shared/database/sql';
 import { type SqlTransaction, SqlTransactions } from '../../shared/database/sql-transactions';
 import { OutboxWriter } from '../../shared/outbox';
 import { AttemptsInStatement } from '../attempt-statements';
@@ -34,9 +34,6 @@ interface Snapshot {
 
 /** Times a delivery is decided again because an attempt appeared under it (then Stripe retries). */
 const MAX_TRIES = 3;
-
-/** The gate every write of the writing statement waits on (see `AttemptsInStatement.unchangedStatement`). */
-const GATE = Sql.raw('(select ok from gate)');
 
 export type SessionReportReceipt = Outcome | { outcome: 'duplicate'; orderId: null; detail: string };
 
@@ -134,7 +131,10 @@ export class WebhookSessionReports {
              (select json_agg(attempts order by attempts.attempt desc) from attempts) as attempts`;
   }
 
-  /** One statement with the commit: everything the decision changed, or nothing if `gate` fails. */
+  /**
+   * One statement, sent with the commit: everything the decision changed, each write by the module
+   * that owns its table; or nothing, if an attempt appeared under the order (`stale`).
+   */
   private async write(
     tx: SqlTransaction,
     event: SessionReportEvent,
@@ -143,34 +143,26 @@ export class WebhookSessionReports {
     order: OrderInStatement,
     raised: ReviewItem[],
   ): Promise<SessionReportReceipt | 'stale'> {
-    const attemptWrites = attempts.writes(GATE);
-    const orderWrites = order.writes(GATE);
-    const outbox = this.outbox.writeStatements([...attemptWrites.events, ...orderWrites.events], GATE);
-    const writes = [
-      ...attemptWrites.statements,
-      ...orderWrites.statements,
-      ...(raised.length ? [this.reviews.insertStatement(raised, GATE)] : []),
-      this.ledger.recordStatement(event.id, decided.outcome, decided.orderId, decided.detail, GATE),
-      ...outbox.statements,
-      // Not applied: the claim is taken back, and the delivery decided again from the start.
-      this.ledger.unclaimStatement(event.id, sql`not ${GATE}`),
-    ];
-    const ctes = writes.map((statement, index) => sql`w${Sql.raw(String(index))} as (${statement})`);
-    const [result] = await tx.commit<{ ok: boolean }>(
-      sql`with gate as (${AttemptsInStatement.unchangedStatement(order.state.id, attempts.attempts.length)}),
-        ${Sql.join(ctes, ',\n')}
-        select ok${outbox.notify ? sql`, ${outbox.notify} as notified` : Sql.raw('')} from gate`,
+    const statement = new WriteStatement(
+      AttemptsInStatement.unchangedStatement(order.state.id, attempts.attempts.length),
+    );
+    const events = [...attempts.write(statement), ...order.write(statement)];
+    this.reviews.write(statement, raised);
+    this.ledger.writeRecord(statement, event.id, decided.outcome, decided.orderId, decided.detail);
+    const outbox = this.outbox.write(statement, events);
+    const [result] = await tx.commit<{ ok: boolean; outbox?: unknown }>(
+      statement.build(outbox ? { outbox: outbox.result } : {}),
     );
     if (!result.ok) return 'stale';
-    if (outbox.statements.length) this.outbox.committed();
+    outbox?.committed(result.outbox);
     return decided;
   }
 
   /** An outcome that changes nothing but the ledger row. */
   private async finish(tx: SqlTransaction, event: SessionReportEvent, decided: Outcome): Promise<Outcome> {
-    await tx.commit(
-      this.ledger.recordStatement(event.id, decided.outcome, decided.orderId, decided.detail, Sql.raw('true')),
-    );
+    const statement = new WriteStatement(sql`select true as ok`);
+    this.ledger.writeRecord(statement, event.id, decided.outcome, decided.orderId, decided.detail);
+    await tx.commit(statement.build());
     return decided;
   }
 }

@@ -52,3 +52,31 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
   });
   return Sql.of(text, params);
 }
+
+/**
+ * One statement made of several writes: a `with` list of data-modifying statements, each added by
+ * the module that owns its table, which apply only when the `gate` select (one row, a boolean `ok`)
+ * holds: every write carries `when`. PostgreSQL runs them all on one snapshot, all or nothing.
+ */
+export class WriteStatement {
+  /** The condition each write must carry: it holds when the gate does. */
+  readonly when = Sql.raw('(select ok from gate)');
+  private readonly writes: Sql[] = [];
+
+  constructor(private readonly gate: Sql) {}
+
+  /** Adds a data-modifying statement; returns its name in the `with` list (to read its `returning`). */
+  add(statement: Sql): string {
+    const name = `write_${this.writes.length}`;
+    this.writes.push(sql`${Sql.raw(name)} as (${statement})`);
+    return name;
+  }
+
+  /** The statement: its one row has `ok`, and one column per entry of `results` (trusted names). */
+  build(results: Record<string, Sql> = {}): Sql {
+    const columns = Object.entries(results).map(([name, value]) => sql`, ${value} as ${Sql.raw(name)}`);
+    return sql`with gate as (${this.gate}),
+      ${Sql.join(this.writes, ',\n      ')}
+      select ok${Sql.join(columns, '')} from gate`;
+  }
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikro-orm/core';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { Sql, sql } from '../database/sql';
+import { Sql, sql, type WriteStatement } from '../database/sql';
 import { eventNameOf, recordsDomainEvents } from '../domain-event';
 import { encodeEvent } from './event-codec';
 import { OutboxRegistry } from './outbox.registry';
@@ -10,6 +10,14 @@ import { OutboxRelay } from './outbox.relay';
 
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
+
+/** What `OutboxWriter.write` added to a write statement. */
+export interface OutboxWrite {
+  /** An expression for the statement's final select. */
+  result: Sql;
+  /** To call with `result`'s value once the transaction committed. */
+  committed(result: unknown): void;
+}
 
 /** Outbox rows for some recorded events: one per event with subscribers, one per (event, subscriber). */
 interface OutboxRows {
@@ -20,8 +28,8 @@ interface OutboxRows {
 /**
  * Writes the domain events that aggregates recorded into the outbox, inside the very transaction
  * that stores the change: the change and its reactions commit together or not at all. Two ways in:
- * MikroORM's `beforeTransactionCommit` (after the flush) for units of work, and `writeStatements`
- * for transactions of explicit statements (the webhook's), which then call `committed`. After the
+ * MikroORM's `beforeTransactionCommit` (after the flush) for units of work, and `write` for
+ * transactions of explicit statements (the webhook's). After the
  * commit it wakes the relay of this process at once; on PostgreSQL a `NOTIFY`, sent by the same
  * commit, wakes the other instances. The registry says who subscribes: a new `@OnDurableEvent`
  * gets its delivery rows on both ways without a change here.
@@ -74,37 +82,32 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
   }
 
   /**
-   * The outbox rows of `events`, for a transaction of explicit statements: data-modifying statements
-   * for its `with` list, applied only when `when` holds, and `notify`, an expression for its final
-   * select that sends the `NOTIFY` (null when nothing needs it). Once that transaction committed,
-   * call `committed`.
+   * The outbox rows of `events`, for a transaction of explicit statements: added to its write
+   * statement (applied only when its gate holds). Null when no durable subscriber listens to them.
+   * Otherwise `result`, an expression for the statement's final select (it sends the `NOTIFY`),
+   * whose value goes to `committed` once the transaction committed.
    */
-  writeStatements(events: readonly object[], when: Sql): { statements: Sql[]; notify: Sql | null } {
+  write(into: WriteStatement, events: readonly object[]): OutboxWrite | null {
     const rows = this.rowsFor(events);
-    if (rows.events.length === 0) return { statements: [], notify: null };
+    if (rows.events.length === 0) return null;
     const eventRows = rows.events.map(
       (event) => sql`(${event.id}::uuid, ${event.name}::text, ${event.payload}::jsonb, now())`,
     );
     const deliveryRows = rows.deliveries.map(
       (delivery) => sql`(${delivery.eventId}::uuid, ${delivery.subscriber}::text, 'pending', 0, now(), now())`,
     );
+    into.add(sql`insert into outbox_events (id, name, payload, created_at)
+      select * from (values ${Sql.join(eventRows, ', ')}) as event where ${into.when}`);
+    // The events' rows come from the same statement: the foreign key is checked at its end.
+    into.add(sql`insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
+      select * from (values ${Sql.join(deliveryRows, ', ')}) as delivery where ${into.when}`);
     return {
-      statements: [
-        sql`insert into outbox_events (id, name, payload, created_at)
-          select * from (values ${Sql.join(eventRows, ', ')}) as event where ${when}`,
-        // The events' rows are inserted by the same statement: the foreign key is checked at its end.
-        sql`insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
-          select * from (values ${Sql.join(deliveryRows, ', ')}) as delivery where ${when}`,
-      ],
-      notify: this.notifies
-        ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${when}) as notified)`
-        : null,
+      // Delivered by PostgreSQL at commit, and only if it commits.
+      result: this.notifies
+        ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
+        : Sql.raw('0'),
+      committed: () => this.relay.wake(),
     };
-  }
-
-  /** A transaction that wrote `writeStatements` committed: its deliveries are due now. */
-  committed(): void {
-    this.relay.wake();
   }
 
   private get notifies(): boolean {
