@@ -57,7 +57,9 @@ function webhookBody(): ((request: Request, response: Response, next: NextFuncti
     (request, _response, next) => {
       const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
       if (charset && charset.toLowerCase() !== 'utf-8') {
-        return next(Object.assign(new Error('unsupported charset'), { status: 415, type: 'charset.unsupported' }));
+        return next(
+          Object.assign(new Error('unsupported charset'), { status: 415, type: 'charset.unsupported' }),
+        );
       }
       read(request, _response, next);
     },

@@ -404,7 +404,6 @@ export class CheckoutOutcomes {
     if (!payment) throw new Error(`Checkout attempt ${known.id} vanished from order ${known.orderId}`);
     return { payment, attempts };
   }
-
 }
 
 function outcome(result: WebhookOutcome, orderId: string | null, detail: string): Outcome {

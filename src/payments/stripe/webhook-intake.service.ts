@@ -117,7 +117,9 @@ export class WebhookIntake {
         this.ledger.claimRecordedStatement(event.id, event.providerType, ignored.outcome, ignored.detail),
       ),
     );
-    return row.deliveries === 1 ? ignored : { outcome: 'duplicate', orderId: null, detail: 'delivered before' };
+    return row.deliveries === 1
+      ? ignored
+      : { outcome: 'duplicate', orderId: null, detail: 'delivered before' };
   }
 
   /**

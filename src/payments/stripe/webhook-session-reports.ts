@@ -69,7 +69,8 @@ export class WebhookSessionReports {
     for (let attempt = 1; ; attempt++) {
       const result = await this.transactions.run((tx) => this.once(tx, event));
       if (result !== 'stale') return result;
-      if (attempt === MAX_TRIES) throw new Error(`Checkout attempts of the order kept changing under ${event.id}`);
+      if (attempt === MAX_TRIES)
+        throw new Error(`Checkout attempts of the order kept changing under ${event.id}`);
       this.logger.log({ stripeEventId: event.id }, 'A checkout attempt appeared meanwhile: deciding again');
     }
   }
@@ -103,7 +104,12 @@ export class WebhookSessionReports {
         raised.push(this.reviews.raise(kind, orderId, reason, sourceRef));
       },
     };
-    const decided = await this.outcomes.decideSessionReport(reportOfEvent(event), event.session, scope, source);
+    const decided = await this.outcomes.decideSessionReport(
+      reportOfEvent(event),
+      event.session,
+      scope,
+      source,
+    );
     if (!order) return this.finish(tx, event, decided);
     return this.write(tx, event, decided, read, order, raised);
   }

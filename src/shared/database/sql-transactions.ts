@@ -25,6 +25,12 @@ interface PgConnection {
   __knex__disposed?: unknown;
 }
 
+/** knex's pool of `pg` clients, under MikroORM's connection. */
+interface KnexPool {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+}
+
 /** A SQLSTATE: PostgreSQL answered, so the connection itself is sound. */
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
@@ -49,8 +55,8 @@ export class SqlTransactions {
   async run<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
     const connection = this.orm.em.getConnection() as AbstractSqlConnection;
     if (this.config.database.kind !== 'postgresql') return this.runSeparately(connection, work);
-    const knex = connection.getKnex();
-    const client = (await knex.client.acquireConnection()) as PgConnection;
+    const pool = connection.getKnex().client as KnexPool;
+    const client = (await pool.acquireConnection()) as PgConnection;
     const tx = new OneTripTransaction(client, (statement) => this.format(statement));
     try {
       const result = await work(tx);
@@ -60,7 +66,7 @@ export class SqlTransactions {
       await tx.abandon(error);
       throw error;
     } finally {
-      await knex.client.releaseConnection(client);
+      await pool.releaseConnection(client);
     }
   }
 
@@ -122,7 +128,8 @@ class OneTripTransaction implements SqlTransaction {
     this.state = 'done';
     if (!open) return;
     // PostgreSQL answered with an error: the connection is sound, its transaction aborted.
-    if (SQLSTATE.test(String((error as { code?: unknown } | null)?.code ?? ''))) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && SQLSTATE.test(code)) {
       try {
         await this.client.query('rollback');
         return;

@@ -94,7 +94,8 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       (event) => sql`(${event.id}::uuid, ${event.name}::text, ${event.payload}::jsonb, now())`,
     );
     const deliveryRows = rows.deliveries.map(
-      (delivery) => sql`(${delivery.eventId}::uuid, ${delivery.subscriber}::text, 'pending', 0, now(), now())`,
+      (delivery) =>
+        sql`(${delivery.eventId}::uuid, ${delivery.subscriber}::text, 'pending', 0, now(), now())`,
     );
     into.add(sql`insert into outbox_events (id, name, payload, created_at)
       select * from (values ${Sql.join(eventRows, ', ')}) as event where ${into.when}`);
@@ -122,7 +123,8 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       if (subscribers.length === 0) continue;
       const id = randomUUID();
       rows.events.push({ id, name, payload: encodeEvent(event) });
-      for (const subscriber of subscribers) rows.deliveries.push({ eventId: id, subscriber: subscriber.name });
+      for (const subscriber of subscribers)
+        rows.deliveries.push({ eventId: id, subscriber: subscriber.name });
     }
     return rows;
   }
