@@ -19,20 +19,13 @@ export interface OutboxWrite {
   committed(result: unknown): void;
 }
 
-/** Outbox rows for some recorded events: one per event with subscribers, one per (event, subscriber). */
-interface OutboxRows {
-  events: { id: string; name: string; payload: string }[];
-  deliveries: { eventId: string; subscriber: string }[];
-}
-
 /**
  * Writes the domain events that aggregates recorded into the outbox, inside the very transaction
- * that stores the change: the change and its reactions commit together or not at all. Two ways in:
- * MikroORM's `beforeTransactionCommit` (after the flush) for units of work, and `write` for
- * transactions of explicit statements (the webhook's). After the
- * commit it wakes the relay of this process at once; on PostgreSQL a `NOTIFY`, sent by the same
- * commit, wakes the other instances. The registry says who subscribes: a new `@OnDurableEvent`
- * gets its delivery rows on both ways without a change here.
+ * that stores the change (MikroORM's `beforeTransactionCommit`, after the flush): the change and
+ * its reactions commit together or not at all. After the commit it wakes the relay of this process
+ * at once; on PostgreSQL a `NOTIFY`, sent by the same commit, wakes the other instances.
+ * Transactions of explicit statements (the webhook's) take `write` instead. Either way the registry
+ * says who subscribes: a new `@OnDurableEvent` gets its delivery rows without a change here.
  */
 @Injectable()
 export class OutboxWriter implements EventSubscriber, OnModuleInit {
@@ -54,23 +47,32 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const recorded = [...em.getUnitOfWork().getIdentityMap()]
       .filter(recordsDomainEvents)
       .flatMap((entity) => entity.pullDomainEvents());
-    const rows = this.rowsFor(recorded);
-    if (rows.events.length === 0) return;
+    const events: unknown[] = [];
+    const deliveries: unknown[] = [];
+    for (const event of recorded) {
+      const name = eventNameOf(event);
+      const subscribers = this.registry.subscribersOf(name);
+      if (subscribers.length === 0) continue;
+      const id = randomUUID();
+      events.push(id, name, encodeEvent(event));
+      for (const subscriber of subscribers) deliveries.push(id, subscriber.name);
+    }
+    if (events.length === 0) return;
     const connection = em.getConnection();
     await connection.execute(
-      `insert into outbox_events (id, name, payload, created_at) values ${placeholders(rows.events.length, '(?, ?, ?::jsonb, now())')}`,
-      rows.events.flatMap((event) => [event.id, event.name, event.payload]),
+      `insert into outbox_events (id, name, payload, created_at) values ${rows(events.length / 3, '(?, ?, ?::jsonb, now())')}`,
+      events,
       'run',
       transaction,
     );
     await connection.execute(
       `insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
-       values ${placeholders(rows.deliveries.length, "(?, ?, 'pending', 0, now(), now())")}`,
-      rows.deliveries.flatMap((delivery) => [delivery.eventId, delivery.subscriber]),
+       values ${rows(deliveries.length / 2, "(?, ?, 'pending', 0, now(), now())")}`,
+      deliveries,
       'run',
       transaction,
     );
-    if (this.notifies) {
+    if (this.config.database.kind === 'postgresql') {
       // Delivered by PostgreSQL at commit, and only if it commits.
       await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', transaction);
     }
@@ -88,15 +90,19 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
    * whose value goes to `committed` once the transaction committed.
    */
   write(into: WriteStatement, events: readonly object[]): OutboxWrite | null {
-    const rows = this.rowsFor(events);
-    if (rows.events.length === 0) return null;
-    const eventRows = rows.events.map(
-      (event) => sql`(${event.id}::uuid, ${event.name}::text, ${event.payload}::jsonb, now())`,
-    );
-    const deliveryRows = rows.deliveries.map(
-      (delivery) =>
-        sql`(${delivery.eventId}::uuid, ${delivery.subscriber}::text, 'pending', 0, now(), now())`,
-    );
+    const eventRows: Sql[] = [];
+    const deliveryRows: Sql[] = [];
+    for (const event of events) {
+      const name = eventNameOf(event);
+      const subscribers = this.registry.subscribersOf(name);
+      if (subscribers.length === 0) continue;
+      const id = randomUUID();
+      eventRows.push(sql`(${id}::uuid, ${name}::text, ${encodeEvent(event)}::jsonb, now())`);
+      for (const subscriber of subscribers) {
+        deliveryRows.push(sql`(${id}::uuid, ${subscriber.name}::text, 'pending', 0, now(), now())`);
+      }
+    }
+    if (eventRows.length === 0) return null;
     into.add(sql`insert into outbox_events (id, name, payload, created_at)
       select * from (values ${Sql.join(eventRows, ', ')}) as event where ${into.when}`);
     // The events' rows come from the same statement: the foreign key is checked at its end.
@@ -104,32 +110,15 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       select * from (values ${Sql.join(deliveryRows, ', ')}) as delivery where ${into.when}`);
     return {
       // Delivered by PostgreSQL at commit, and only if it commits.
-      result: this.notifies
-        ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
-        : Sql.raw('0'),
+      result:
+        this.config.database.kind === 'postgresql'
+          ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
+          : Sql.raw('0'),
       committed: () => this.relay.wake(),
     };
   }
-
-  private get notifies(): boolean {
-    return this.config.database.kind === 'postgresql';
-  }
-
-  private rowsFor(recorded: readonly object[]): OutboxRows {
-    const rows: OutboxRows = { events: [], deliveries: [] };
-    for (const event of recorded) {
-      const name = eventNameOf(event);
-      const subscribers = this.registry.subscribersOf(name);
-      if (subscribers.length === 0) continue;
-      const id = randomUUID();
-      rows.events.push({ id, name, payload: encodeEvent(event) });
-      for (const subscriber of subscribers)
-        rows.deliveries.push({ eventId: id, subscriber: subscriber.name });
-    }
-    return rows;
-  }
 }
 
-function placeholders(count: number, row: string): string {
+function rows(count: number, row: string): string {
   return Array.from({ length: count }, () => row).join(', ');
 }
