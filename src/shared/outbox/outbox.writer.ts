@@ -24,8 +24,6 @@ export interface OutboxWrite {
  * that stores the change (MikroORM's `beforeTransactionCommit`, after the flush): the change and
  * its reactions commit together or not at all. After the commit it wakes the relay of this process
  * at once; on PostgreSQL a `NOTIFY`, sent by the same commit, wakes the other instances.
- * Transactions of explicit statements (the webhook's) take `write` instead. Either way the registry
- * says who subscribes: a new `@OnDurableEvent` gets its delivery rows without a change here.
  */
 @Injectable()
 export class OutboxWriter implements EventSubscriber, OnModuleInit {
@@ -84,8 +82,10 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
   }
 
   /**
-   * The outbox rows of `events`, for a transaction of explicit statements: added to its write
-   * statement (applied only when its gate holds). Null when no durable subscriber listens to them.
+   * The outbox rows of `events`, for a transaction of explicit statements (the webhook's) instead
+   * of `beforeTransactionCommit`; the registry says who subscribes, as there, so that a new
+   * `@OnDurableEvent` gets its rows on this way too. Added to the transaction's write statement
+   * (applied only when its gate holds). Null when no durable subscriber listens to them.
    * Otherwise `result`, an expression for the statement's final select (it sends the `NOTIFY`),
    * whose value goes to `committed` once the transaction committed.
    */
