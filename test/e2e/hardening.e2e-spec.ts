@@ -7,6 +7,7 @@ import { placeOrder, productBySku } from '../support/factories';
 import { catalog, placeOrderAt } from '../support/service-api';
 import { startService } from '../support/service-process';
 import { OrdersClient } from '../support/sockets';
+import { waitFor } from '../support/wait';
 
 /**
  * Bad input and noisy clients: answers in the error shape, never a 500; security headers on the
@@ -131,8 +132,11 @@ describe('Logs at LOG_LEVEL=debug', () => {
       const [product] = await catalog(service.url);
       const order = await placeOrderAt(service.url, product.id);
       const tokenHash = createHash('sha256').update(order.accessToken).digest('hex');
-      const logs = service.output();
-      expect(logs).toContain('insert into \\"orders\\"'); // debug logging is on
+      // Log lines leave in batches, within 100 ms: wait for the order's insert (debug logging is on).
+      const logs = await waitFor(() => {
+        const output = service.output();
+        return output.includes('insert into \\"orders\\"') && output;
+      }, 'the insert of the order in the debug log');
       expect(logs).not.toContain('buyer@example.com');
       expect(logs).not.toContain(tokenHash);
       expect(logs).not.toContain(order.accessToken);
