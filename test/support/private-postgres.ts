@@ -10,9 +10,11 @@ import { waitFor } from './wait';
 const run = promisify(execFile);
 
 /** The newest PostgreSQL server binaries on this machine (Debian: /usr/lib/postgresql/<major>/bin). */
-function binDir(): string {
+export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((name) => /^\d+$/.test(name)) : [];
+  const majors = existsSync(root)
+    ? readdirSync(root).filter((name) => /^\d+$/.test(name) && existsSync(join(root, name, 'bin', 'initdb')))
+    : [];
   if (!majors.length) throw new Error('No PostgreSQL server binaries under /usr/lib/postgresql');
   return join(root, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
@@ -56,7 +58,7 @@ export class PrivatePostgres {
   }
 
   async asOwner(program: string, args: string[]): Promise<string> {
-    const path = join(binDir(), program);
+    const path = join(postgresBinDir(), program);
     const [command, commandArgs] =
       process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
     const { stdout } = await run(command, commandArgs, { cwd: this.dir });
