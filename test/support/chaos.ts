@@ -350,21 +350,26 @@ export async function runChaos(
 
     // Phase C: once the bank payments are processing, the clock passes settlement and expiry.
     log('waiting for bank payments to be processing');
-    const waitAll = async (what: string, check: (entry: Tracked) => Promise<boolean>) => {
-      await waitFor(
-        async () => {
-          for (const entry of tracked) if (!(await check(entry))) return false;
-          return true;
-        },
-        what,
-        600_000,
-        500,
+    /** Every order's status, in one query (an empty map while the database restarts). */
+    const statuses = async () =>
+      new Map(
+        (
+          await db
+            .query<{ id: string; status: string }>('select id, status from orders')
+            .catch(() => ({ rows: [] as { id: string; status: string }[] }))
+        ).rows.map((row) => [row.id, row.status]),
       );
-    };
-    await waitAll('bank payments processing', async ({ story, order }) =>
-      story === 'bank_settled' || story === 'bank_failed'
-        ? (await statusOf(order.id)) === 'processing'
-        : true,
+    await waitFor(
+      async () => {
+        const status = await statuses();
+        return tracked.every(
+          ({ story, order }) =>
+            (story !== 'bank_settled' && story !== 'bank_failed') || status.get(order.id) === 'processing',
+        );
+      },
+      'bank payments processing',
+      600_000,
+      500,
     );
     log('advancing the sandbox clock past settlement and expiry');
     await advanceSandboxClock(sandbox.url, 36 * 60);
@@ -373,8 +378,7 @@ export async function runChaos(
     log('waiting for every order to reach its end');
     const settled = await waitFor(
       async () => {
-        const { rows } = await db.query<{ id: string; status: string }>('select id, status from orders');
-        const status = new Map(rows.map((row) => [row.id, row.status]));
+        const status = await statuses();
         return (
           tracked.every((entry) => status.get(entry.order.id) === EXPECTED[entry.story].status) || undefined
         );
