@@ -82,6 +82,14 @@ export class OrdersReader {
     return order && snapshot(order);
   }
 
+  /** Where each of these orders stands (those that exist; ids that are not UUIDs name none). */
+  async statesOf(orderIds: readonly string[]): Promise<Omit<OrderSnapshot, 'items'>[]> {
+    const ids = orderIds.filter((id) => isUUID(id));
+    if (ids.length === 0) return [];
+    const orders = await this.em.find(Order, { id: { $in: ids } });
+    return orders.map(stateOf);
+  }
+
   /**
    * Reads the order and holds its row lock until the caller's transaction ends, so that whatever the
    * caller decides from it cannot race another change of the same order. Must run in a transaction.
