@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MikroORM, RequestContext, TransactionContext } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
@@ -21,6 +22,11 @@ const MIN_WAIT_MS = 50;
  * deliveries unclaimed and wakes every instance (`NOTIFY`) to claim them: a backlog spreads out.
  */
 const MAX_IN_HAND = 1000;
+/**
+ * How long successes gather before one statement marks them delivered. Far inside the lease: a
+ * process that dies meanwhile only means they run again (at least once).
+ */
+const MARK_DELAY_MS = 25;
 
 interface Claimed {
   id: string;
@@ -247,13 +253,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * Marks a delivery done, together with the others that succeed while the previous mark is on its
-   * way: one statement per batch, none waiting when idle. A mark that fails leaves the rows claimed;
-   * they are delivered again once the lease runs out (at least once).
+   * Marks a delivery done, together with the others that succeed within `MARK_DELAY_MS` or while
+   * the previous mark is on its way: one statement per batch. A mark that fails leaves the rows
+   * claimed; they are delivered again once the lease runs out (at least once).
    */
   private markDelivered(id: string): void {
     this.delivered.push(id);
-    this.marking ??= this.markAll().finally(() => (this.marking = undefined));
+    this.marking ??= (this.stopping ? Promise.resolve() : sleep(MARK_DELAY_MS))
+      .then(() => this.markAll())
+      .finally(() => (this.marking = undefined));
   }
 
   private async markAll(): Promise<void> {

@@ -64,7 +64,7 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const connection = em.getConnection();
     const claimedAt = Date.now();
     // One statement (one round trip) for the events and their deliveries.
-    const written: { id: string; event_id: string; subscriber: string }[] = await connection.execute(
+    const written = (await connection.execute(
       `with events as (
          insert into outbox_events (id, name, payload, created_at)
          values ${rows(events.length / 3, '(?, ?, ?::jsonb, now())')}
@@ -75,7 +75,7 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       [...events, ...deliveries],
       'all',
       transaction,
-    );
+    )) as { id: string; event_id: string; subscriber: string }[];
     if (handOver) {
       this.held.set(
         transaction as object,
