@@ -208,3 +208,58 @@ describe('Transactional outbox: wake-up across instances', () => {
     await waitFor(() => seen.includes('remote-order'), 'the NOTIFY to wake the relay');
   });
 });
+
+describe('Transactional outbox: the committing instance runs its own deliveries', () => {
+  let a: TestApp;
+  let b: TestApp;
+  /** Which instance ran which order's delivery to `test.where`. */
+  const ran: string[] = [];
+  let releaseA!: () => void;
+  const heldInA = new Promise<void>((resolve) => (releaseA = resolve));
+
+  beforeAll(async () => {
+    // A never polls (nothing but its own commits runs there); B polls all the time.
+    a = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    b = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '0.05' } });
+    await truncateAll(a.orm);
+    a.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.where', async (event) => {
+      ran.push(`a ${event.orderId}`);
+      await heldInA;
+    });
+    b.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.where', (event) => {
+      ran.push(`b ${event.orderId}`);
+    });
+  });
+  afterAll(async () => {
+    releaseA();
+    await a.close();
+    await b.close();
+  });
+
+  it('its deliveries are claimed in the commit: another instance claiming meanwhile leaves them alone', async () => {
+    const order = await placeOrder(a);
+    await waitFor(() => ran.includes(`a ${order.id}`), 'A to run its own delivery');
+    // Another instance's commit, left for anyone to claim (no NOTIFY: only B's polling finds it).
+    await a
+      .em()
+      .getConnection()
+      .execute(
+        `with event as (
+           insert into outbox_events (id, name, payload, created_at)
+           values ('6f1c1f38-55f4-4a53-9b25-0c0ad0b1c002', 'orders.placed',
+                   '{"orderId": "other-order", "totalAmount": 100, "currency": "usd", "occurredAt": {"$date": "2026-11-29T07:00:00.000Z"}}', now())
+         )
+         insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
+         values ('6f1c1f38-55f4-4a53-9b25-0c0ad0b1c002', 'test.where', 'pending', 0, now(), now())`,
+      );
+    // B claims what is due: the other row, not A's, which is still running in A.
+    await waitFor(() => ran.includes('b other-order'), 'B to claim the row left for anyone');
+    releaseA();
+    const rows = await waitFor(async () => {
+      const all = await deliveries(a, order.id);
+      return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
+    }, "A's deliveries to be marked delivered");
+    expect(rows.find((row) => row.subscriber === 'test.where')).toMatchObject({ attempts: 1 });
+    expect(ran.filter((entry) => entry.endsWith(order.id))).toEqual([`a ${order.id}`]);
+  });
+});

@@ -29,16 +29,14 @@ const MAX_IN_HAND = 1000;
 const MARK_DELAY_MS = 25;
 
 interface Claimed {
-  id: string;
   event_id: string;
   subscriber: string;
   attempts: number;
   payload: unknown;
 }
 
-/** A delivery this process holds the claim of, ready to run. */
+/** A delivery this process holds the claim of, ready to run (a row is one event for one subscriber). */
 export interface HeldDelivery {
-  id: string;
   eventId: string;
   subscriber: string;
   /** 1 for the first try. */
@@ -67,7 +65,7 @@ const CLAIM = `
      set locked_until = now() + (? * interval '1 millisecond'), attempts = d.attempts + 1
     from due, outbox_events e
    where d.id = due.id and e.id = d.event_id
-  returning d.id, d.event_id, d.subscriber, d.attempts, e.payload`;
+  returning d.event_id, d.subscriber, d.attempts, e.payload`;
 
 /**
  * Runs the durable subscribers of committed events, on every instance.
@@ -97,8 +95,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private unreachable = false;
   /** Deliveries running now, claimed or handed over. */
   private inHand = 0;
-  /** Delivered ids not yet marked so, and the statement marking the previous ones. */
-  private delivered: string[] = [];
+  /** Deliveries done but not yet marked so, and the statement marking the previous ones. */
+  private delivered: { event_id: string; subscriber: string }[] = [];
   private marking?: Promise<void>;
   private markFailed = false;
 
@@ -174,7 +172,6 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         await Promise.all(
           claimed.map((row) =>
             this.deliver({
-              id: String(row.id),
               eventId: row.event_id,
               subscriber: row.subscriber,
               attempt: Number(row.attempts),
@@ -223,7 +220,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     } finally {
       this.inHand--;
     }
-    this.markDelivered(delivery.id);
+    this.markDelivered(delivery);
   }
 
   private async run(delivery: HeldDelivery): Promise<void> {
@@ -257,8 +254,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    * the previous mark is on its way: one statement per batch. A mark that fails leaves the rows
    * claimed; they are delivered again once the lease runs out (at least once).
    */
-  private markDelivered(id: string): void {
-    this.delivered.push(id);
+  private markDelivered({ eventId, subscriber }: HeldDelivery): void {
+    this.delivered.push({ event_id: eventId, subscriber });
     this.marking ??= (this.stopping ? Promise.resolve() : sleep(MARK_DELAY_MS))
       .then(() => this.markAll())
       .finally(() => (this.marking = undefined));
@@ -266,15 +263,17 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async markAll(): Promise<void> {
     while (this.delivered.length > 0) {
-      const ids = this.delivered;
+      const done = this.delivered;
       this.delivered = [];
       try {
         await this.em()
           .getConnection()
           .execute(
-            `update outbox_deliveries set status = 'delivered', delivered_at = now(), locked_until = null
-              where id = any(?::bigint[]) and status = 'pending'`,
-            [`{${ids.join(',')}}`],
+            `update outbox_deliveries d
+                set status = 'delivered', delivered_at = now(), locked_until = null
+               from json_to_recordset(?::json) as done (event_id uuid, subscriber text)
+              where d.event_id = done.event_id and d.subscriber = done.subscriber and d.status = 'pending'`,
+            [JSON.stringify(done)],
           );
         if (this.markFailed) {
           this.markFailed = false;
@@ -284,7 +283,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (!this.markFailed) {
           this.markFailed = true;
           this.logger.warn(
-            { err: describe(error), deliveries: ids.length },
+            { err: describe(error), deliveries: done.length },
             'Could not mark durable deliveries done; they run again after their lease',
           );
         }
@@ -304,8 +303,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         `update outbox_deliveries
             set status = ?, last_error = ?, locked_until = null,
                 next_attempt_at = now() + (? * interval '1 millisecond')
-          where id = ? and status = 'pending'`,
-        [dead ? 'dead' : 'pending', message, waitMs, delivery.id],
+          where event_id = ? and subscriber = ? and status = 'pending'`,
+        [dead ? 'dead' : 'pending', message, waitMs, delivery.eventId, delivery.subscriber],
       );
     const context = {
       subscriber: delivery.subscriber,

@@ -10,6 +10,18 @@ import { type HeldDelivery, OutboxRelay } from './outbox.relay';
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
 
+/** The outbox rows of a change, to write in its transaction (see `OutboxWriter.rowsOf`). */
+export interface OutboxRows {
+  /** `insert into outbox_events …`: `?` placeholders, `params` in order. */
+  events: { text: string; params: unknown[] };
+  /** `insert into outbox_deliveries …`, one row per event and durable subscriber. */
+  deliveries: { text: string; params: unknown[] };
+  /** Whether the transaction must also `select pg_notify('outbox_deliveries', '')`. */
+  notify: boolean;
+  /** To call once the transaction committed (and only if it inserted these rows). */
+  committed: () => void;
+}
+
 /**
  * Writes the domain events that aggregates recorded into the outbox, inside the very transaction
  * that stores the change (MikroORM's `beforeTransactionCommit`, after the flush): the change and
@@ -17,14 +29,13 @@ export const OUTBOX_CHANNEL = 'outbox_deliveries';
  * (attempt 1, under the lease) and handed to its relay right after the commit, which runs them at
  * once; if this process dies first, another instance claims them when the lease ends. A process
  * that is stopping or has a backlog leaves them unclaimed instead, and on PostgreSQL a `NOTIFY`,
- * sent by the same commit, wakes every instance to claim them.
+ * sent by the same commit, wakes every instance to claim them. Transactions of explicit statements
+ * write the same rows through `rowsOf`.
  */
 @Injectable()
 export class OutboxWriter implements EventSubscriber, OnModuleInit {
-  /** Deliveries claimed for this process by a transaction, run once it commits. */
-  private readonly held = new WeakMap<object, HeldDelivery[]>();
-  /** Transactions that wrote deliveries for anyone to claim, so that their commit wakes the relay. */
-  private readonly unclaimed = new WeakSet<object>();
+  /** What to do once a transaction that wrote outbox rows commits. */
+  private readonly committed = new WeakMap<object, () => void>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -41,74 +52,85 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const recorded = [...em.getUnitOfWork().getIdentityMap()]
       .filter(recordsDomainEvents)
       .flatMap((entity) => entity.pullDomainEvents());
-    const events: unknown[] = [];
-    const deliveries: unknown[] = [];
-    const byId = new Map<string, object>();
+    const rows = this.rowsOf(recorded);
+    if (!rows || !transaction) return;
+    const connection = em.getConnection();
+    // One statement (one round trip) for the events and their deliveries: the deliveries' foreign
+    // key is checked at the statement's end, when the events are there.
+    await connection.execute(
+      `with events as (${rows.events.text}) ${rows.deliveries.text}`,
+      [...rows.events.params, ...rows.deliveries.params],
+      'run',
+      transaction,
+    );
+    if (rows.notify) {
+      await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', transaction);
+    }
+    this.committed.set(transaction as object, rows.committed);
+  }
+
+  afterTransactionCommit({ transaction }: TransactionEventArgs): void {
+    if (!transaction) return;
+    const committed = this.committed.get(transaction as object);
+    if (!committed) return;
+    this.committed.delete(transaction as object);
+    committed();
+  }
+
+  /**
+   * The outbox rows of `recorded` events, for any transaction that commits a change: this class's
+   * own hook, or a transaction of explicit statements. Null when no durable subscriber listens to
+   * them. The caller runs both inserts in the transaction (`?` placeholders, `params` in order),
+   * and `select pg_notify('outbox_deliveries', '')` too when `notify` says so; once the
+   * transaction has committed, and only if it inserted these rows, it calls `committed()`.
+   *
+   * The deliveries are claimed for this process (attempt 1, under the lease) and `committed()` hands
+   * them to its relay, which runs them at once: no claim, no NOTIFY. A process that is stopping or
+   * has a backlog writes them unclaimed and notifies instead, so that any instance claims them.
+   */
+  rowsOf(recorded: readonly object[]): OutboxRows | null {
+    const eventParams: unknown[] = [];
+    const deliveryParams: unknown[] = [];
+    const held: Omit<HeldDelivery, 'claimedAt'>[] = [];
     for (const event of recorded) {
       const name = eventNameOf(event);
       const subscribers = this.registry.subscribersOf(name);
       if (subscribers.length === 0) continue;
       const id = randomUUID();
-      byId.set(id, event);
-      events.push(id, name, encodeEvent(event));
-      for (const subscriber of subscribers) deliveries.push(id, subscriber.name);
+      eventParams.push(id, name, encodeEvent(event));
+      for (const subscriber of subscribers) {
+        deliveryParams.push(id, subscriber.name);
+        held.push({ eventId: id, subscriber: subscriber.name, attempt: 1, event: { recorded: event } });
+      }
     }
-    if (events.length === 0) return;
-    // Claimed for this process (attempt 1, under a lease) when its relay runs them right after the
-    // commit; otherwise left for any instance to claim, and every instance woken by a NOTIFY.
-    const handOver = transaction !== undefined && this.relay.takesHandOver();
+    if (eventParams.length === 0) return null;
+    const handOver = this.relay.takesHandOver();
     const leaseMs = Math.round(this.config.outbox.leaseSeconds * 1000);
     const delivery = handOver
-      ? `(?, ?, 'pending', 1, now(), clock_timestamp() + interval '${leaseMs} milliseconds', now())`
-      : `(?, ?, 'pending', 0, now(), null, now())`;
-    const connection = em.getConnection();
+      ? `(?::uuid, ?, 'pending', 1, now(), clock_timestamp() + interval '${leaseMs} milliseconds', now())`
+      : `(?::uuid, ?, 'pending', 0, now(), null, now())`;
     const claimedAt = Date.now();
-    // One statement (one round trip) for the events and their deliveries.
-    const written = (await connection.execute(
-      `with events as (
-         insert into outbox_events (id, name, payload, created_at)
-         values ${rows(events.length / 3, '(?, ?, ?::jsonb, now())')}
-       )
-       insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
-       values ${rows(deliveries.length / 2, delivery)}
-       returning id, event_id, subscriber`,
-      [...events, ...deliveries],
-      'all',
-      transaction,
-    )) as { id: string; event_id: string; subscriber: string }[];
-    if (handOver) {
-      this.held.set(
-        transaction as object,
-        written.map((row) => ({
-          id: String(row.id),
-          eventId: row.event_id,
-          subscriber: row.subscriber,
-          attempt: 1,
-          event: { recorded: byId.get(row.event_id)! },
-          claimedAt,
-        })),
-      );
-      return;
-    }
-    if (this.config.database.kind === 'postgresql') {
+    return {
+      events: {
+        text: `insert into outbox_events (id, name, payload, created_at)
+               values ${repeat(eventParams.length / 3, '(?::uuid, ?, ?::jsonb, now())')}`,
+        params: eventParams,
+      },
+      deliveries: {
+        text: `insert into outbox_deliveries
+                 (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
+               values ${repeat(deliveryParams.length / 2, delivery)}`,
+        params: deliveryParams,
+      },
       // Delivered by PostgreSQL at commit, and only if it commits.
-      await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', transaction);
-    }
-    if (transaction) this.unclaimed.add(transaction as object);
-  }
-
-  afterTransactionCommit({ transaction }: TransactionEventArgs): void {
-    if (!transaction) return;
-    const held = this.held.get(transaction as object);
-    if (held) {
-      this.held.delete(transaction as object);
-      this.relay.runHeld(held);
-    } else if (this.unclaimed.has(transaction as object)) {
-      this.relay.wake();
-    }
+      notify: !handOver && this.config.database.kind === 'postgresql',
+      committed: handOver
+        ? () => this.relay.runHeld(held.map((delivery) => ({ ...delivery, claimedAt })))
+        : () => this.relay.wake(),
+    };
   }
 }
 
-function rows(count: number, row: string): string {
+function repeat(count: number, row: string): string {
   return Array.from({ length: count }, () => row).join(', ');
 }
