@@ -15,6 +15,7 @@ import {
 } from './payment.errors';
 import { PaymentGateway } from './payment-gateway.port';
 import { PaymentsService } from './payments.service';
+import { RefundsService } from './refunds/refunds.service';
 
 const JOB = 'payments-reconciliation';
 /** Attempts handled per run; the rest wait for the next run. */
@@ -50,6 +51,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
     private readonly gateway: PaymentGateway,
     private readonly outcomes: CheckoutOutcomes,
     private readonly payments: PaymentsService,
+    private readonly refunds: RefundsService,
     private readonly orders: OrderAccess,
     private readonly scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
@@ -81,6 +83,13 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
         if (finding === 'failed') run.failed++;
         else if (finding !== 'nothing new') run.applied++;
         await this.scheduleNext(id);
+      }
+      for (const id of await this.claimRefunds()) {
+        run.checked++;
+        const finding = await this.checkRefund(id);
+        if (finding === 'failed') run.failed++;
+        else if (finding === 'applied' || finding === 'declined') run.applied++;
+        await this.refunds.scheduleCreationCheck(id);
       }
       if (run.checked) this.logger.log(run, 'Reconciliation run');
       // For metrics; nothing depends on it.
@@ -158,6 +167,40 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
       const payment = await em.findOneOrFail(Payment, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
       payment.scheduleNextCheck();
     });
+  }
+
+  /** A refund Stripe has not confirmed: asked for again under its key. Never throws. */
+  private async checkRefund(id: string): Promise<string> {
+    try {
+      const finding = await this.refunds.confirmCreation(id);
+      this.logger.log({ refundId: id }, `Reconciliation: refund not confirmed by Stripe: ${finding}`);
+      return finding;
+    } catch (error) {
+      const answer =
+        error instanceof PaymentProviderUnavailableError
+          ? 'Stripe could not be reached'
+          : (error as Error).message;
+      this.logger.warn({ refundId: id }, `Reconciliation: refund not confirmed by Stripe: ${answer}`);
+      return 'failed';
+    }
+  }
+
+  /** Refunds Stripe never confirmed, due for a check, claimed by this instance for the lease. */
+  private async claimRefunds(): Promise<string[]> {
+    const rows = await this.em.fork().execute<{ id: string }[]>(
+      `with claimed as (
+         update refunds set next_check_at = now() + make_interval(secs => ?)
+         where id in (
+           select id from refunds
+           where status = 'creating' and next_check_at <= now()
+           order by next_check_at
+           limit ?
+           for update skip locked)
+         returning id, created_at)
+       select id from claimed order by created_at`,
+      [LEASE_SECONDS, BATCH],
+    );
+    return rows.map((row) => row.id);
   }
 
   /** Attempts due for a check, claimed by this instance for the lease. */

@@ -1,14 +1,18 @@
 import request from 'supertest';
 import { AppConfig } from '../../src/config';
+import { ReconciliationService } from '../../src/payments/reconciliation.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { countRows, truncateAll } from '../support/db';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
 import { historyRows, ledgerRow, orderRow, startCheckout, transitions } from '../support/payments';
 import {
   advanceSandboxClock,
+  clearSandboxFaults,
   payWithCard,
   sandboxEvents,
+  sandboxStripe,
   setSandboxChaos,
+  setSandboxFault,
   TEST_CARDS,
 } from '../support/sandbox';
 import { OrdersClient } from '../support/sockets';
@@ -33,7 +37,8 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
   beforeAll(async () => {
     t = await createTestApp({
       listen: true,
-      env: { SANDBOX_SETTLEMENT_SECONDS: String(SETTLEMENT_SECONDS) },
+      // A lost request is given up after 3 s (the SDK then tries once more under the same key).
+      env: { SANDBOX_SETTLEMENT_SECONDS: String(SETTLEMENT_SECONDS), STRIPE_TIMEOUT_MS: '3000' },
     });
     const config = t.app.get(AppConfig);
     sandbox = `http://127.0.0.1:${config.sandbox.port}`;
@@ -41,6 +46,7 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
   });
   afterAll(() => t.close());
   beforeEach(async () => {
+    await clearSandboxFaults(sandbox);
     await setSandboxChaos(sandbox, { duplicates: false, outOfOrder: false, delaySeconds: 0 });
     await truncateAll(t.orm);
     await addStaff(t, 'ops@shop.test', 'operator');
@@ -276,6 +282,124 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
     );
     // The customer sees their order as paid; the dispute is for staff.
     expect(await customerView(order)).toMatchObject({ status: 'paid', refundedAmount: 0 });
+  });
+
+  describe('a refund Stripe did not answer', () => {
+    const reconcile = () => t.app.get(ReconciliationService).runOnce();
+    const makeDue = (orderId: string, age = '0 seconds') =>
+      t
+        .em()
+        .getConnection()
+        .execute(
+          `update refunds set next_check_at = now(), created_at = now() - ?::interval where order_id = ? and sequence = 1`,
+          [age, orderId],
+        );
+    const refundRow = async (orderId: string) =>
+      (
+        await t
+          .em()
+          .getConnection()
+          .execute<{ status: string; stripe_refund_id: string | null; next_check_at: Date | null }[]>(
+            'select status, stripe_refund_id, next_check_at from refunds where order_id = ? and sequence = 1',
+            [orderId],
+          )
+      )[0];
+    /** The refunds Stripe (the sandbox) holds for this order, whoever asked. */
+    const refundsAtStripe = async (orderId: string) =>
+      (await sandboxStripe(sandbox).refunds.list({ limit: 100 })).data.filter(
+        (r) => r.metadata?.orderId === orderId,
+      );
+    const unanswered = async (orderId: string, fault: 'drop_response' | 'timeout') => {
+      // The SDK tries once more under the same key: both tries go unanswered (a dropped answer
+      // first, if Stripe did the work; the retry then lost on the way).
+      if (fault === 'drop_response') {
+        await setSandboxFault(sandbox, { operation: 'refunds.create', fault, count: 1 });
+        await setSandboxFault(sandbox, { operation: 'refunds.create', fault: 'timeout', count: 1 });
+      } else {
+        await setSandboxFault(sandbox, { operation: 'refunds.create', fault, count: 2 });
+      }
+      const response = await refund(orderId, { amount: 1000, reason: 'Scratched mug' }).expect(502);
+      expect(response.body.code).toBe('PAYMENTS.PROVIDER_UNAVAILABLE');
+      expect(await refundRow(orderId)).toMatchObject({ status: 'creating', stripe_refund_id: null });
+    };
+
+    it('made at Stripe but its answer lost, and its events late: reconciliation learns it under its key, once', async () => {
+      const order = await paidOrder();
+      await setSandboxChaos(sandbox, { delaySeconds: 600 }); // Stripe's events are late
+      await unanswered(order.id, 'drop_response');
+      const atStripe = await refundsAtStripe(order.id);
+      expect(atStripe).toHaveLength(1);
+
+      expect(await reconcile()).toEqual({ checked: 0, applied: 0, failed: 0 }); // not due yet
+      await makeDue(order.id);
+      expect(await reconcile()).toEqual({ checked: 1, applied: 1, failed: 0 });
+      expect(await refundRow(order.id)).toMatchObject({
+        status: 'pending',
+        stripe_refund_id: atStripe[0].id,
+        next_check_at: null,
+      });
+      expect(await refundsAtStripe(order.id)).toHaveLength(1); // the same key: the same refund
+      expect(await reconcile()).toEqual({ checked: 0, applied: 0, failed: 0 }); // never asked again
+
+      await settleRefunds();
+      await advanceSandboxClock(sandbox, 610); // the late events arrive
+      await statusBecomes(order, 'partially_refunded');
+      expect((await customerView(order)).refundedAmount).toBe(1000);
+      expect((await staffRecord(order.id)).refunds).toEqual([
+        expect.objectContaining({ amount: 1000, status: 'succeeded' }),
+      ]);
+    });
+
+    it('lost before Stripe saw it: reconciliation makes it under its key, once', async () => {
+      const order = await paidOrder();
+      await unanswered(order.id, 'timeout');
+      expect(await refundsAtStripe(order.id)).toHaveLength(0);
+
+      await makeDue(order.id);
+      expect(await reconcile()).toEqual({ checked: 1, applied: 1, failed: 0 });
+      const [made] = await refundsAtStripe(order.id);
+      expect(made).toMatchObject({ amount: 1000, metadata: { orderId: order.id } });
+      expect(await refundRow(order.id)).toMatchObject({ status: 'pending', stripe_refund_id: made.id });
+      await settleRefunds();
+      await statusBecomes(order, 'partially_refunded');
+      expect(await refundsAtStripe(order.id)).toHaveLength(1);
+    });
+
+    it('Stripe still unreachable: asked again later; once its key is too old, a person is asked instead', async () => {
+      const order = await paidOrder();
+      await setSandboxChaos(sandbox, { delaySeconds: 600 });
+      await unanswered(order.id, 'drop_response');
+
+      await setSandboxFault(sandbox, { operation: 'refunds.create', fault: 'timeout', count: 2 });
+      await makeDue(order.id);
+      expect(await reconcile()).toEqual({ checked: 1, applied: 0, failed: 1 });
+      const later = await refundRow(order.id);
+      expect(later.status).toBe('creating');
+      expect(new Date(later.next_check_at!).getTime()).toBeGreaterThan(Date.now() + 60_000); // backoff
+
+      // A day later Stripe no longer keeps the key: asking again could refund twice.
+      await makeDue(order.id, '24 hours');
+      expect(await reconcile()).toEqual({ checked: 1, applied: 0, failed: 0 });
+      expect(await refundRow(order.id)).toMatchObject({ status: 'creating', next_check_at: null });
+      expect(await reviewKinds(order.id, 'open')).toEqual(['refund_unconfirmed']);
+      expect(await refundsAtStripe(order.id)).toHaveLength(1);
+      expect(await reconcile()).toEqual({ checked: 0, applied: 0, failed: 0 });
+      // Meanwhile it counts as given back: no more than the rest can be refunded.
+      await refund(order.id, { reason: 'All of it' }).expect(201);
+      expect((await staffRecord(order.id)).refunds.map((r) => r.amount).sort((a, b) => a - b)).toEqual([
+        1000,
+        order.totalAmount - 1000,
+      ]);
+
+      // Stripe's late events still settle it.
+      await clearSandboxFaults(sandbox);
+      await settleRefunds();
+      await advanceSandboxClock(sandbox, 610);
+      await waitFor(
+        async () => (await refundRow(order.id)).status === 'succeeded',
+        'the late events to settle it',
+      );
+    });
   });
 
   it('refund events delivered twice and newest first are applied once', async () => {

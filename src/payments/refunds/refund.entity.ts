@@ -27,6 +27,16 @@ const RANK: Record<RefundState, number> = {
   canceled: 3,
 };
 
+/**
+ * A refund whose request Stripe did not answer is asked again under its own key: first a few
+ * minutes after it was recorded (the staff member's own retry usually comes first), then with
+ * backoff. Stripe keeps idempotency keys 24 hours; past {@link REFUND_KEY_LIFETIME_MS} asking again
+ * could make a second refund, so the refund is left to a person instead.
+ */
+const REFUND_CHECK_BACKOFF_MS = [2 * 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000];
+const REFUND_CHECK_EVERY_MS = 3 * 60 * 60_000;
+export const REFUND_KEY_LIFETIME_MS = 23 * 60 * 60_000;
+
 /** States whose money is given back or on its way: they count against what can still be refunded. */
 export const COMMITTED_REFUND_STATES = [
   RefundState.Creating,
@@ -89,6 +99,14 @@ export class Refund {
   @Property({ type: 'datetime' })
   readonly createdAt: Date = new Date();
 
+  /** When reconciliation asks Stripe again about a refund it never confirmed; null: not again. */
+  @Property({ type: 'datetime', nullable: true })
+  nextCheckAt: Date | null = new Date(this.createdAt.getTime() + REFUND_CHECK_BACKOFF_MS[0]);
+
+  /** How many times reconciliation has asked. */
+  @Property({ type: 'smallint' })
+  checks = 0;
+
   @Property({ type: 'datetime' })
   updatedAt: Date = new Date();
 
@@ -128,6 +146,7 @@ export class Refund {
     const next = info.status as RefundState;
     if (RANK[next] <= RANK[this._status]) return 'stale';
     this._status = next;
+    this.nextCheckAt = null;
     if (next === RefundState.Failed || next === RefundState.Canceled) {
       this.failureReason = info.failureReason ?? next;
     }
@@ -139,6 +158,36 @@ export class Refund {
   declined(message: string, now = new Date()): void {
     this._status = RefundState.Failed;
     this.failureReason = message;
+    this.nextCheckAt = null;
     this.updatedAt = now;
+  }
+
+  /** Whether asking Stripe again under this refund's key is still safe (the key is still kept). */
+  canAskAgain(now = new Date()): boolean {
+    return (
+      this._status === RefundState.Creating &&
+      now.getTime() - this.createdAt.getTime() < REFUND_KEY_LIFETIME_MS
+    );
+  }
+
+  /**
+   * Reconciliation asked (or could not ask): when to ask next. Returns `unconfirmed` when the
+   * refund is still unconfirmed and may no longer be asked about: a person must look at Stripe.
+   */
+  scheduleNextCheck(now = new Date()): 'scheduled' | 'settled' | 'unconfirmed' {
+    if (this._status !== RefundState.Creating) {
+      this.nextCheckAt = null;
+      return 'settled';
+    }
+    const delay = REFUND_CHECK_BACKOFF_MS[this.checks + 1] ?? REFUND_CHECK_EVERY_MS;
+    this.checks++;
+    // The last check comes a minute before the key is given up.
+    const lastCheck = this.createdAt.getTime() + REFUND_KEY_LIFETIME_MS - 60_000;
+    if (now.getTime() >= lastCheck) {
+      this.nextCheckAt = null;
+      return 'unconfirmed';
+    }
+    this.nextCheckAt = new Date(Math.min(now.getTime() + delay, lastCheck));
+    return 'scheduled';
   }
 }

@@ -93,6 +93,70 @@ export class RefundsService {
     return this.em.fork().findOneOrFail(Refund, refund.id);
   }
 
+  /**
+   * Reconciliation: a refund Stripe never confirmed is asked for again under its own key, which
+   * Stripe keeps 24 hours: the refund it made then is answered, or it is made now, never twice.
+   * Past that, asking could make a second refund: a person is asked to look at Stripe instead (the
+   * refund keeps counting against what can be refunded meanwhile). Throws if Stripe is unreachable.
+   */
+  async confirmCreation(refundId: string): Promise<'applied' | 'nothing new' | 'declined' | 'unconfirmed'> {
+    const refund = await this.em.fork().findOne(Refund, refundId);
+    if (!refund || refund.status !== RefundState.Creating) return 'nothing new';
+    if (!refund.canAskAgain()) return 'unconfirmed';
+    const payment = await this.em.fork().findOne(Payment, refund.paymentId);
+    if (!payment?.paymentIntentId) return 'unconfirmed';
+    let info: RefundInfo;
+    try {
+      info = await this.gateway.createRefund(
+        {
+          paymentIntentId: payment.paymentIntentId,
+          amount: refund.amount,
+          orderId: refund.orderId,
+          refundId: refund.id,
+        },
+        refund.idempotencyKey,
+      );
+    } catch (error) {
+      if (!(error instanceof RefundDeclinedError || error instanceof PaymentProviderRefusedError))
+        throw error;
+      await this.em.transactional(async () => {
+        await this.orders.lock(refund.orderId);
+        const locked = await this.lockRefund(refund.id);
+        if (locked.status !== RefundState.Creating) return;
+        locked.declined(error.message);
+        await this.openReview(
+          refund.orderId,
+          ReviewKind.RefundFailed,
+          `Refund of ${refund.amount.format()} failed: ${error.message}`,
+          { kind: 'reconciliation', ref: refund.id },
+        );
+      });
+      return 'declined';
+    }
+    const applied = await this.em.transactional(() =>
+      this.applyRefundNews(info, { kind: 'reconciliation', ref: refund.id }),
+    );
+    return applied.outcome === WebhookOutcome.Applied ? 'applied' : 'nothing new';
+  }
+
+  /**
+   * After reconciliation asked about a refund: when to ask next, or, once its key is too old, a
+   * review item for a person (the refund stays `creating`: it may exist at Stripe).
+   */
+  async scheduleCreationCheck(refundId: string): Promise<void> {
+    await this.em.transactional(async () => {
+      const refund = await this.em.findOne(Refund, refundId, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      if (!refund || refund.scheduleNextCheck() !== 'unconfirmed') return;
+      const reason =
+        `Refund of ${refund.amount.format()} (${refund.idempotencyKey}) was never confirmed by Stripe, ` +
+        'and its key is too old to ask again: look for it in the Stripe Dashboard. It counts as refunded until resolved.';
+      this.reviews.open(ReviewKind.RefundUnconfirmed, refund.orderId, reason, refund.id);
+    });
+  }
+
   /** `refund.created`, `refund.updated`, `refund.failed`: must run inside the ledger's transaction. */
   async applyRefundNews(info: RefundInfo, source: ChangeSource): Promise<RefundOutcome> {
     // Which order: the payment refunded, else the refund we recorded, else our metadata on it.

@@ -10,6 +10,8 @@ export enum ReviewKind {
   ForeignSession = 'foreign_session',
   /** A refund Stripe refused or that failed after it was made. */
   RefundFailed = 'refund_failed',
+  /** A refund Stripe never confirmed, whose key is too old to ask again: look at the Dashboard. */
+  RefundUnconfirmed = 'refund_unconfirmed',
   /** A cardholder disputed a payment: evidence is due. */
   Dispute = 'dispute',
   /** A dispute was lost: the money went back to the cardholder's bank. */

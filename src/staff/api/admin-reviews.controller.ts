@@ -57,7 +57,7 @@ export class ReviewResponse {
   @ApiProperty({
     example: 'dispute',
     description:
-      'amount_mismatch, paid_twice, paid_after_cancel, malformed_event, foreign_session, refund_failed, dispute, dispute_lost',
+      'amount_mismatch, paid_twice, paid_after_cancel, malformed_event, foreign_session, refund_failed, refund_unconfirmed, dispute, dispute_lost',
   })
   kind!: string;
   @ApiProperty() reason!: string;

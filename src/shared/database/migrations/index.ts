@@ -8,6 +8,7 @@ import { Migration20261129072000 } from './Migration20261129072000_sandbox';
 import { Migration20261129073000 } from './Migration20261129073000_idempotency_keys';
 import { Migration20261129080000 } from './Migration20261129080000_fail_closed';
 import { Migration20261129081000 } from './Migration20261129081000_refunds';
+import { Migration20261129100000 } from './Migration20261129100000_refund_checks';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
@@ -24,4 +25,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261129073000_idempotency_keys', class: Migration20261129073000 },
   { name: 'Migration20261129080000_fail_closed', class: Migration20261129080000 },
   { name: 'Migration20261129081000_refunds', class: Migration20261129081000 },
+  { name: 'Migration20261129100000_refund_checks', class: Migration20261129100000 },
 ];
