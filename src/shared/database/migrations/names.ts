@@ -14,4 +14,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261129073000_idempotency_keys',
   'Migration20261129080000_fail_closed',
   'Migration20261129081000_refunds',
+  'Migration20261129100000_refund_checks',
 ];
