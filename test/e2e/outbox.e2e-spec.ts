@@ -3,6 +3,7 @@ import request from 'supertest';
 import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
 import { Order } from '../../src/orders/order.entity';
 import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
+import { type OutboxInsert, OutboxWriter } from '../../src/shared/outbox/outbox.writer';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
 import { placeOrder } from '../support/factories';
@@ -126,6 +127,33 @@ describe('Transactional outbox', () => {
     // The push of the same change went out once: its delivery did not run again with the retries.
     const push = (await deliveries(t, order.id)).find((r) => r.subscriber === 'notifications.push-status');
     expect(push).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('a transaction of explicit statements writes the rows rowsOf gives (here gated) and runs them once committed', async () => {
+    const writer = t.app.get(OutboxWriter);
+    const write = async (orderId: string, gate: boolean) => {
+      const rows = writer.rowsOf([new OrderPlacedEvent(orderId, 500, 'usd', new Date())])!;
+      const gated = (insert: OutboxInsert) =>
+        `insert into ${insert.table} (${insert.columns})
+         select * from (values ${insert.values}) as v where (select ok from gate)`;
+      await t.em().transactional(async (tx) => {
+        await tx.execute(
+          `with gate as (select ?::boolean as ok), events as (${gated(rows.events)}) ${gated(rows.deliveries)}`,
+          [gate, ...rows.events.params, ...rows.deliveries.params],
+        );
+      });
+      if (gate) rows.committed();
+    };
+    await write('explicit-refused', false);
+    await write('explicit-order', true);
+    await waitFor(async () => {
+      const all = await deliveries(t, 'explicit-order');
+      return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
+    }, "the explicit transaction's deliveries to be delivered");
+    expect(seen.map((s) => [s.subscriber, s.orderId, s.attempt])).toEqual([
+      ['test.flaky', 'explicit-order', 1],
+    ]);
+    expect(await deliveries(t, 'explicit-refused')).toEqual([]);
   });
 
   it('a subscriber failing every retry is dead-lettered, listed for staff, and can be retried', async () => {

@@ -10,12 +10,23 @@ import { type HeldDelivery, OutboxRelay } from './outbox.relay';
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
 
+/**
+ * Rows for one table: `insert into <table> (<columns>) values <values>`, or, to apply them only when
+ * a condition holds, `insert into <table> (<columns>) select * from (values <values>) as v where …`
+ * (every value carries its type, so both forms work). `?` placeholders, `params` in order.
+ */
+export interface OutboxInsert {
+  table: 'outbox_events' | 'outbox_deliveries';
+  columns: string;
+  values: string;
+  params: unknown[];
+}
+
 /** The outbox rows of a change, to write in its transaction (see `OutboxWriter.rowsOf`). */
 export interface OutboxRows {
-  /** `insert into outbox_events …`: `?` placeholders, `params` in order. */
-  events: { text: string; params: unknown[] };
-  /** `insert into outbox_deliveries …`, one row per event and durable subscriber. */
-  deliveries: { text: string; params: unknown[] };
+  events: OutboxInsert;
+  /** One row per event and durable subscriber. */
+  deliveries: OutboxInsert;
   /** Whether the transaction must also `select pg_notify('outbox_deliveries', '')`. */
   notify: boolean;
   /** To call once the transaction committed (and only if it inserted these rows). */
@@ -58,7 +69,7 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     // One statement (one round trip) for the events and their deliveries: the deliveries' foreign
     // key is checked at the statement's end, when the events are there.
     await connection.execute(
-      `with events as (${rows.events.text}) ${rows.deliveries.text}`,
+      `with events as (${insertSql(rows.events)}) ${insertSql(rows.deliveries)}`,
       [...rows.events.params, ...rows.deliveries.params],
       'run',
       transaction,
@@ -80,9 +91,10 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
   /**
    * The outbox rows of `recorded` events, for any transaction that commits a change: this class's
    * own hook, or a transaction of explicit statements. Null when no durable subscriber listens to
-   * them. The caller runs both inserts in the transaction (`?` placeholders, `params` in order),
-   * and `select pg_notify('outbox_deliveries', '')` too when `notify` says so; once the
-   * transaction has committed, and only if it inserted these rows, it calls `committed()`.
+   * them. The caller runs both inserts in the transaction (both in one statement is best: the
+   * deliveries' foreign key is checked at its end), and `select pg_notify('outbox_deliveries', '')`
+   * too when `notify` says so; once the transaction has committed, and only if it inserted these
+   * rows, it calls `committed()`.
    *
    * The deliveries are claimed for this process (attempt 1, under the lease) and `committed()` hands
    * them to its relay, which runs them at once: no claim, no NOTIFY. A process that is stopping or
@@ -107,19 +119,20 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const handOver = this.relay.takesHandOver();
     const leaseMs = Math.round(this.config.outbox.leaseSeconds * 1000);
     const delivery = handOver
-      ? `(?::uuid, ?, 'pending', 1, now(), clock_timestamp() + interval '${leaseMs} milliseconds', now())`
-      : `(?::uuid, ?, 'pending', 0, now(), null, now())`;
+      ? `(?::uuid, ?::text, 'pending'::text, 1, now(), clock_timestamp() + interval '${leaseMs} milliseconds', now())`
+      : `(?::uuid, ?::text, 'pending'::text, 0, now(), null::timestamptz, now())`;
     const claimedAt = Date.now();
     return {
       events: {
-        text: `insert into outbox_events (id, name, payload, created_at)
-               values ${repeat(eventParams.length / 3, '(?::uuid, ?, ?::jsonb, now())')}`,
+        table: 'outbox_events',
+        columns: 'id, name, payload, created_at',
+        values: repeat(eventParams.length / 3, '(?::uuid, ?::text, ?::jsonb, now())'),
         params: eventParams,
       },
       deliveries: {
-        text: `insert into outbox_deliveries
-                 (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
-               values ${repeat(deliveryParams.length / 2, delivery)}`,
+        table: 'outbox_deliveries',
+        columns: 'event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at',
+        values: repeat(deliveryParams.length / 2, delivery),
         params: deliveryParams,
       },
       // Delivered by PostgreSQL at commit, and only if it commits.
@@ -129,6 +142,11 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
         : () => this.relay.wake(),
     };
   }
+}
+
+/** The plain form of an `OutboxInsert`. */
+export function insertSql({ table, columns, values }: OutboxInsert): string {
+  return `insert into ${table} (${columns}) values ${values}`;
 }
 
 function repeat(count: number, row: string): string {
