@@ -15,6 +15,18 @@ export class Sql {
     return new Sql(text, []);
   }
 
+  /**
+   * SQL text written in the code with its own `?` placeholders, one per value (another module's
+   * statement built that way): the count is checked.
+   */
+  static withValues(text: string, values: readonly unknown[]): Sql {
+    const placeholders = text.split('?').length - 1;
+    if (placeholders !== values.length) {
+      throw new Error(`${placeholders} placeholders for ${values.length} values`);
+    }
+    return new Sql(text, [...values]);
+  }
+
   /** `parts` one after the other, `separator` (trusted text) between them. */
   static join(parts: readonly Sql[], separator: string): Sql {
     return new Sql(

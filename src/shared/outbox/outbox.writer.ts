@@ -161,31 +161,20 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
    * whose value goes to `committed` once the transaction committed.
    */
   write(into: WriteStatement, events: readonly object[]): OutboxWrite | null {
-    const eventRows: Sql[] = [];
-    const deliveryRows: Sql[] = [];
-    for (const event of events) {
-      const name = eventNameOf(event);
-      const subscribers = this.registry.subscribersOf(name);
-      if (subscribers.length === 0) continue;
-      const id = randomUUID();
-      eventRows.push(sql`(${id}::uuid, ${name}::text, ${encodeEvent(event)}::jsonb, now())`);
-      for (const subscriber of subscribers) {
-        deliveryRows.push(sql`(${id}::uuid, ${subscriber.name}::text, 'pending', 0, now(), now())`);
-      }
-    }
-    if (eventRows.length === 0) return null;
-    into.add(sql`insert into outbox_events (id, name, payload, created_at)
-      select * from (values ${Sql.join(eventRows, ', ')}) as event where ${into.when}`);
+    const rows = this.rowsOf(events);
+    if (!rows) return null;
+    const gated = ({ table, columns, values, params }: OutboxInsert) =>
+      sql`${Sql.withValues(`insert into ${table} (${columns}) select * from (values ${values}) as outbox_row`, params)}
+        where ${into.when}`;
+    into.add(gated(rows.events));
     // The events' rows come from the same statement: the foreign key is checked at its end.
-    into.add(sql`insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
-      select * from (values ${Sql.join(deliveryRows, ', ')}) as delivery where ${into.when}`);
+    into.add(gated(rows.deliveries));
     return {
       // Delivered by PostgreSQL at commit, and only if it commits.
-      result:
-        this.config.database.kind === 'postgresql'
-          ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
-          : Sql.raw('0'),
-      committed: () => this.relay.wake(),
+      result: rows.notify
+        ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
+        : Sql.raw('0'),
+      committed: () => rows.committed(),
     };
   }
 }
