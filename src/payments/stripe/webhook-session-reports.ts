@@ -49,7 +49,7 @@ export type SessionReportReceipt = Outcome | { outcome: 'duplicate'; orderId: nu
  * Between the two, the decision is made by the same rules as everywhere
  * (`CheckoutOutcomes.decideSessionReport`, the entities' methods, the orders module's
  * `applyPaymentOutcome`), on entities read from the first statement, outside any unit of work. A
- * duplicate is answered by the first statement alone.
+ * duplicate is answered by the first statement alone (and the commit of its delivery count).
  */
 @Injectable()
 export class WebhookSessionReports {
@@ -85,7 +85,7 @@ export class WebhookSessionReports {
     if (!snapshot.known) return this.finish(tx, event, unknownSession(event.session));
 
     const attempts = (snapshot.attempts ?? []).map((row) => this.detached.fromRow(Payment, row));
-    // Before any rule changes them: what `writes` compares with.
+    // Before any rule changes them: what `write` compares with.
     const read = new AttemptsInStatement(attempts);
     const knownId = snapshot.known.id as string;
     const order = snapshot.order ? this.orders.fromRow(snapshot.order) : null;
@@ -99,7 +99,10 @@ export class WebhookSessionReports {
       payment,
       attempts,
       order: order?.state ?? null,
-      tellOrders: (outcome) => order!.tell(outcome),
+      tellOrders: (outcome) => {
+        if (!order) throw new Error(`No order to tell about attempt ${payment.id}`);
+        order.tell(outcome);
+      },
       openReview: (kind, orderId, reason, sourceRef) => {
         raised.push(this.reviews.raise(kind, orderId, reason, sourceRef));
       },

@@ -89,6 +89,8 @@ export class SqlTransactions {
 class OneTripTransaction implements SqlTransaction {
   /** `open`: BEGIN was sent; `ending`: the COMMIT was sent; `done`: committed (or never opened). */
   private state: 'new' | 'open' | 'ending' | 'done' = 'new';
+  /** A query went unanswered (a timeout, a lost socket): what the connection holds is unknown. */
+  private unsound = false;
 
   constructor(
     private readonly client: PgConnection,
@@ -104,7 +106,7 @@ class OneTripTransaction implements SqlTransaction {
     const opening = this.state === 'new';
     this.state = 'open';
     const text = this.format(statement);
-    const results = await this.client.query(opening ? `begin; ${text}` : text);
+    const results = await this.send(opening ? `begin; ${text}` : text);
     return lastRows(results) as R[];
   }
 
@@ -113,10 +115,10 @@ class OneTripTransaction implements SqlTransaction {
     if (this.state === 'new') {
       // Nothing opened: the statement, if any, is a transaction of its own.
       this.state = 'done';
-      return statement ? (lastRows(await this.client.query(this.format(statement))) as R[]) : [];
+      return statement ? (lastRows(await this.send(this.format(statement))) as R[]) : [];
     }
     this.state = 'ending';
-    const results = await this.client.query(statement ? `${this.format(statement)}; commit` : 'commit');
+    const results = await this.send(statement ? `${this.format(statement)}; commit` : 'commit');
     this.state = 'done';
     // The statement's rows, before the commit's (none).
     return (statement && Array.isArray(results) ? results[0].rows : []) as R[];
@@ -126,18 +128,24 @@ class OneTripTransaction implements SqlTransaction {
   async abandon(error: unknown): Promise<void> {
     const open = this.state === 'open' || this.state === 'ending';
     this.state = 'done';
+    if (this.unsound) return this.discard(error);
     if (!open) return;
-    // PostgreSQL answered with an error: the connection is sound, its transaction aborted.
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && SQLSTATE.test(code)) {
-      try {
-        await this.client.query('rollback');
-        return;
-      } catch (rollbackError) {
-        return this.discard(rollbackError);
-      }
+    try {
+      await this.client.query('rollback');
+    } catch (rollbackError) {
+      this.discard(rollbackError);
     }
-    this.discard(error);
+  }
+
+  private async send(text: string): Promise<PgResult | PgResult[]> {
+    try {
+      return await this.client.query(text);
+    } catch (error) {
+      // PostgreSQL answered with an error (a SQLSTATE): the connection is sound, its transaction aborted.
+      const code = (error as { code?: unknown } | null)?.code;
+      if (!(typeof code === 'string' && SQLSTATE.test(code))) this.unsound = true;
+      throw error;
+    }
   }
 
   private discard(reason: unknown): void {
