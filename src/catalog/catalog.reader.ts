@@ -16,7 +16,11 @@ export class CatalogReader {
 
   /** The active products among `ids`; unknown or retired ids are simply absent. */
   async findPriced(ids: readonly string[]): Promise<PricedProduct[]> {
-    const products = await this.catalog.findActive(ids);
-    return products.map((p) => ({ id: p.id, name: p.name, unitPrice: p.price }));
+    const products = await this.catalog.findActivePrices(ids);
+    return products.map((p) => ({
+      id: p.id,
+      name: p.name,
+      unitPrice: Money.of(p.price_amount, p.price_currency),
+    }));
   }
 }

@@ -18,6 +18,10 @@ export class OrderAccessAdapter extends OrderAccess {
     return order && toPayable(order);
   }
 
+  async lockForCustomer(orderId: string, token: string | undefined): Promise<PayableOrder> {
+    return toPayable(await this.reader.lockForCustomer(orderId, token));
+  }
+
   async lockState(orderId: string): Promise<LockedOrder | null> {
     const order = await this.reader.lockState(orderId);
     return order && { ...order, status: order.status };

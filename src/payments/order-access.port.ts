@@ -30,6 +30,11 @@ export abstract class OrderAccess {
    * the caller decides from it cannot race another change of the order. Null for no such order.
    */
   abstract lock(orderId: string): Promise<PayableOrder | null>;
+  /**
+   * As `lock`, for the customer holding `token` (a checkout), in one statement; a wrong or missing
+   * token fails exactly like an unknown order (404), and an unknown order too.
+   */
+  abstract lockForCustomer(orderId: string, token: string | undefined): Promise<PayableOrder>;
   /** As `lock`, without reading the items: one statement less on every report from Stripe. */
   abstract lockState(orderId: string): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
