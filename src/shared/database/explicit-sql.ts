@@ -1,10 +1,4 @@
-import {
-  type EntityData,
-  type EntityMetadata,
-  type EntityName,
-  ReferenceKind,
-  Utils,
-} from '@mikro-orm/core';
+import { type EntityData, type EntityMetadata, type EntityName, ReferenceKind, Utils } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
