@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import { execute, hydrate } from '../shared/database/explicit-sql';
+import { hydrate, query, type SqlBatch } from '../shared/database/explicit-sql';
 import { Money } from '../shared/money';
 import { Order } from './order.entity';
 import { OrderNotFoundError } from './order.errors';
@@ -94,8 +94,8 @@ export class OrdersReader {
   }
 
   /** As `lock`, without the items (what deciding on a payment needs): one statement. */
-  async lockState(orderId: string): Promise<Omit<OrderSnapshot, 'items'> | null> {
-    const order = await this.lockRow(orderId);
+  async lockState(orderId: string, batch?: SqlBatch): Promise<Omit<OrderSnapshot, 'items'> | null> {
+    const order = await this.lockRow(orderId, batch);
     return order && stateOf(order);
   }
 
@@ -103,10 +103,14 @@ export class OrdersReader {
    * As `lock`, for the customer holding `token` (a checkout): the order and its items in one
    * statement. A wrong or missing token fails exactly like an unknown order.
    */
-  async lockForCustomer(orderId: string, token: string | undefined): Promise<OrderSnapshot> {
+  async lockForCustomer(
+    orderId: string,
+    token: string | undefined,
+    batch?: SqlBatch,
+  ): Promise<OrderSnapshot> {
     this.assertInTransaction();
     if (!isUUID(orderId)) throw new OrderNotFoundError();
-    const [row] = await execute<{ items: StoredItem[] }>(this.em, {
+    const [row] = await query<{ items: StoredItem[] }>(this.em, batch, {
       text: `select o.*,
                     coalesce((select json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
                                 'amount', i.unit_amount, 'currency', i.unit_currency) order by i.position)
@@ -128,11 +132,11 @@ export class OrdersReader {
   }
 
   /** The order's row, locked (explicit SQL: the ORM's lookup costs several times the statement). */
-  private async lockRow(orderId: string): Promise<Order | null> {
+  private async lockRow(orderId: string, batch?: SqlBatch): Promise<Order | null> {
     this.assertInTransaction();
     // Ids from outside (Stripe metadata) may be anything; only a UUID can name an order.
     if (!isUUID(orderId)) return null;
-    const [row] = await execute(this.em, {
+    const [row] = await query(this.em, batch, {
       text: 'select * from orders where id = ? for update',
       params: [orderId],
     });

@@ -3,7 +3,15 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config';
-import { execute, hydrate, insertOf } from '../shared/database/explicit-sql';
+import {
+  execute,
+  hydrate,
+  insertOf,
+  markStored,
+  query,
+  SqlBatch,
+  updateOf,
+} from '../shared/database/explicit-sql';
 import { emitWithinTransaction } from '../shared/domain-event';
 import { CheckoutOutcomes } from './checkout-outcomes.service';
 import { CheckoutStartedEvent } from './events/checkout-started.event';
@@ -132,9 +140,14 @@ export class PaymentsService {
   private plan(orderId: string, token: string | undefined): Promise<Plan> {
     return this.em.transactional(async (em): Promise<Plan> => {
       const now = new Date();
-      const order = await this.orders.lockForCustomer(orderId, token);
+      // The order first, then its attempts (the order of every path that locks both), in one round trip.
+      const batch = new SqlBatch();
+      const [order, attempts] = await Promise.all([
+        this.orders.lockForCustomer(orderId, token, batch),
+        this.lockAttempts(em, orderId, batch),
+        batch.run(em),
+      ]);
       if (!order.payable) throw new CheckoutNotAllowedError(order.status);
-      const attempts = await this.lockAttempts(em, orderId);
       const latest = attempts.at(0);
       let payment = latest?.canServeCheckout(now) ? latest : undefined;
       if (!payment) {
@@ -164,8 +177,8 @@ export class PaymentsService {
   }
 
   /** The order's attempts, newest first, locked until the transaction ends. */
-  private async lockAttempts(em: EntityManager, orderId: string): Promise<Payment[]> {
-    const rows = await execute(em, {
+  private async lockAttempts(em: EntityManager, orderId: string, batch?: SqlBatch): Promise<Payment[]> {
+    const rows = await query(em, batch, {
       text: 'select * from payments where order_id = ? order by attempt desc for update',
       params: [orderId],
     });
@@ -173,8 +186,8 @@ export class PaymentsService {
   }
 
   /** One attempt, locked until the transaction ends. */
-  private async lockAttempt(em: EntityManager, paymentId: string): Promise<Payment> {
-    const [row] = await execute(em, {
+  private async lockAttempt(em: EntityManager, paymentId: string, batch?: SqlBatch): Promise<Payment> {
+    const [row] = await query(em, batch, {
       text: 'select * from payments where id = ? for update',
       params: [paymentId],
     });
@@ -200,12 +213,19 @@ export class PaymentsService {
     }
     const stillPayable = await this.em.transactional(async (em) => {
       // Re-checked under the order's lock: a cancellation may have committed while Stripe worked.
-      const locked = await this.orders.lockState(order.id);
-      const payment = await this.lockAttempt(em, attempt.id);
+      const batch = new SqlBatch();
+      const [locked, payment] = await Promise.all([
+        this.orders.lockState(order.id, batch),
+        this.lockAttempt(em, attempt.id, batch),
+        batch.run(em),
+      ]);
       payment.opened(session);
-      if (locked?.payable && !payment.closeRequestedAt) return true;
-      payment.requestClose();
-      return false;
+      const payable = locked?.payable === true && !payment.closeRequestedAt;
+      if (!payable) payment.requestClose();
+      // Written now, in one statement; the close request's event (if any) goes to the outbox at commit.
+      await execute(em, updateOf(em, payment));
+      markStored(em, payment);
+      return payable;
     });
     if (!stillPayable) {
       // Never handed to the customer; expired now (and by reconciliation, should this fail).

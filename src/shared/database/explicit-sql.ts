@@ -70,6 +70,26 @@ export function execute<R = Record<string, unknown>>(em: EntityManager, sql: Sql
 }
 
 /**
+ * Tells `em`'s unit of work that a managed entity, as it is now, is what the database holds (its
+ * row was just written with explicit SQL): the flush has nothing more to write for it. What it
+ * recorded (its domain events) is still written to the outbox at commit.
+ */
+export function markStored<T extends object>(em: EntityManager, entity: T): void {
+  const context = em.getContext();
+  const stored: EntityData<T> = context.getComparator().prepareEntity(entity);
+  context.getUnitOfWork().register(entity, stored, { refresh: true });
+}
+
+/** Runs a statement now, or adds it to `batch` (rows once the batch has run). */
+export function query<R = Record<string, unknown>>(
+  em: EntityManager,
+  batch: SqlBatch | undefined,
+  sql: Sql,
+): Promise<R[]> {
+  return batch ? batch.add<R>(sql) : execute<R>(em, sql);
+}
+
+/**
  * An entity from a row read with explicit SQL (columns as stored), managed by `em` as if `em` had
  * loaded it: its changes are flushed like any other. One already managed takes the row's values
  * except where it was changed and not yet flushed (as the ORM's own lookups merge a row).
@@ -94,4 +114,52 @@ function storedProps<T>(meta: EntityMetadata<T>) {
 
 function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Statements of several modules sent to PostgreSQL in one round trip (one multi-statement query,
+ * run in the order added, inside `em`'s transaction if it has one): e.g. the order's lock by the
+ * orders module, then the payments module's lock of its attempts. Each module writes its own SQL
+ * and adds it when called, before it awaits anything; `add` answers its rows once `run` has run.
+ * Await them together with `run` (`Promise.all`), so that a statement that fails fails every
+ * promise of the batch.
+ */
+export class SqlBatch {
+  private readonly queued: {
+    sql: Sql;
+    resolve: (rows: Record<string, unknown>[]) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  private ran = false;
+
+  add<R = Record<string, unknown>>(sql: Sql): Promise<R[]> {
+    if (this.ran) throw new Error('This batch has run');
+    return new Promise<R[]>((resolve, reject) =>
+      this.queued.push({ sql, resolve: resolve as (rows: Record<string, unknown>[]) => void, reject }),
+    );
+  }
+
+  async run(em: EntityManager): Promise<void> {
+    this.ran = true;
+    const queued = this.queued.splice(0);
+    if (queued.length === 0) return;
+    try {
+      const text = queued.map(({ sql }) => sql.text).join(';\n');
+      const params = queued.flatMap(({ sql }) => sql.params);
+      const answer = await em
+        .getConnection()
+        .execute<Record<string, unknown>[] | Record<string, unknown>[][]>(
+          text,
+          params,
+          'all',
+          em.getTransactionContext(),
+        );
+      // One statement answers its rows; several answer one list of rows each.
+      const results = queued.length === 1 ? [answer] : answer;
+      queued.forEach(({ resolve }, index) => resolve(results[index] as Record<string, unknown>[]));
+    } catch (error) {
+      for (const { reject } of queued) reject(error);
+      throw error;
+    }
+  }
 }
