@@ -201,20 +201,22 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       floorPid = floor.pid;
     }
 
-    // BENCH_CPU_PROFILE=1 profiles the service and the sandbox process.
-    const profileArgs = options.cpuProfile
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${join(ROOT, options.resultsDir, 'profiles')}`,
-          // Nest re-raises SIGTERM once it has shut down; exiting normally instead writes the profile.
-          '--import',
-          'data:text/javascript,let n=0;process.on("SIGTERM",()=>{if(++n>1)process.exit(0)})',
-        ]
-      : [];
+    // BENCH_CPU_PROFILE=1 profiles the service and the sandbox process (service-…, sandbox-….cpuprofile).
+    const profileArgs = (name: 'service' | 'sandbox') =>
+      options.cpuProfile
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${join(ROOT, options.resultsDir, 'profiles')}`,
+            `--cpu-prof-name=${name}-${stamp}.cpuprofile`,
+            // Nest re-raises SIGTERM once it has shut down; exiting normally instead writes the profile.
+            '--import',
+            'data:text/javascript,let n=0;process.on("SIGTERM",()=>{if(++n>1)process.exit(0)})',
+          ]
+        : [];
     let sandboxPid = 0;
     if (want('customer')) {
       const sandbox = await startProcess({
-        args: [...profileArgs, join(ROOT, 'dist', 'sandbox', 'main.js')],
+        args: [...profileArgs('sandbox'), join(ROOT, 'dist', 'sandbox', 'main.js')],
         env: {
           SANDBOX_PORT: String(sandboxPort),
           // Its objects are stored in the same database (schema sandbox), written through as it answers.
@@ -231,7 +233,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       sandboxPid = sandbox.pid;
     }
 
-    const service = await startService(profileArgs);
+    const service = await startService(profileArgs('service'));
     children.push(service);
     const http = httpPool(service.url, options.connections);
     try {
