@@ -1,5 +1,6 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import { type LockedOrder, OrderAccess, type PayableOrder } from '../payments';
+import type { SqlBatch } from '../shared/database/explicit-sql';
 import { OrdersReader, type OrderSnapshot } from './orders.reader';
 
 /** The payments module's `OrderAccess` port, answered from the orders module's read facade. */
@@ -18,8 +19,12 @@ export class OrderAccessAdapter extends OrderAccess {
     return order && toPayable(order);
   }
 
-  async lockState(orderId: string): Promise<LockedOrder | null> {
-    const order = await this.reader.lockState(orderId);
+  async lockForCustomer(orderId: string, token: string | undefined, batch?: SqlBatch): Promise<PayableOrder> {
+    return toPayable(await this.reader.lockForCustomer(orderId, token, batch));
+  }
+
+  async lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null> {
+    const order = await this.reader.lockState(orderId, batch);
     return order && { ...order, status: order.status };
   }
 
