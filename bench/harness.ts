@@ -57,6 +57,8 @@ export interface PushRun {
   latency: Latency;
   /** Pushes that did not arrive within 10 s. */
   lost: number;
+  /** CPU the service used per webhook and its push, in ms. */
+  cpuMsPerEvent?: number;
 }
 
 export interface BenchResult {
@@ -283,10 +285,18 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       if (want('push') && followers && options.pushes > 0) {
         const events = completedEvents(followedOrders);
         log('push: one at a time');
-        const oneAtATime = await pushRun(http, followers, events.slice(0, options.pushes), 1, options);
+        const oneAtATime = await pushRun(
+          http,
+          service.pid,
+          followers,
+          events.slice(0, options.pushes),
+          1,
+          options,
+        );
         log('push: concurrent');
         const concurrent = await pushRun(
           http,
+          service.pid,
           followers,
           events.slice(options.pushes, 2 * options.pushes),
           options.connections,
@@ -495,11 +505,13 @@ async function mixedRun(
 /** From each webhook's POST to its order's `paid` push at the client following that order. */
 async function pushRun(
   http: Pool,
+  pid: number,
   followers: Followers,
   events: readonly WebhookEvent[],
   concurrency: number,
   options: BenchOptions,
 ): Promise<PushRun> {
+  const cpuBefore = cpuSecondsOf(pid) ?? NaN;
   const phase = await runPhase(events.length, concurrency, options.phaseTimeoutSeconds, async (i) => {
     const event = events[i];
     const started = performance.now();
@@ -513,6 +525,7 @@ async function pushRun(
     concurrency,
     latency: latency(times),
     lost: phase.completed - times.length,
+    cpuMsPerEvent: round((1000 * ((cpuSecondsOf(pid) ?? NaN) - cpuBefore)) / phase.completed, 2),
   };
 }
 

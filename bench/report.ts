@@ -3,6 +3,8 @@ import type { Latency } from './load';
 
 const ms = (value: number) => (Number.isNaN(value) ? '–' : `${value} ms`);
 const lat = (l: Latency) => [ms(l.p50), ms(l.p99)];
+const cpu = (value: number | undefined) =>
+  value === undefined || Number.isNaN(value) ? '' : `; ${value} ms CPU/event`;
 
 /** The run as a plain-text table (what `npm run bench` prints). */
 export function formatTable(result: BenchResult): string {
@@ -52,14 +54,14 @@ export function formatTable(result: BenchResult): string {
       String(push.oneAtATime.webhooks),
       '',
       ...lat(push.oneAtATime.latency),
-      `${push.oneAtATime.lost} lost`,
+      `${push.oneAtATime.lost} lost${cpu(push.oneAtATime.cpuMsPerEvent)}`,
     ]);
     rows.push([
       `push, ${push.concurrent.concurrency} at a time`,
       String(push.concurrent.webhooks),
       '',
       ...lat(push.concurrent.latency),
-      `${push.concurrent.lost} lost`,
+      `${push.concurrent.lost} lost${cpu(push.concurrent.cpuMsPerEvent)}`,
     ]);
   }
   if (customer) {

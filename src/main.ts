@@ -1,3 +1,5 @@
+// First: it tunes the heap before the modules load.
+import './shared/heap-growth';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';

@@ -41,12 +41,20 @@ const COMMON_ERRORS: [applies: (method: string, path: string) => boolean, status
 /**
  * The OpenAPI document as served at `/api/docs` (`/api/docs-json`): every operation lists the
  * errors it answers, each with the error schema, so that clients and the response-validation test
- * read the truth. Health checks keep their own (Terminus) bodies.
+ * read the truth. Health checks keep their own (Terminus) bodies. Built when first asked for (and
+ * kept), not at start-up: scanning every controller and DTO is work no request needs.
  */
 export function setupOpenApi(
   app: INestApplication,
   /** More security schemes (the staff API's). */
   extend: (builder: DocumentBuilder) => DocumentBuilder = (builder) => builder,
+): void {
+  SwaggerModule.setup('api/docs', app, () => buildDocument(app, extend));
+}
+
+function buildDocument(
+  app: INestApplication,
+  extend: (builder: DocumentBuilder) => DocumentBuilder,
 ): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
@@ -64,7 +72,6 @@ export function setupOpenApi(
     { extraModels: [ErrorResponse] },
   );
   documentErrors(document);
-  SwaggerModule.setup('api/docs', app, document);
   return document;
 }
 

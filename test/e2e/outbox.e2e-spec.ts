@@ -3,6 +3,7 @@ import request from 'supertest';
 import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
 import { Order } from '../../src/orders/order.entity';
 import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
+import { type OutboxInsert, OutboxWriter } from '../../src/shared/outbox/outbox.writer';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
 import { placeOrder } from '../support/factories';
@@ -128,6 +129,33 @@ describe('Transactional outbox', () => {
     expect(push).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
+  it('a transaction of explicit statements writes the rows rowsOf gives (here gated) and runs them once committed', async () => {
+    const writer = t.app.get(OutboxWriter);
+    const write = async (orderId: string, gate: boolean) => {
+      const rows = writer.rowsOf([new OrderPlacedEvent(orderId, 500, 'usd', new Date())])!;
+      const gated = (insert: OutboxInsert) =>
+        `insert into ${insert.table} (${insert.columns})
+         select * from (values ${insert.values}) as v where (select ok from gate)`;
+      await t.em().transactional(async (tx) => {
+        await tx.execute(
+          `with gate as (select ?::boolean as ok), events as (${gated(rows.events)}) ${gated(rows.deliveries)}`,
+          [gate, ...rows.events.params, ...rows.deliveries.params],
+        );
+      });
+      if (gate) rows.committed();
+    };
+    await write('explicit-refused', false);
+    await write('explicit-order', true);
+    await waitFor(async () => {
+      const all = await deliveries(t, 'explicit-order');
+      return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
+    }, "the explicit transaction's deliveries to be delivered");
+    expect(seen.map((s) => [s.subscriber, s.orderId, s.attempt])).toEqual([
+      ['test.flaky', 'explicit-order', 1],
+    ]);
+    expect(await deliveries(t, 'explicit-refused')).toEqual([]);
+  });
+
   it('a subscriber failing every retry is dead-lettered, listed for staff, and can be retried', async () => {
     const order = await placeOrder(t);
     await request(t.http())
@@ -206,5 +234,60 @@ describe('Transactional outbox: wake-up across instances', () => {
       await other.end();
     }
     await waitFor(() => seen.includes('remote-order'), 'the NOTIFY to wake the relay');
+  });
+});
+
+describe('Transactional outbox: the committing instance runs its own deliveries', () => {
+  let a: TestApp;
+  let b: TestApp;
+  /** Which instance ran which order's delivery to `test.where`. */
+  const ran: string[] = [];
+  let releaseA!: () => void;
+  const heldInA = new Promise<void>((resolve) => (releaseA = resolve));
+
+  beforeAll(async () => {
+    // A never polls (nothing but its own commits runs there); B polls all the time.
+    a = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    b = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '0.05' } });
+    await truncateAll(a.orm);
+    a.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.where', async (event) => {
+      ran.push(`a ${event.orderId}`);
+      await heldInA;
+    });
+    b.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.where', (event) => {
+      ran.push(`b ${event.orderId}`);
+    });
+  });
+  afterAll(async () => {
+    releaseA();
+    await a.close();
+    await b.close();
+  });
+
+  it('its deliveries are claimed in the commit: another instance claiming meanwhile leaves them alone', async () => {
+    const order = await placeOrder(a);
+    await waitFor(() => ran.includes(`a ${order.id}`), 'A to run its own delivery');
+    // Another instance's commit, left for anyone to claim (no NOTIFY: only B's polling finds it).
+    await a
+      .em()
+      .getConnection()
+      .execute(
+        `with event as (
+           insert into outbox_events (id, name, payload, created_at)
+           values ('6f1c1f38-55f4-4a53-9b25-0c0ad0b1c002', 'orders.placed',
+                   '{"orderId": "other-order", "totalAmount": 100, "currency": "usd", "occurredAt": {"$date": "2026-11-29T07:00:00.000Z"}}', now())
+         )
+         insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
+         values ('6f1c1f38-55f4-4a53-9b25-0c0ad0b1c002', 'test.where', 'pending', 0, now(), now())`,
+      );
+    // B claims what is due: the other row, not A's, which is still running in A.
+    await waitFor(() => ran.includes('b other-order'), 'B to claim the row left for anyone');
+    releaseA();
+    const rows = await waitFor(async () => {
+      const all = await deliveries(a, order.id);
+      return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
+    }, "A's deliveries to be marked delivered");
+    expect(rows.find((row) => row.subscriber === 'test.where')).toMatchObject({ attempts: 1 });
+    expect(ran.filter((entry) => entry.endsWith(order.id))).toEqual([`a ${order.id}`]);
   });
 });

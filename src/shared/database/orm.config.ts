@@ -1,10 +1,8 @@
-import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
 import { PGliteDriver } from 'mikro-orm-pglite';
 import type { DatabaseConfig } from '../../config';
 import type { EmbeddedPostgres } from './embedded-postgres';
-import { migrationsList } from './migrations';
 
 const ormLogger = new Logger('MikroORM');
 
@@ -14,10 +12,10 @@ const ormLogger = new Logger('MikroORM');
  */
 export function ormOptions(database: DatabaseConfig, embedded?: EmbeddedPostgres): Options {
   const common: Options = {
-    extensions: [Migrator],
+    // The migrator and the migrations' classes load only when something is to be migrated
+    // (`migrateToLatest`); the CLI's configuration adds them.
     migrations: {
       tableName: 'mikro_orm_migrations',
-      migrationsList,
       transactional: true,
       allOrNothing: true,
       snapshot: false,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MikroORM, RequestContext, TransactionContext } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
@@ -16,13 +17,34 @@ const BATCH = 50;
 const CONCURRENCY = 4;
 /** Shortest wait of the timer, so that rows another instance holds do not spin this one. */
 const MIN_WAIT_MS = 50;
+/**
+ * Deliveries this process may run straight after their commit at once. Beyond, a commit leaves its
+ * deliveries unclaimed and wakes every instance (`NOTIFY`) to claim them: a backlog spreads out.
+ */
+const MAX_IN_HAND = 1000;
+/**
+ * How long successes gather before one statement marks them delivered. Far inside the lease: a
+ * process that dies meanwhile only means they run again (at least once).
+ */
+const MARK_DELAY_MS = 25;
 
 interface Claimed {
-  id: string;
   event_id: string;
   subscriber: string;
   attempts: number;
   payload: unknown;
+}
+
+/** A delivery this process holds the claim of, ready to run (a row is one event for one subscriber). */
+export interface HeldDelivery {
+  eventId: string;
+  subscriber: string;
+  /** 1 for the first try. */
+  attempt: number;
+  /** The event as recorded, or its stored JSON (decoded when it runs). */
+  event: { recorded: object } | { payload: unknown };
+  /** `Date.now()` before the claim was sent: its lease runs from a moment after this. */
+  claimedAt: number;
 }
 
 /**
@@ -43,16 +65,22 @@ const CLAIM = `
      set locked_until = now() + (? * interval '1 millisecond'), attempts = d.attempts + 1
     from due, outbox_events e
    where d.id = due.id and e.id = d.event_id
-  returning d.id, d.event_id, d.subscriber, d.attempts, e.payload`;
+  returning d.event_id, d.subscriber, d.attempts, e.payload`;
 
 /**
- * Runs the durable subscribers of committed events, on every instance. Woken at once by commits in
- * this process (`OutboxWriter`) and, on PostgreSQL, by `LISTEN/NOTIFY` from the others
- * (`OutboxListener`); a timer (`OUTBOX_POLL_SECONDS`, and the next retry's time) is the safety net.
+ * Runs the durable subscribers of committed events, on every instance.
+ *
+ * - A commit in this process writes its deliveries already claimed by this process (under a lease,
+ *   `OutboxWriter`) and hands them over right after it (`runHeld`): no claim, no round trip before
+ *   the subscriber runs. A process that dies first leaves them to the others once the lease ends.
+ * - Everything else (retries, deliveries another instance left unclaimed or lost with its lease) is
+ *   claimed from the table: woken by `LISTEN/NOTIFY` (`OutboxListener`) and by a timer
+ *   (`OUTBOX_POLL_SECONDS`, and the next retry's time).
  *
  * Delivery is at least once: a subscriber that throws (or exceeds its deadline) is retried on
  * `OUTBOX_RETRY_SCHEDULE`, then dead-lettered; an instance that dies holding a claim loses it when
- * the lease (`OUTBOX_LEASE_SECONDS`) runs out. Subscribers are idempotent by event id.
+ * the lease (`OUTBOX_LEASE_SECONDS`) runs out. Subscribers are idempotent by event id. Successes are
+ * marked in batches (one statement for whatever succeeded meanwhile).
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -62,7 +90,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private more = false;
   private stopping = false;
   private timer?: NodeJS.Timeout;
+  /** When the timer fires (`Date.now()` ms). */
+  private timerAt = Infinity;
   private unreachable = false;
+  /** Deliveries running now, claimed or handed over. */
+  private inHand = 0;
+  /** Deliveries done but not yet marked so, and the statement marking the previous ones. */
+  private delivered: { event_id: string; subscriber: string }[] = [];
+  private marking?: Promise<void>;
+  private markFailed = false;
 
   constructor(
     private readonly orm: MikroORM,
@@ -86,6 +122,23 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopping = true;
     clearTimeout(this.timer);
     await Promise.allSettled([...this.running]);
+    await this.marking;
+  }
+
+  /**
+   * Whether a commit about to happen may claim its deliveries for this process (then it must pass
+   * them to `runHeld` once committed). Not while stopping, nor with a backlog in hand.
+   */
+  takesHandOver(): boolean {
+    return !this.stopping && this.inHand < MAX_IN_HAND;
+  }
+
+  /**
+   * Runs deliveries that a commit of this process wrote already claimed by it. Called right after
+   * the commit: the subscribers start now, in this tick (a push leaves before anything else waits).
+   */
+  runHeld(deliveries: readonly HeldDelivery[]): void {
+    for (const delivery of deliveries) this.track(this.deliver(delivery));
   }
 
   /** Something may be due: start a claim now (or right after the current ones). */
@@ -96,12 +149,17 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       return;
     }
     this.workers++;
-    const work = this.work().finally(() => {
-      this.running.delete(work);
-      this.workers--;
-      if (this.workers === 0) void this.scheduleTimer();
-    });
+    this.track(
+      this.work().finally(() => {
+        this.workers--;
+        if (this.workers === 0) void this.scheduleTimer();
+      }),
+    );
+  }
+
+  private track(work: Promise<void>): void {
     this.running.add(work);
+    void work.finally(() => this.running.delete(work));
   }
 
   /** Claims and delivers batches until nothing is due (or the database fails). */
@@ -109,8 +167,19 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       for (;;) {
         this.more = false;
+        const claimedAt = Date.now();
         const claimed = await this.claim();
-        await Promise.all(claimed.map((row) => this.deliver(row)));
+        await Promise.all(
+          claimed.map((row) =>
+            this.deliver({
+              eventId: row.event_id,
+              subscriber: row.subscriber,
+              attempt: Number(row.attempts),
+              event: { payload: row.payload },
+              claimedAt,
+            }),
+          ),
+        );
         if (this.stopping || (claimed.length < BATCH && !this.more)) return;
       }
     } catch (error) {
@@ -134,40 +203,96 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return claimed;
   }
 
-  private async deliver(row: Claimed): Promise<void> {
-    const subscriber = this.registry.find(row.subscriber);
-    const attempt = Number(row.attempts);
+  /** Runs one delivery and records its outcome. Never throws. */
+  private async deliver(delivery: HeldDelivery): Promise<void> {
+    this.inHand++;
     try {
-      if (!subscriber) throw new Error(`No durable subscriber "${row.subscriber}" in this version`);
-      if (this.config.outbox.testCrashBefore === subscriber.name) {
-        this.logger.warn({ subscriber: subscriber.name, eventId: row.event_id }, 'Test hook: crashing now');
-        process.kill(process.pid, 'SIGKILL');
-      }
-      const event = decodeEvent(subscriber.event, row.payload as object);
-      // A unit of work of its own, outside any transaction: a relay woken by a commit still runs in
-      // that committed transaction's async context, which must not leak into the subscriber.
-      const em = this.orm.em.fork();
-      await withDeadline(
-        TransactionContext.create(em, () =>
-          RequestContext.create(em, () => subscriber.handle(event, { eventId: row.event_id, attempt })),
-        ),
-        // Well inside the lease, so that no other instance claims a delivery still running here.
-        this.config.outbox.leaseSeconds * 800,
-      );
+      await this.run(delivery);
     } catch (error) {
-      await this.failed(row, attempt, error);
-      return;
-    }
-    await this.em()
-      .getConnection()
-      .execute(
-        `update outbox_deliveries set status = 'delivered', delivered_at = now(), locked_until = null
-          where id = ? and status = 'pending'`,
-        [row.id],
+      await this.failed(delivery, error).catch((failure: unknown) =>
+        // Not recorded: the claim's lease runs out and the delivery is tried again.
+        this.logger.warn(
+          { subscriber: delivery.subscriber, eventId: delivery.eventId, err: describe(failure) },
+          'Could not record a failed durable delivery; it is retried after its lease',
+        ),
       );
+      return;
+    } finally {
+      this.inHand--;
+    }
+    this.markDelivered(delivery);
   }
 
-  private async failed(row: Claimed, attempt: number, error: unknown): Promise<void> {
+  private async run(delivery: HeldDelivery): Promise<void> {
+    const subscriber = this.registry.find(delivery.subscriber);
+    if (!subscriber) throw new Error(`No durable subscriber "${delivery.subscriber}" in this version`);
+    if (this.config.outbox.testCrashBefore === subscriber.name) {
+      this.logger.warn({ subscriber: subscriber.name, eventId: delivery.eventId }, 'Test hook: crashing now');
+      process.kill(process.pid, 'SIGKILL');
+    }
+    const event =
+      'recorded' in delivery.event
+        ? delivery.event.recorded
+        : decodeEvent(subscriber.event, delivery.event.payload as object);
+    // Well inside the lease, so that no other instance claims a delivery still running here.
+    const deadlineMs = delivery.claimedAt + this.config.outbox.leaseSeconds * 800 - Date.now();
+    // A unit of work of its own, outside any transaction: a delivery started by a commit still runs
+    // in that committed transaction's async context, which must not leak into the subscriber.
+    const em = this.orm.em.fork();
+    await withDeadline(
+      TransactionContext.create(em, () =>
+        RequestContext.create(em, () =>
+          subscriber.handle(event, { eventId: delivery.eventId, attempt: delivery.attempt }),
+        ),
+      ),
+      deadlineMs,
+    );
+  }
+
+  /**
+   * Marks a delivery done, together with the others that succeed within `MARK_DELAY_MS` or while
+   * the previous mark is on its way: one statement per batch. A mark that fails leaves the rows
+   * claimed; they are delivered again once the lease runs out (at least once).
+   */
+  private markDelivered({ eventId, subscriber }: HeldDelivery): void {
+    this.delivered.push({ event_id: eventId, subscriber });
+    this.marking ??= (this.stopping ? Promise.resolve() : sleep(MARK_DELAY_MS))
+      .then(() => this.markAll())
+      .finally(() => (this.marking = undefined));
+  }
+
+  private async markAll(): Promise<void> {
+    while (this.delivered.length > 0) {
+      const done = this.delivered;
+      this.delivered = [];
+      try {
+        await this.em()
+          .getConnection()
+          .execute(
+            `update outbox_deliveries d
+                set status = 'delivered', delivered_at = now(), locked_until = null
+               from json_to_recordset(?::json) as done (event_id uuid, subscriber text)
+              where d.event_id = done.event_id and d.subscriber = done.subscriber and d.status = 'pending'`,
+            [JSON.stringify(done)],
+          );
+        if (this.markFailed) {
+          this.markFailed = false;
+          this.logger.log('Outbox relay marks its deliveries again');
+        }
+      } catch (error) {
+        if (!this.markFailed) {
+          this.markFailed = true;
+          this.logger.warn(
+            { err: describe(error), deliveries: done.length },
+            'Could not mark durable deliveries done; they run again after their lease',
+          );
+        }
+      }
+    }
+  }
+
+  private async failed(delivery: HeldDelivery, error: unknown): Promise<void> {
+    const { attempt } = delivery;
     const schedule = this.config.outbox.retryScheduleSeconds;
     const dead = attempt > schedule.length;
     const message = describe(error);
@@ -178,12 +303,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         `update outbox_deliveries
             set status = ?, last_error = ?, locked_until = null,
                 next_attempt_at = now() + (? * interval '1 millisecond')
-          where id = ? and status = 'pending'`,
-        [dead ? 'dead' : 'pending', message, waitMs, row.id],
+          where event_id = ? and subscriber = ? and status = 'pending'`,
+        [dead ? 'dead' : 'pending', message, waitMs, delivery.eventId, delivery.subscriber],
       );
-    const context = { subscriber: row.subscriber, eventId: row.event_id, attempt, err: message };
-    if (dead) this.logger.error(context, 'Durable delivery dead-lettered after its last retry');
-    else this.logger.warn(context, `Durable delivery failed; retry in ${waitMs / 1000} s`);
+    const context = {
+      subscriber: delivery.subscriber,
+      eventId: delivery.eventId,
+      attempt,
+      err: message,
+    };
+    if (dead) {
+      this.logger.error(context, 'Durable delivery dead-lettered after its last retry');
+    } else {
+      this.logger.warn(context, `Durable delivery failed; retry in ${waitMs / 1000} s`);
+      this.setTimer(waitMs);
+    }
   }
 
   /** Sleeps until the next retry is due, or the safety-net interval, whichever comes first. */
@@ -201,9 +335,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     } catch {
       // Unreachable: try again after the interval.
     }
-    if (this.stopping || this.workers > 0) return;
+    if (this.workers > 0) return;
+    this.setTimer(waitMs);
+  }
+
+  /** Wakes the relay in `waitMs`, unless the timer already does so sooner. */
+  private setTimer(waitMs: number): void {
+    if (this.stopping) return;
+    const at = Date.now() + Math.max(MIN_WAIT_MS, waitMs);
+    if (at >= this.timerAt) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(MIN_WAIT_MS, waitMs));
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.wake();
+    }, at - Date.now());
     this.timer.unref();
   }
 
@@ -220,7 +366,7 @@ function describe(error: unknown): string {
 async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Did not finish within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`Did not finish within ${Math.round(ms)} ms`)), ms);
   });
   try {
     return await Promise.race([work, deadline]);

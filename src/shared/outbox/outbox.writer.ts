@@ -5,21 +5,48 @@ import { AppConfig } from '../../config';
 import { eventNameOf, recordsDomainEvents } from '../domain-event';
 import { encodeEvent } from './event-codec';
 import { OutboxRegistry } from './outbox.registry';
-import { OutboxRelay } from './outbox.relay';
+import { type HeldDelivery, OutboxRelay } from './outbox.relay';
 
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
 
 /**
+ * Rows for one table: `insert into <table> (<columns>) values <values>`, or, to apply them only when
+ * a condition holds, `insert into <table> (<columns>) select * from (values <values>) as v where …`
+ * (every value carries its type, so both forms work). `?` placeholders, `params` in order.
+ */
+export interface OutboxInsert {
+  table: 'outbox_events' | 'outbox_deliveries';
+  columns: string;
+  values: string;
+  params: unknown[];
+}
+
+/** The outbox rows of a change, to write in its transaction (see `OutboxWriter.rowsOf`). */
+export interface OutboxRows {
+  events: OutboxInsert;
+  /** One row per event and durable subscriber. */
+  deliveries: OutboxInsert;
+  /** Whether the transaction must also `select pg_notify('outbox_deliveries', '')`. */
+  notify: boolean;
+  /** To call once the transaction committed (and only if it inserted these rows). */
+  committed: () => void;
+}
+
+/**
  * Writes the domain events that aggregates recorded into the outbox, inside the very transaction
  * that stores the change (MikroORM's `beforeTransactionCommit`, after the flush): the change and
- * its reactions commit together or not at all. After the commit it wakes the relay of this process
- * at once; on PostgreSQL a `NOTIFY`, sent by the same commit, wakes the other instances.
+ * its reactions commit together or not at all. The deliveries are written claimed by this process
+ * (attempt 1, under the lease) and handed to its relay right after the commit, which runs them at
+ * once; if this process dies first, another instance claims them when the lease ends. A process
+ * that is stopping or has a backlog leaves them unclaimed instead, and on PostgreSQL a `NOTIFY`,
+ * sent by the same commit, wakes every instance to claim them. Transactions of explicit statements
+ * write the same rows through `rowsOf`.
  */
 @Injectable()
 export class OutboxWriter implements EventSubscriber, OnModuleInit {
-  /** Transactions that wrote deliveries, so that their commit wakes the relay. */
-  private readonly wrote = new WeakSet<object>();
+  /** What to do once a transaction that wrote outbox rows commits. */
+  private readonly committed = new WeakMap<object, () => void>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -36,43 +63,92 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const recorded = [...em.getUnitOfWork().getIdentityMap()]
       .filter(recordsDomainEvents)
       .flatMap((entity) => entity.pullDomainEvents());
-    const events: unknown[] = [];
-    const deliveries: unknown[] = [];
+    const rows = this.rowsOf(recorded);
+    if (!rows || !transaction) return;
+    const connection = em.getConnection();
+    // One statement (one round trip) for the events and their deliveries: the deliveries' foreign
+    // key is checked at the statement's end, when the events are there.
+    await connection.execute(
+      `with events as (${insertSql(rows.events)}) ${insertSql(rows.deliveries)}`,
+      [...rows.events.params, ...rows.deliveries.params],
+      'run',
+      transaction,
+    );
+    if (rows.notify) {
+      await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', transaction);
+    }
+    this.committed.set(transaction as object, rows.committed);
+  }
+
+  afterTransactionCommit({ transaction }: TransactionEventArgs): void {
+    if (!transaction) return;
+    const committed = this.committed.get(transaction as object);
+    if (!committed) return;
+    this.committed.delete(transaction as object);
+    committed();
+  }
+
+  /**
+   * The outbox rows of `recorded` events, for any transaction that commits a change: this class's
+   * own hook, or a transaction of explicit statements. Null when no durable subscriber listens to
+   * them. The caller runs both inserts in the transaction (both in one statement is best: the
+   * deliveries' foreign key is checked at its end), and `select pg_notify('outbox_deliveries', '')`
+   * too when `notify` says so; once the transaction has committed, and only if it inserted these
+   * rows, it calls `committed()`.
+   *
+   * The deliveries are claimed for this process (attempt 1, under the lease) and `committed()` hands
+   * them to its relay, which runs them at once: no claim, no NOTIFY. A process that is stopping or
+   * has a backlog writes them unclaimed and notifies instead, so that any instance claims them.
+   */
+  rowsOf(recorded: readonly object[]): OutboxRows | null {
+    const eventParams: unknown[] = [];
+    const deliveryParams: unknown[] = [];
+    const held: Omit<HeldDelivery, 'claimedAt'>[] = [];
     for (const event of recorded) {
       const name = eventNameOf(event);
       const subscribers = this.registry.subscribersOf(name);
       if (subscribers.length === 0) continue;
       const id = randomUUID();
-      events.push(id, name, encodeEvent(event));
-      for (const subscriber of subscribers) deliveries.push(id, subscriber.name);
+      eventParams.push(id, name, encodeEvent(event));
+      for (const subscriber of subscribers) {
+        deliveryParams.push(id, subscriber.name);
+        held.push({ eventId: id, subscriber: subscriber.name, attempt: 1, event: { recorded: event } });
+      }
     }
-    if (events.length === 0) return;
-    const connection = em.getConnection();
-    await connection.execute(
-      `insert into outbox_events (id, name, payload, created_at) values ${rows(events.length / 3, '(?, ?, ?::jsonb, now())')}`,
-      events,
-      'run',
-      transaction,
-    );
-    await connection.execute(
-      `insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, created_at)
-       values ${rows(deliveries.length / 2, "(?, ?, 'pending', 0, now(), now())")}`,
-      deliveries,
-      'run',
-      transaction,
-    );
-    if (this.config.database.kind === 'postgresql') {
+    if (eventParams.length === 0) return null;
+    const handOver = this.relay.takesHandOver();
+    const leaseMs = Math.round(this.config.outbox.leaseSeconds * 1000);
+    const delivery = handOver
+      ? `(?::uuid, ?::text, 'pending'::text, 1, now(), clock_timestamp() + interval '${leaseMs} milliseconds', now())`
+      : `(?::uuid, ?::text, 'pending'::text, 0, now(), null::timestamptz, now())`;
+    const claimedAt = Date.now();
+    return {
+      events: {
+        table: 'outbox_events',
+        columns: 'id, name, payload, created_at',
+        values: repeat(eventParams.length / 3, '(?::uuid, ?::text, ?::jsonb, now())'),
+        params: eventParams,
+      },
+      deliveries: {
+        table: 'outbox_deliveries',
+        columns: 'event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at',
+        values: repeat(deliveryParams.length / 2, delivery),
+        params: deliveryParams,
+      },
       // Delivered by PostgreSQL at commit, and only if it commits.
-      await connection.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run', transaction);
-    }
-    if (transaction) this.wrote.add(transaction as object);
-  }
-
-  afterTransactionCommit({ transaction }: TransactionEventArgs): void {
-    if (transaction && this.wrote.has(transaction as object)) this.relay.wake();
+      notify: !handOver && this.config.database.kind === 'postgresql',
+      committed: handOver
+        ? () => this.relay.runHeld(held.map((delivery) => ({ ...delivery, claimedAt })))
+        : () => this.relay.wake(),
+    };
   }
 }
 
-function rows(count: number, row: string): string {
+/** The plain form of an `OutboxInsert`. */
+export function insertSql({ table, columns, values }: OutboxInsert): string {
+  return `insert into ${table} (${columns}) values ${values}`;
+}
+
+function repeat(count: number, row: string): string {
   return Array.from({ length: count }, () => row).join(', ');
 }

@@ -13,7 +13,7 @@ import { Migration20261129100000 } from './Migration20261129100000_refund_checks
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
  * the tests and the CLI run exactly the same set. `npm run migration:create` writes a new file: add
- * it here.
+ * it here and to `MIGRATION_NAMES` (./names.ts). Loaded only when something is to be migrated.
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126194947_orders', class: Migration20261126194947 },
