@@ -1,12 +1,19 @@
 import { Global, Injectable, Module } from '@nestjs/common';
-import { type LockedOrder, OrderAccess, type PayableOrder } from '../payments';
+import { type LockedOrder, OrderAccess, type OrderInStatement, type PayableOrder } from '../payments';
+import { DetachedEntities } from '../shared/database/detached-entities';
 import type { SqlBatch } from '../shared/database/explicit-sql';
+import type { Sql } from '../shared/database/sql';
+import { lockOrderStatement, OrderRowInStatement } from './order-in-statement';
+import { Order } from './order.entity';
 import { OrdersReader, type OrderSnapshot } from './orders.reader';
 
 /** The payments module's `OrderAccess` port, answered from the orders module's read facade. */
 @Injectable()
 export class OrderAccessAdapter extends OrderAccess {
-  constructor(private readonly reader: OrdersReader) {
+  constructor(
+    private readonly reader: OrdersReader,
+    private readonly detached: DetachedEntities,
+  ) {
     super();
   }
 
@@ -31,6 +38,14 @@ export class OrderAccessAdapter extends OrderAccess {
   async find(orderId: string): Promise<PayableOrder | null> {
     const order = await this.reader.find(orderId);
     return order && toPayable(order);
+  }
+
+  lockStatement(orderId: Sql): Sql {
+    return lockOrderStatement(orderId);
+  }
+
+  fromRow(row: Record<string, unknown>): OrderInStatement {
+    return new OrderRowInStatement(this.detached.fromRow(Order, row));
   }
 }
 

@@ -270,7 +270,8 @@ function snapshot(order: Order): OrderSnapshot {
   };
 }
 
-function stateOf(order: Order): Omit<OrderSnapshot, 'items'> {
+/** The order without its items, as `lockState` gives it. */
+export function stateOf(order: Order): Omit<OrderSnapshot, 'items'> {
   return {
     id: order.id,
     status: order.status,

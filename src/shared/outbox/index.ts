@@ -4,3 +4,4 @@ export { OutboxModule } from './outbox.module';
 export { type DeadDelivery, OutboxMonitor } from './outbox.monitor';
 export { OutboxRegistry } from './outbox.registry';
 export { type OutboxPart, OutboxRows } from './outbox.rows';
+export { OutboxWriter } from './outbox.writer';

@@ -17,6 +17,6 @@ import { OutboxWriter } from './outbox.writer';
 @Module({
   imports: [DiscoveryModule, MikroOrmModule.forFeature([OutboxEvent, OutboxDelivery])],
   providers: [OutboxRegistry, OutboxWriter, OutboxRelay, OutboxListener, OutboxMonitor, OutboxRows],
-  exports: [OutboxRegistry, OutboxMonitor, OutboxRows],
+  exports: [OutboxRegistry, OutboxMonitor, OutboxRows, OutboxWriter],
 })
 export class OutboxModule {}
