@@ -1,6 +1,7 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import { type LockedOrder, OrderAccess, type OrderInStatement, type PayableOrder } from '../payments';
 import { DetachedEntities } from '../shared/database/detached-entities';
+import type { SqlBatch } from '../shared/database/explicit-sql';
 import type { Sql } from '../shared/database/sql';
 import { lockOrderStatement, OrderRowInStatement } from './order-in-statement';
 import { Order } from './order.entity';
@@ -25,8 +26,12 @@ export class OrderAccessAdapter extends OrderAccess {
     return order && toPayable(order);
   }
 
-  async lockState(orderId: string): Promise<LockedOrder | null> {
-    const order = await this.reader.lockState(orderId);
+  async lockForCustomer(orderId: string, token: string | undefined, batch?: SqlBatch): Promise<PayableOrder> {
+    return toPayable(await this.reader.lockForCustomer(orderId, token, batch));
+  }
+
+  async lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null> {
+    const order = await this.reader.lockState(orderId, batch);
     return order && { ...order, status: order.status };
   }
 

@@ -1,3 +1,4 @@
+import type { SqlBatch } from '../shared/database/explicit-sql';
 import type { Sql, WriteStatement } from '../shared/database/sql';
 import type { Money } from '../shared/money';
 import type { PaymentFailedEvent } from './events/payment-failed.event';
@@ -57,8 +58,18 @@ export abstract class OrderAccess {
    * the caller decides from it cannot race another change of the order. Null for no such order.
    */
   abstract lock(orderId: string): Promise<PayableOrder | null>;
+  /**
+   * As `lock`, for the customer holding `token` (a checkout), in one statement; a wrong or missing
+   * token fails exactly like an unknown order (404), and an unknown order too. With a `batch`, the
+   * statement goes with the batch (the caller runs it).
+   */
+  abstract lockForCustomer(
+    orderId: string,
+    token: string | undefined,
+    batch?: SqlBatch,
+  ): Promise<PayableOrder>;
   /** As `lock`, without reading the items: one statement less on every report from Stripe. */
-  abstract lockState(orderId: string): Promise<LockedOrder | null>;
+  abstract lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
   abstract find(orderId: string): Promise<PayableOrder | null>;
   /**
