@@ -16,7 +16,16 @@ import {
 import { BENCH_WEBHOOK_SECRET, completedEvents, sign, type WebhookEvent } from './events';
 import { httpPool, latency, type Latency, round, runPhase } from './load';
 import type { BenchOptions } from './options';
-import { cpuSecondsOf, freePort, memoryOf, ROOT, type Started, startProcess } from './processes';
+import {
+  cpuSecondsOf,
+  freePort,
+  memoryOf,
+  postgresCpuSecondsOf,
+  postgresCpuSince,
+  ROOT,
+  type Started,
+  startProcess,
+} from './processes';
 import { Followers } from './sockets';
 
 /** The offline sandbox's key: the service's Stripe adapter talks to the sandbox process with it. */
@@ -73,6 +82,12 @@ export interface BenchResult {
     errors: number;
     checkoutsInDb: number;
     cutShort: boolean;
+    /**
+     * CPU per pair, in ms, of each process on the path: the service, the sandbox (its own process)
+     * and the PostgreSQL backends of the bench database; and transactions committed per pair.
+     */
+    cpuMsPerPair?: { service: number; sandbox: number; postgres: number };
+    transactionsPerPair?: number;
   };
   /** Problems that make the figures untrustworthy (errors, rows missing); empty when all is well. */
   problems: string[];
@@ -188,9 +203,22 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       floorPid = floor.pid;
     }
 
+    // BENCH_CPU_PROFILE=1 profiles the service and the sandbox process (service-…, sandbox-….cpuprofile).
+    const profileArgs = (name: 'service' | 'sandbox') =>
+      options.cpuProfile
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${join(ROOT, options.resultsDir, 'profiles')}`,
+            `--cpu-prof-name=${name}-${stamp}.cpuprofile`,
+            // Nest re-raises SIGTERM once it has shut down; exiting normally instead writes the profile.
+            '--import',
+            'data:text/javascript,let n=0;process.on("SIGTERM",()=>{if(++n>1)process.exit(0)})',
+          ]
+        : [];
+    let sandboxPid = 0;
     if (want('customer')) {
       const sandbox = await startProcess({
-        args: [join(ROOT, 'dist', 'sandbox', 'main.js')],
+        args: [...profileArgs('sandbox'), join(ROOT, 'dist', 'sandbox', 'main.js')],
         env: {
           SANDBOX_PORT: String(sandboxPort),
           // Its objects are stored in the same database (schema sandbox), written through as it answers.
@@ -204,18 +232,10 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         logFile: join(logs, `sandbox-${stamp}.log`),
       });
       children.push(sandbox);
+      sandboxPid = sandbox.pid;
     }
 
-    const profileArgs = options.cpuProfile
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${join(ROOT, options.resultsDir, 'profiles')}`,
-          // Nest re-raises SIGTERM once it has shut down; exiting normally instead writes the profile.
-          '--import',
-          'data:text/javascript,let n=0;process.on("SIGTERM",()=>{if(++n>1)process.exit(0)})',
-        ]
-      : [];
-    const service = await startService(profileArgs);
+    const service = await startService(profileArgs('service'));
     children.push(service);
     const http = httpPool(service.url, options.connections);
     try {
@@ -290,7 +310,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
 
       if (want('customer') && options.pairs > 0) {
         log('customer path');
-        result.customer = await customerRun(db, http, options);
+        result.customer = await customerRun(db, http, options, { service: service.pid, sandbox: sandboxPid });
       }
     } finally {
       followers?.close();
@@ -514,6 +534,7 @@ async function customerRun(
   db: PgPool,
   http: Pool,
   options: BenchOptions,
+  pids: { service: number; sandbox: number },
 ): Promise<NonNullable<BenchResult['customer']>> {
   const catalog = (await (await http.request({ path: '/api/products', method: 'GET' })).body.json()) as {
     id: string;
@@ -543,7 +564,33 @@ async function customerRun(
     return { ms: performance.now() - started, orderId: checkout.statusCode === 201 ? order.id : null };
   };
   await runPhase(Math.ceil(options.warmup / 10), options.connections, options.phaseTimeoutSeconds, pair);
+  const database = new URL(options.databaseUrl).pathname.slice(1);
+  const commits = async () =>
+    Number(
+      (
+        await db.query<{ n: string }>(
+          'select xact_commit as n from pg_stat_database where datname = current_database()',
+        )
+      ).rows[0]?.n ?? NaN,
+    );
+  // PostgreSQL publishes a backend's counters within a second or so of its last transaction.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const commitsBefore = await commits();
+  const before = {
+    service: cpuSecondsOf(pids.service) ?? NaN,
+    sandbox: cpuSecondsOf(pids.sandbox) ?? NaN,
+    postgres: postgresCpuSecondsOf(database),
+  };
   const phase = await runPhase(options.pairs, options.connections, options.phaseTimeoutSeconds, pair);
+  const perPair = (seconds: number) => round((seconds * 1000) / Math.max(1, phase.completed), 2);
+  const cpuMsPerPair = {
+    service: perPair((cpuSecondsOf(pids.service) ?? NaN) - before.service),
+    sandbox: perPair((cpuSecondsOf(pids.sandbox) ?? NaN) - before.sandbox),
+    postgres: perPair(postgresCpuSince(database, before.postgres)),
+  };
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Less the two statements of these reads themselves.
+  const transactionsPerPair = round((await commits()) - commitsBefore - 2) / Math.max(1, phase.completed);
   const done = phase.results.filter((p): p is { ms: number; orderId: string | null } => p !== undefined);
   const ok = done.filter((p) => p.orderId !== null);
   return {
@@ -556,6 +603,8 @@ async function customerRun(
       ok.map((p) => p.orderId!),
     ),
     cutShort: phase.cutShort,
+    cpuMsPerPair,
+    transactionsPerPair: round(transactionsPerPair, 1),
   };
 }
 

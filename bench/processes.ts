@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -115,4 +115,39 @@ export function cpuSecondsOf(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU time (seconds) used so far by the PostgreSQL backends connected to `database` on this machine
+ * (found by their process title). Pools keep their connections, so
+ * the difference over a phase is the database's work for it; a backend that exits meanwhile is lost.
+ */
+export function postgresCpuSecondsOf(database: string): Map<number, number> {
+  const seconds = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return seconds;
+  }
+  for (const pid of pids) {
+    try {
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      // `postgres: [<cluster>: ]<user> <database> <host>(<port>) <state>`
+      const match = /^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title);
+      if (match?.[1] !== database) continue;
+      const cpu = cpuSecondsOf(Number(pid));
+      if (cpu !== null) seconds.set(Number(pid), cpu);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return seconds;
+}
+
+/** CPU seconds the backends of `before` (still running) used since, plus all of those that started since. */
+export function postgresCpuSince(database: string, before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, now] of postgresCpuSecondsOf(database)) total += now - (before.get(pid) ?? 0);
+  return total;
 }

@@ -93,8 +93,11 @@ export function summarize(profile: Profile, limit = 25): string {
   ].join('\n');
 }
 
+/** The newest profile of the service (the sandbox's are `sandbox-….cpuprofile`: name one to read it). */
 function newestProfile(dir: string): string {
-  const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
+  const files = readdirSync(dir).filter(
+    (name) => name.endsWith('.cpuprofile') && !name.startsWith('sandbox-'),
+  );
   if (!files.length) throw new Error(`No .cpuprofile in ${dir}: run BENCH_CPU_PROFILE=1 npm run bench first`);
   return files.map((name) => join(dir, name)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }

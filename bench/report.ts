@@ -72,6 +72,18 @@ export function formatTable(result: BenchResult): string {
       ...lat(customer.latency),
       `${customer.errors} errors`,
     ]);
+    if (customer.cpuMsPerPair) {
+      const cpu = customer.cpuMsPerPair;
+      rows.push([
+        '  CPU per pair',
+        '',
+        '',
+        '',
+        '',
+        `service ${cpu.service} ms, sandbox ${cpu.sandbox} ms, PostgreSQL ${cpu.postgres} ms; ` +
+          `${customer.transactionsPerPair ?? '?'} commits/pair`,
+      ]);
+    }
   }
   if (memory)
     rows.push([

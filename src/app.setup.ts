@@ -1,5 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
@@ -8,6 +8,7 @@ import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filte
 import { createValidationPipe } from './shared/http';
 import { assignRequestId } from './shared/logging';
 import { setupOpenApi } from './shared/openapi';
+import { STRIPE_WEBHOOK_ROUTE } from './shared/webhook-route';
 import { GracefulShutdown } from './shared/shutdown';
 import { StorefrontModule } from './storefront';
 import { addStaffSecuritySchemes } from './staff';
@@ -26,6 +27,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(app.get(GracefulShutdown).middleware);
   app.use(assignRequestId);
   app.use('/api', apiSecurityHeaders());
+  app.use(STRIPE_WEBHOOK_ROUTE.url, ...webhookBody());
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyParserErrors);
@@ -41,6 +43,34 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
 
   setupOpenApi(app, addStaffSecuritySchemes);
   return app;
+}
+
+/**
+ * Stripe's webhook body, read as the bytes that were signed (`rawBody`) and not parsed here: the
+ * intake verifies the signature first and parses once. The same refusals as the JSON parser's: a
+ * body over the limit (413), a charset other than UTF-8 (415); another content type is left
+ * unread, and the controller refuses it.
+ */
+function webhookBody(): ((request: Request, response: Response, next: NextFunction) => void)[] {
+  const read = express.raw({ type: 'application/json', limit: BODY_LIMIT });
+  return [
+    (request, _response, next) => {
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+      if (charset && charset.toLowerCase() !== 'utf-8') {
+        return next(
+          Object.assign(new Error('unsupported charset'), { status: 415, type: 'charset.unsupported' }),
+        );
+      }
+      read(request, _response, next);
+    },
+    (request: Request & { rawBody?: Buffer }, _response, next) => {
+      if (Buffer.isBuffer(request.body)) {
+        request.rawBody = request.body;
+        request.body = undefined;
+      }
+      next();
+    },
+  ];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { execute } from '../shared/database/explicit-sql';
 import { DEMO_PRODUCTS } from './demo-products';
 import { Product } from './product.entity';
 
@@ -13,8 +14,15 @@ export class CatalogService implements OnApplicationBootstrap {
     return this.em.find(Product, { active: true }, { orderBy: { price: { currency: 'asc' }, name: 'asc' } });
   }
 
-  findActive(ids: readonly string[]): Promise<Product[]> {
-    return this.em.find(Product, { id: { $in: [...ids] }, active: true });
+  /** The active products among `ids` (UUIDs), priced; one explicit statement (on every order). */
+  async findActivePrices(
+    ids: readonly string[],
+  ): Promise<{ id: string; name: string; price_amount: number; price_currency: string }[]> {
+    if (ids.length === 0) return [];
+    return execute(this.em, {
+      text: `select id, name, price_amount, price_currency from products where id in (?) and active`,
+      params: [ids],
+    });
   }
 
   /** Seeds the demo catalog when there is none; safe when several instances start together. */

@@ -1,5 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { PaymentsModule } from '../payments';
+import { STRIPE_WEBHOOK_ROUTE } from '../shared/webhook-route';
 import { MetricsService } from './metrics.service';
 import { WebhookTimingMiddleware } from './webhook-timing.middleware';
 
@@ -12,6 +13,6 @@ export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer
       .apply(WebhookTimingMiddleware)
-      .forRoutes({ path: 'webhooks/stripe', method: RequestMethod.POST });
+      .forRoutes({ path: STRIPE_WEBHOOK_ROUTE.path, method: RequestMethod.POST });
   }
 }

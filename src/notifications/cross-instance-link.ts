@@ -7,6 +7,7 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class CrossInstanceLink {
   private probe?: () => boolean;
+  private readonly restoredListeners: (() => void)[] = [];
 
   attach(probe: () => boolean): void {
     this.probe = probe;
@@ -14,5 +15,18 @@ export class CrossInstanceLink {
 
   get isDown(): boolean {
     return this.probe !== undefined && !this.probe();
+  }
+
+  /**
+   * Runs `listener` each time the link is up again (and when it first comes up): from then on this
+   * instance hears the others' broadcasts, but whatever they broadcast before has passed it by.
+   */
+  onRestored(listener: () => void): void {
+    this.restoredListeners.push(listener);
+  }
+
+  /** Called by the adapter once this instance's subscriptions are back in place. */
+  restored(): void {
+    for (const listener of this.restoredListeners) listener();
   }
 }

@@ -47,7 +47,9 @@ export class NotificationsIoAdapter extends IoAdapter {
     if (this.config.redisUrl && !this.redis) {
       const redis = new RedisPubSubConnection(this.config.redisUrl);
       this.redis = redis;
-      this.app.get(CrossInstanceLink).attach(() => redis.isLinked);
+      const link = this.app.get(CrossInstanceLink);
+      link.attach(() => redis.isLinked);
+      redis.onLinked(() => link.restored());
     }
     const server = super.createIOServer(port, {
       ...options,

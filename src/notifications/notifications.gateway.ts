@@ -13,6 +13,7 @@ import type { ExtendedError, Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../config';
 import { type OrderSnapshot, OrdersReader } from '../orders';
 import { DomainError } from '../shared/domain-error';
+import { CrossInstanceLink } from './cross-instance-link';
 import { ORDER_STATUS_EVENT, OrderStatusMessage } from './order-status.message';
 import { SubscribeOrderDto } from './subscribe-order.dto';
 
@@ -59,7 +60,12 @@ interface SocketData {
 type OrdersNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 type OrdersSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 
-const roomOf = (orderId: string): string => `order:${orderId}`;
+const ROOM_PREFIX = 'order:';
+const roomOf = (orderId: string): string => `${ROOM_PREFIX}${orderId}`;
+/** Orders read at once when this instance's followers are brought up to date. */
+const RESYNC_BATCH = 500;
+/** How long an admitted socket waits at most between two tries to read its order's status. */
+const FOLLOW_RETRY_MAX_MS = 10_000;
 
 /** What the client's `connect_error` receives: `err.message` and `err.data` ({code, message}). */
 function refusal(error: SubscriptionError): ExtendedError {
@@ -76,6 +82,8 @@ function refusal(error: SubscriptionError): ExtendedError {
  * - `orders.subscribe` `{orderId, token}` (re)subscribes without reconnecting: acknowledged with
  *   `{ok: true, order}` (and `order.status` is emitted) or `{ok: false, error: {code, message}}`.
  * - Every status change is pushed as `order.status` to that order's room only (see the listener).
+ * - When the Redis link comes back, every order followed here gets its current status again: the
+ *   other instances' pushes of the meantime did not reach this one.
  *
  * It reads orders through `OrdersReader` and writes nothing.
  */
@@ -88,14 +96,19 @@ export class NotificationsGateway
   @WebSocketServer()
   private readonly namespace!: OrdersNamespace;
 
+  private resyncing = false;
+  private resyncAgain = false;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly orders: OrdersReader,
     private readonly config: AppConfig,
+    private readonly link: CrossInstanceLink,
   ) {}
 
   /** Admits a connection only with a valid `{orderId, token}`; otherwise the client gets `connect_error`. */
   afterInit(namespace: OrdersNamespace): void {
+    this.link.onRestored(() => void this.resync());
     namespace.on('connection', (socket: OrdersSocket) => this.limitMessages(socket));
     namespace.use((socket, next) => {
       const request = SubscribeOrderDto.parse(socket.handshake.auth);
@@ -109,17 +122,25 @@ export class NotificationsGateway
     });
   }
 
-  /** Runs once the middleware admitted the socket. Never throws: a rejection here would be unhandled. */
+  /**
+   * Runs once the middleware admitted the socket. Never throws: a rejection here would be unhandled.
+   * The handshake read the order, so a read that fails now is the database's moment: it is tried
+   * again while the client stays, since the client, connected, would otherwise wait for nothing.
+   */
   async handleConnection(socket: OrdersSocket): Promise<void> {
     const request = socket.data.handshake;
     if (!request) return;
-    try {
-      await this.follow(socket, request);
-    } catch (error) {
-      this.logger.error(
-        { err: error, orderId: request.orderId },
-        'Could not start a live-status subscription',
-      );
+    for (let waitMs = 250; socket.connected; waitMs = Math.min(waitMs * 2, FOLLOW_RETRY_MAX_MS)) {
+      try {
+        const answer = await this.follow(socket, request);
+        if (answer.ok || answer.error !== UNAVAILABLE) return;
+      } catch (error) {
+        this.logger.error(
+          { err: error, orderId: request.orderId },
+          'Could not start a live-status subscription',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 
@@ -187,6 +208,58 @@ export class NotificationsGateway
     }
     socket.emit(ORDER_STATUS_EVENT, current.order);
     return current;
+  }
+
+  /**
+   * Sends the current status of every order followed on this instance to its followers here. Run
+   * when the Redis link is back (its subscriptions in place): a change committed before the read is
+   * in it, one committed after is pushed through Redis, so nothing missed meanwhile stays missed.
+   * If the database cannot be read, it tries again (while the link holds; a new loss of the link
+   * ends in a new run).
+   */
+  private async resync(): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return;
+    }
+    this.resyncing = true;
+    try {
+      for (let waitMs = 500; ; waitMs = Math.min(waitMs * 2, FOLLOW_RETRY_MAX_MS)) {
+        this.resyncAgain = false;
+        try {
+          const followed = await this.resendFollowed();
+          if (followed > 0) this.logger.log({ orders: followed }, 'Live status re-sent after Redis returned');
+          if (!this.resyncAgain) return;
+          continue;
+        } catch (error) {
+          this.logger.warn({ err: (error as Error).message }, 'Could not re-send live status yet; retrying');
+        }
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        if (this.link.isDown) return;
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  /** Reads the orders followed here and sends each its status; returns how many. */
+  private async resendFollowed(): Promise<number> {
+    const orderIds = [...this.namespace.adapter.rooms.keys()]
+      .filter((room) => room.startsWith(ROOM_PREFIX))
+      .map((room) => room.slice(ROOM_PREFIX.length));
+    for (let start = 0; start < orderIds.length; start += RESYNC_BATCH) {
+      for (const state of await this.readStates(orderIds.slice(start, start + RESYNC_BATCH))) {
+        this.namespace.local
+          .to(roomOf(state.id))
+          .emit(ORDER_STATUS_EVENT, OrderStatusMessage.fromSnapshot(state));
+      }
+    }
+    return orderIds.length;
+  }
+
+  @CreateRequestContext()
+  private async readStates(orderIds: string[]) {
+    return this.orders.statesOf(orderIds);
   }
 
   /** The order's status if the request opens it; the uniform refusal otherwise. Never throws. */

@@ -21,7 +21,9 @@ export class OrderStatusMessage {
     };
   }
 
-  static fromSnapshot(order: OrderSnapshot): OrderStatusMessage {
+  static fromSnapshot(
+    order: Pick<OrderSnapshot, 'id' | 'status' | 'reason' | 'updatedAt'>,
+  ): OrderStatusMessage {
     return {
       orderId: order.id,
       status: order.status,

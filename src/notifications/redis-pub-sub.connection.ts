@@ -24,13 +24,16 @@ class FireAndForgetRedis extends Redis {
  *   instance (the publisher fails fast instead of queueing stale messages);
  * - both clients reconnect on their own, forever, and the subscriber restores its subscriptions, so
  *   cross-instance broadcasts resume when Redis returns;
- * - each change of the link (up, down) is logged once, not once per retry.
+ * - each change of the link (up, down) is logged once, not once per retry;
+ * - each time the link is up again, `onLinked` listeners run once the subscriber's subscriptions are
+ *   back (a PING answered after them), so that they may make up for the broadcasts they missed.
  */
 export class RedisPubSubConnection {
   private readonly logger = new Logger('SocketIoRedis');
   private readonly pub: Redis;
   private readonly sub: Redis;
   private linked: boolean | undefined;
+  private readonly linkedListeners: (() => void)[] = [];
 
   constructor(url: string) {
     const common: RedisOptions = {
@@ -67,6 +70,11 @@ export class RedisPubSubConnection {
     return createAdapter(this.pub, this.sub);
   }
 
+  /** Runs `listener` each time both connections are ready again with the subscriptions in place. */
+  onLinked(listener: () => void): void {
+    this.linkedListeners.push(listener);
+  }
+
   /** Both connections are ready: broadcasts reach the other instances. */
   get isLinked(): boolean {
     return this.pub.status === 'ready' && this.sub.status === 'ready';
@@ -84,11 +92,32 @@ export class RedisPubSubConnection {
     this.linked = linked;
     if (linked) {
       this.logger.log('Redis connected: Socket.IO broadcasts reach every instance');
+      void this.announceLinked();
     } else {
       this.logger.warn(
         { reason: error?.message ?? 'connection closed' },
         'Redis unavailable: Socket.IO broadcasts stay on this instance until it returns',
       );
+    }
+  }
+
+  /**
+   * The subscriber re-sends its (P)SUBSCRIBEs as it becomes ready: a PING answered on the same
+   * connection comes after them, so broadcasts published from then on reach this instance.
+   */
+  private async announceLinked(): Promise<void> {
+    try {
+      await this.sub.ping();
+    } catch {
+      return; // lost again meanwhile: the next time it is ready announces it
+    }
+    if (!this.isLinked) return;
+    for (const listener of this.linkedListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error({ err: error }, 'A listener of the Redis link failed');
+      }
     }
   }
 }

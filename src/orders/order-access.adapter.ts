@@ -1,11 +1,19 @@
 import { Global, Injectable, Module } from '@nestjs/common';
-import { type LockedOrder, OrderAccess, type PayableOrder } from '../payments';
+import { type LockedOrder, OrderAccess, type OrderInStatement, type PayableOrder } from '../payments';
+import { DetachedEntities } from '../shared/database/detached-entities';
+import type { SqlBatch } from '../shared/database/explicit-sql';
+import type { Sql } from '../shared/database/sql';
+import { lockOrderStatement, OrderRowInStatement } from './order-in-statement';
+import { Order } from './order.entity';
 import { OrdersReader, type OrderSnapshot } from './orders.reader';
 
 /** The payments module's `OrderAccess` port, answered from the orders module's read facade. */
 @Injectable()
 export class OrderAccessAdapter extends OrderAccess {
-  constructor(private readonly reader: OrdersReader) {
+  constructor(
+    private readonly reader: OrdersReader,
+    private readonly detached: DetachedEntities,
+  ) {
     super();
   }
 
@@ -18,14 +26,26 @@ export class OrderAccessAdapter extends OrderAccess {
     return order && toPayable(order);
   }
 
-  async lockState(orderId: string): Promise<LockedOrder | null> {
-    const order = await this.reader.lockState(orderId);
+  async lockForCustomer(orderId: string, token: string | undefined, batch?: SqlBatch): Promise<PayableOrder> {
+    return toPayable(await this.reader.lockForCustomer(orderId, token, batch));
+  }
+
+  async lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null> {
+    const order = await this.reader.lockState(orderId, batch);
     return order && { ...order, status: order.status };
   }
 
   async find(orderId: string): Promise<PayableOrder | null> {
     const order = await this.reader.find(orderId);
     return order && toPayable(order);
+  }
+
+  lockStatement(orderId: Sql): Sql {
+    return lockOrderStatement(orderId);
+  }
+
+  fromRow(row: Record<string, unknown>): OrderInStatement {
+    return new OrderRowInStatement(this.detached.fromRow(Order, row));
   }
 }
 

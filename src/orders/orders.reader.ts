@@ -1,8 +1,8 @@
-import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import type { Money } from '../shared/money';
+import { hydrate, query, type SqlBatch } from '../shared/database/explicit-sql';
+import { Money } from '../shared/money';
 import { Order } from './order.entity';
 import { OrderNotFoundError } from './order.errors';
 import type { DisputeState, OrderStatus, TransitionSourceKind } from './order-status';
@@ -82,6 +82,14 @@ export class OrdersReader {
     return order && snapshot(order);
   }
 
+  /** Where each of these orders stands (those that exist; ids that are not UUIDs name none). */
+  async statesOf(orderIds: readonly string[]): Promise<Omit<OrderSnapshot, 'items'>[]> {
+    const ids = orderIds.filter((id) => isUUID(id));
+    if (ids.length === 0) return [];
+    const orders = await this.em.find(Order, { id: { $in: ids } });
+    return orders.map(stateOf);
+  }
+
   /**
    * Reads the order and holds its row lock until the caller's transaction ends, so that whatever the
    * caller decides from it cannot race another change of the same order. Must run in a transaction.
@@ -94,16 +102,57 @@ export class OrdersReader {
   }
 
   /** As `lock`, without the items (what deciding on a payment needs): one statement. */
-  async lockState(orderId: string): Promise<Omit<OrderSnapshot, 'items'> | null> {
-    const order = await this.lockRow(orderId);
+  async lockState(orderId: string, batch?: SqlBatch): Promise<Omit<OrderSnapshot, 'items'> | null> {
+    const order = await this.lockRow(orderId, batch);
     return order && stateOf(order);
   }
 
-  private lockRow(orderId: string): Promise<Order | null> {
-    if (!this.em.isInTransaction()) throw new Error('OrdersReader.lock() needs a transaction');
+  /**
+   * As `lock`, for the customer holding `token` (a checkout): the order and its items in one
+   * statement. A wrong or missing token fails exactly like an unknown order.
+   */
+  async lockForCustomer(
+    orderId: string,
+    token: string | undefined,
+    batch?: SqlBatch,
+  ): Promise<OrderSnapshot> {
+    this.assertInTransaction();
+    if (!isUUID(orderId)) throw new OrderNotFoundError();
+    const [row] = await query<{ items: StoredItem[] }>(this.em, batch, {
+      text: `select o.*,
+                    coalesce((select json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
+                                'amount', i.unit_amount, 'currency', i.unit_currency) order by i.position)
+                                from order_items i where i.order_id = o.id), '[]') as items
+               from orders o where o.id = ? for update of o`,
+      params: [orderId],
+    });
+    const { items, ...columns } = row ?? { items: [] };
+    const order = row && hydrate(this.em, Order, columns);
+    if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
+    return {
+      ...stateOf(order),
+      items: items.map((item) => ({
+        name: item.name,
+        quantity: item.quantity,
+        unitPrice: Money.of(item.amount, item.currency),
+      })),
+    };
+  }
+
+  /** The order's row, locked (explicit SQL: the ORM's lookup costs several times the statement). */
+  private async lockRow(orderId: string, batch?: SqlBatch): Promise<Order | null> {
+    this.assertInTransaction();
     // Ids from outside (Stripe metadata) may be anything; only a UUID can name an order.
-    if (!isUUID(orderId)) return Promise.resolve(null);
-    return this.em.findOne(Order, orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!isUUID(orderId)) return null;
+    const [row] = await query(this.em, batch, {
+      text: 'select * from orders where id = ? for update',
+      params: [orderId],
+    });
+    return row ? hydrate(this.em, Order, row) : null;
+  }
+
+  private assertInTransaction(): void {
+    if (!this.em.isInTransaction()) throw new Error('OrdersReader.lock() needs a transaction');
   }
 
   /** Staff's order search, newest first. */
@@ -183,6 +232,14 @@ export class OrdersReader {
   }
 }
 
+/** An order item as `lockForCustomer` reads it. */
+interface StoredItem {
+  name: string;
+  quantity: number;
+  amount: number;
+  currency: string;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
@@ -213,7 +270,8 @@ function snapshot(order: Order): OrderSnapshot {
   };
 }
 
-function stateOf(order: Order): Omit<OrderSnapshot, 'items'> {
+/** The order without its items, as `lockState` gives it. */
+export function stateOf(order: Order): Omit<OrderSnapshot, 'items'> {
   return {
     id: order.id,
     status: order.status,

@@ -3,6 +3,9 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { CatalogReader } from '../catalog';
 import { OpenCheckouts } from '../payments';
+import { combine, execute, insertOf } from '../shared/database/explicit-sql';
+import { IdempotencyEffectMarker } from '../shared/idempotency';
+import { OutboxRows } from '../shared/outbox';
 import type { PlaceOrderDto } from './dto/place-order.dto';
 import type { OrderHistoryEntry } from './order-history-entry.entity';
 import { Order } from './order.entity';
@@ -16,6 +19,7 @@ export class OrdersService {
     private readonly em: EntityManager,
     private readonly catalog: CatalogReader,
     private readonly checkouts: OpenCheckouts,
+    private readonly outbox: OutboxRows,
   ) {}
 
   /** Prices the items from the catalog (never from the client) and stores the new order. */
@@ -34,8 +38,34 @@ export class OrdersService {
       };
     });
     const placed = Order.place(input.customerEmail, lines, BY_CUSTOMER);
-    await this.em.transactional((em) => em.persist(placed.order));
+    await this.insert(placed.order);
     return placed;
+  }
+
+  /**
+   * Stores a new order in one statement, which commits whole or not at all: the order, its items,
+   * its first history row, the outbox rows of the events it recorded, and the mark of the request's
+   * Idempotency-Key (what an ORM transaction's commit hooks would write, in one round trip instead
+   * of eight).
+   */
+  private async insert(order: Order): Promise<void> {
+    const outbox = this.outbox.of(order.pullDomainEvents());
+    const mark = IdempotencyEffectMarker.partOfStatement();
+    await execute(
+      this.em,
+      combine(
+        [
+          insertOf(this.em, [order]),
+          insertOf(this.em, order.items.getItems()),
+          insertOf(this.em, order.history.getItems()),
+          ...outbox.parts,
+          ...(mark.part ? [mark.part] : []),
+        ],
+        outbox.select,
+      ),
+    );
+    mark.committed();
+    outbox.committed();
   }
 
   /** The order with its items, if `token` opens it; otherwise exactly as if there were no such order. */

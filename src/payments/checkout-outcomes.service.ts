@@ -10,7 +10,7 @@ import { PaymentNeedsReviewEvent } from './events/payment-needs-review.event';
 import { PaymentProcessingEvent } from './events/payment-processing.event';
 import { PaymentReportNotedEvent } from './events/payment-report-noted.event';
 import { PaymentSucceededEvent } from './events/payment-succeeded.event';
-import { type LockedOrder, OrderAccess } from './order-access.port';
+import { type LockedOrder, OrderAccess, type PaymentOutcomeEvent } from './order-access.port';
 import { Payment, PaymentStatus, type ReportEffect } from './payment.entity';
 import type { CheckoutSession, PaymentEvent } from './payment-gateway.port';
 import { ReviewKind } from './review/review-item.entity';
@@ -18,7 +18,7 @@ import { ReviewQueue } from './review/review-queue';
 import { WebhookOutcome } from './stripe/processed-webhook-event.entity';
 
 /** What Stripe can tell us about a Checkout Session. */
-type SessionReport = 'completed' | 'async_succeeded' | 'async_failed' | 'expired';
+export type SessionReport = 'completed' | 'async_succeeded' | 'async_failed' | 'expired';
 
 const DESCRIPTION: Record<SessionReport, string> = {
   completed: 'Checkout completed',
@@ -41,6 +41,44 @@ export interface Outcome {
 
 type DeclineEvent = Extract<PaymentEvent, { type: 'payment.declined' }>;
 
+/** The events about a Checkout Session. */
+export type SessionReportEvent = Extract<
+  PaymentEvent,
+  { type: 'checkout.completed' | 'checkout.async_succeeded' | 'checkout.async_failed' | 'checkout.expired' }
+>;
+
+const REPORT_OF_EVENT: Record<SessionReportEvent['type'], SessionReport> = {
+  'checkout.completed': 'completed',
+  'checkout.async_succeeded': 'async_succeeded',
+  'checkout.async_failed': 'async_failed',
+  'checkout.expired': 'expired',
+};
+
+export function isSessionReport(event: PaymentEvent): event is SessionReportEvent {
+  return event.type in REPORT_OF_EVENT;
+}
+
+/** What a session event reports. */
+export function reportOfEvent(event: SessionReportEvent): SessionReport {
+  return REPORT_OF_EVENT[event.type];
+}
+
+/**
+ * What a report is decided on, and where its consequences go: the attempt it is about and every
+ * attempt of its order (newest first), both locked, and the order's state, locked (null if the
+ * attempt has no order). Entities change in place; the scope persists them with its unit of work
+ * (MikroORM's, or the webhook's explicit statements), together with what it is told here.
+ */
+export interface ReportScope {
+  readonly payment: Payment;
+  readonly attempts: readonly Payment[];
+  readonly order: LockedOrder | null;
+  /** Tells the orders module what happened, inside the same transaction. */
+  tellOrders(event: PaymentOutcomeEvent): Promise<void> | void;
+  /** Opens a review item inside the same transaction. */
+  openReview(kind: ReviewKind, orderId: string, reason: string, sourceRef: string | null): void;
+}
+
 /**
  * The rules for what each kind of report from Stripe does to a checkout attempt and, through events
  * that join the same transaction, to its order: exactly once (the caller holds the ledger row or the
@@ -60,19 +98,14 @@ export class CheckoutOutcomes {
   apply(event: PaymentEvent, source: ChangeSource): Promise<Outcome> {
     switch (event.type) {
       case 'checkout.completed':
-        return this.applySessionReport('completed', event.session, source);
       case 'checkout.async_succeeded':
-        return this.applySessionReport('async_succeeded', event.session, source);
       case 'checkout.async_failed':
-        return this.applySessionReport('async_failed', event.session, source);
       case 'checkout.expired':
-        return this.applySessionReport('expired', event.session, source);
+        return this.applySessionReport(REPORT_OF_EVENT[event.type], event.session, source);
       case 'payment.declined':
         return this.applyDecline(event, source);
       case 'unsupported':
-        return Promise.resolve(
-          outcome(WebhookOutcome.Ignored, null, `${event.providerType} is not acted on`),
-        );
+        return Promise.resolve(notActedOn(event));
       case 'malformed':
         throw new Error('A malformed event is kept by the webhook intake, never applied');
       case 'refund.updated':
@@ -92,6 +125,7 @@ export class CheckoutOutcomes {
     return this.em.transactional(() => this.applySessionReport(report.kind, session, source, report.reason));
   }
 
+  /** Through MikroORM's unit of work: the attempt found, its order and all its attempts locked. */
   private async applySessionReport(
     kind: SessionReport,
     session: CheckoutSession,
@@ -99,24 +133,43 @@ export class CheckoutOutcomes {
     reason?: string,
   ): Promise<Outcome> {
     const known = await this.attemptOf(session);
-    if (!known) {
-      return outcome(WebhookOutcome.Unmatched, null, `no checkout attempt of ours for session ${session.id}`);
-    }
+    if (!known) return unknownSession(session);
     // The order, then all of its attempts, locked in that order (as checkout does): two statements.
     const order = await this.orders.lockState(known.orderId);
     const { payment, attempts } = await this.lockAttempts(known);
+    return this.decideSessionReport(
+      kind,
+      session,
+      this.unitOfWorkScope(payment, attempts, order),
+      source,
+      reason,
+    );
+  }
+
+  /**
+   * The rules for a report about a session (the event `kind`, or what a retrieval says), applied
+   * to the attempt and order of `scope`, which its caller found by `attemptOfSession` and locked.
+   */
+  async decideSessionReport(
+    kind: SessionReport,
+    session: CheckoutSession,
+    scope: ReportScope,
+    source: ChangeSource,
+    reason?: string,
+  ): Promise<Outcome> {
+    const { payment, order } = scope;
     if (!order) return outcome(WebhookOutcome.Unmatched, null, `attempt ${payment.id} has no order`);
     if ((session.orderId && session.orderId !== payment.orderId) || !this.claimsSession(payment, session)) {
       // Someone else's session pointing at this attempt: a person looks; the attempt itself goes on.
       const detail = `Session ${session.id} (order ${session.orderId ?? '?'}) does not belong to attempt ${payment.attempt} of order ${payment.orderId}`;
-      await this.openReview(payment, ReviewKind.ForeignSession, detail, source);
+      await this.openReview(scope, ReviewKind.ForeignSession, detail, source);
       return outcome(WebhookOutcome.Mismatch, payment.orderId, detail);
     }
     if (!payment.sessionId) payment.linkSession(session.id);
     if ((kind === 'completed' || kind === 'async_succeeded') && !session.amount?.equals(payment.amount)) {
       const reported = session.amount?.format() ?? 'no amount';
       const detail = `Stripe reported ${reported} for session ${session.id}; the order costs ${payment.amount.format()}`;
-      return this.needsReview(payment, ReviewKind.AmountMismatch, detail, source);
+      return this.needsReview(scope, ReviewKind.AmountMismatch, detail, source);
     }
 
     const now = new Date();
@@ -130,30 +183,29 @@ export class CheckoutOutcomes {
           `attempt ${payment.attempt} already succeeded`,
         );
       }
-      return this.noteOutdated(payment, DESCRIPTION[kind], source, now);
+      return this.noteOutdated(scope, DESCRIPTION[kind], source, now);
     }
     switch (payment.status) {
       case PaymentStatus.Succeeded:
-        return this.paymentSucceeded(payment, attempts, order, source, now);
+        return this.paymentSucceeded(scope, order, source, now);
       case PaymentStatus.Processing:
         if (order.status === 'canceled') {
           await this.openReview(
-            payment,
+            scope,
             ReviewKind.PaidAfterCancel,
             `A bank payment started after cancellation (session ${session.id})`,
             source,
           );
         }
-        await this.tellOrders(new PaymentProcessingEvent(payment.orderId, payment.id, source, now));
+        await scope.tellOrders(new PaymentProcessingEvent(payment.orderId, payment.id, source, now));
         return outcome(WebhookOutcome.Applied, payment.orderId, `attempt ${payment.attempt} processing`);
       default:
         if (kind === 'expired' && payment.closeRequestedAt) {
           // A session we closed ourselves (superseded, canceled, paid elsewhere): no failure to show.
-          return this.noteOutdated(payment, DESCRIPTION.expired, source, now, 'a newer state of the order');
+          return this.noteOutdated(scope, DESCRIPTION.expired, source, now, 'a newer state of the order');
         }
         return this.paymentFailed(
-          payment,
-          attempts,
+          scope,
           kind === 'expired' ? REASON.expired : payment.failureMessage!,
           source,
           now,
@@ -192,36 +244,37 @@ export class CheckoutOutcomes {
         `no checkout attempt of ours for ${event.paymentIntentId}`,
       );
     }
-    await this.orders.lockState(known.orderId);
+    const order = await this.orders.lockState(known.orderId);
     const { payment, attempts } = await this.lockAttempts(known);
+    const scope = this.unitOfWorkScope(payment, attempts, order);
     const description = `Payment declined: ${event.message}`;
     const now = new Date();
     if (payment.declined(event.code, event.message, event.paymentIntentId, now) === 'outdated') {
-      return this.noteOutdated(payment, description, source, now);
+      return this.noteOutdated(scope, description, source, now);
     }
-    return this.paymentFailed(payment, attempts, event.message, source, now);
+    return this.paymentFailed(scope, event.message, source, now);
   }
 
   private async paymentSucceeded(
-    payment: Payment,
-    attempts: readonly Payment[],
+    scope: ReportScope,
     order: LockedOrder,
     source: ChangeSource,
     now: Date,
   ): Promise<Outcome> {
+    const { payment, attempts } = scope;
     const { amount, currency } = payment.amount;
     const others = attempts.filter((other) => other !== payment);
     const earlier = others.find((other) => other.status === PaymentStatus.Succeeded);
     if (earlier) {
       await this.openReview(
-        payment,
+        scope,
         ReviewKind.PaidTwice,
         `Paid twice (attempts ${earlier.attempt} and ${payment.attempt}): refund one`,
         source,
       );
     } else if (order.status === 'canceled') {
       await this.openReview(
-        payment,
+        scope,
         ReviewKind.PaidAfterCancel,
         `Paid after cancellation (attempt ${payment.attempt}): refund or reinstate`,
         source,
@@ -229,7 +282,7 @@ export class CheckoutOutcomes {
     }
     // Only one session may take money: every other one still open is closed.
     for (const other of others) other.requestClose(now);
-    await this.tellOrders(
+    await scope.tellOrders(
       new PaymentSucceededEvent(payment.orderId, payment.id, amount, currency, source, now),
     );
     return outcome(WebhookOutcome.Applied, payment.orderId, `attempt ${payment.attempt} succeeded`);
@@ -237,54 +290,69 @@ export class CheckoutOutcomes {
 
   /** A failure moves the order only if it is about the order's newest attempt. */
   private async paymentFailed(
-    payment: Payment,
-    attempts: readonly Payment[],
+    scope: ReportScope,
     reason: string,
     source: ChangeSource,
     now: Date,
   ): Promise<Outcome> {
+    const { payment, attempts } = scope;
     const newest = attempts[0];
     if (newest.id !== payment.id)
-      return this.noteOutdated(payment, reason, source, now, 'a newer checkout attempt');
-    await this.tellOrders(new PaymentFailedEvent(payment.orderId, payment.id, reason, source, now));
+      return this.noteOutdated(scope, reason, source, now, 'a newer checkout attempt');
+    await scope.tellOrders(new PaymentFailedEvent(payment.orderId, payment.id, reason, source, now));
     return outcome(WebhookOutcome.Applied, payment.orderId, `attempt ${payment.attempt}: ${reason}`);
   }
 
   /** A report the attempt has moved past: written in the order's history (for staff), nothing more. */
   private async noteOutdated(
-    payment: Payment,
+    scope: ReportScope,
     description: string,
     source: ChangeSource,
     now: Date,
     supersededBy?: string,
   ): Promise<Outcome> {
+    const { payment } = scope;
     const detail = supersededBy
       ? `${description} (superseded by ${supersededBy})`
       : `${description} (checkout attempt ${payment.attempt} already ${payment.status})`;
-    await this.tellOrders(new PaymentReportNotedEvent(payment.orderId, detail, source, now));
+    await scope.tellOrders(new PaymentReportNotedEvent(payment.orderId, detail, source, now));
     return outcome(WebhookOutcome.Ignored, payment.orderId, detail);
   }
 
   /** The attempt stops here (terminal: reconciliation leaves it alone) and a person is asked. */
   private async needsReview(
-    payment: Payment,
+    scope: ReportScope,
     kind: ReviewKind,
     reason: string,
     source: ChangeSource,
   ): Promise<Outcome> {
-    payment.needsReview(reason);
-    await this.openReview(payment, kind, reason, source);
-    return outcome(WebhookOutcome.Mismatch, payment.orderId, reason);
+    scope.payment.needsReview(reason);
+    await this.openReview(scope, kind, reason, source);
+    return outcome(WebhookOutcome.Mismatch, scope.payment.orderId, reason);
   }
 
   private async openReview(
-    payment: Payment,
+    scope: ReportScope,
     kind: ReviewKind,
     reason: string,
     source: ChangeSource,
   ): Promise<void> {
-    this.reviews.open(kind, payment.orderId, reason, source.ref ?? payment.sessionId);
-    await this.tellOrders(new PaymentNeedsReviewEvent(payment.orderId, reason, source, new Date()));
+    const { payment } = scope;
+    scope.openReview(kind, payment.orderId, reason, source.ref ?? payment.sessionId);
+    await scope.tellOrders(new PaymentNeedsReviewEvent(payment.orderId, reason, source, new Date()));
+  }
+
+  /** MikroORM's unit of work: the orders module's listeners join the transaction; the flush writes. */
+  private unitOfWorkScope(payment: Payment, attempts: Payment[], order: LockedOrder | null): ReportScope {
+    return {
+      payment,
+      attempts,
+      order,
+      tellOrders: (event) => emitWithinTransaction(this.events, event),
+      openReview: (kind, orderId, reason, sourceRef) => {
+        this.reviews.open(kind, orderId, reason, sourceRef);
+      },
+    };
   }
 
   /** The attempt a session report is about: by the session's id, else by the attempt id we tagged it with. */
@@ -336,15 +404,20 @@ export class CheckoutOutcomes {
     if (!payment) throw new Error(`Checkout attempt ${known.id} vanished from order ${known.orderId}`);
     return { payment, attempts };
   }
-
-  /** Tells the orders module, within this transaction: a failure there rolls back the ledger row too. */
-  private tellOrders(event: object): Promise<void> {
-    return emitWithinTransaction(this.events, event);
-  }
 }
 
 function outcome(result: WebhookOutcome, orderId: string | null, detail: string): Outcome {
   return { outcome: result, orderId, detail };
+}
+
+/** An event of a type we do not act on: recorded, nothing more. */
+export function notActedOn(event: PaymentEvent): Outcome {
+  return outcome(WebhookOutcome.Ignored, null, `${event.providerType} is not acted on`);
+}
+
+/** A report about a session no attempt of ours claims (`stripe trigger`, another system's session). */
+export function unknownSession(session: CheckoutSession): Outcome {
+  return outcome(WebhookOutcome.Unmatched, null, `no checkout attempt of ours for session ${session.id}`);
 }
 
 /** What a session's current state says, as the webhook that reported it would have. */

@@ -1,6 +1,12 @@
 export * from './events';
 export { OpenCheckouts } from './open-checkouts';
-export { type LockedOrder, OrderAccess, type PayableOrder } from './order-access.port';
+export {
+  type LockedOrder,
+  OrderAccess,
+  type OrderInStatement,
+  type PayableOrder,
+  type PaymentOutcomeEvent,
+} from './order-access.port';
 export { PaymentsModule } from './payments.module';
 export {
   type AttemptSnapshot,

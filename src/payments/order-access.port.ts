@@ -1,4 +1,11 @@
+import type { SqlBatch } from '../shared/database/explicit-sql';
+import type { Sql, WriteStatement } from '../shared/database/sql';
 import type { Money } from '../shared/money';
+import type { PaymentFailedEvent } from './events/payment-failed.event';
+import type { PaymentNeedsReviewEvent } from './events/payment-needs-review.event';
+import type { PaymentProcessingEvent } from './events/payment-processing.event';
+import type { PaymentReportNotedEvent } from './events/payment-report-noted.event';
+import type { PaymentSucceededEvent } from './events/payment-succeeded.event';
 
 /** What the payments module needs to know of an order. */
 export interface PayableOrder {
@@ -18,6 +25,27 @@ export interface PayableOrder {
 /** An order as `lockState` reads it: all but its items. */
 export type LockedOrder = Omit<PayableOrder, 'items'>;
 
+/** What payments tells orders about a checkout attempt, inside the transaction that learned it. */
+export type PaymentOutcomeEvent =
+  | PaymentProcessingEvent
+  | PaymentSucceededEvent
+  | PaymentFailedEvent
+  | PaymentNeedsReviewEvent
+  | PaymentReportNotedEvent;
+
+/**
+ * An order read and row-locked by a statement of the caller's (`OrderAccess.lockStatement`), for a
+ * transaction of explicit statements (the webhook's): payments decides on `state`, tells it what
+ * happened (the orders module applies it with the same rules as its in-transaction listeners), and
+ * writes its changes in its one write statement.
+ */
+export interface OrderInStatement {
+  readonly state: LockedOrder;
+  tell(event: PaymentOutcomeEvent): void;
+  /** Writes the order's changes in the caller's write statement; returns the domain events they raised. */
+  write(into: WriteStatement): object[];
+}
+
 /**
  * The payments module's port onto orders: owned here, implemented by the orders module, so that
  * payments never imports orders (orders listens to what payments publishes; the arrows run one way).
@@ -30,8 +58,25 @@ export abstract class OrderAccess {
    * the caller decides from it cannot race another change of the order. Null for no such order.
    */
   abstract lock(orderId: string): Promise<PayableOrder | null>;
+  /**
+   * As `lock`, for the customer holding `token` (a checkout), in one statement; a wrong or missing
+   * token fails exactly like an unknown order (404), and an unknown order too. With a `batch`, the
+   * statement goes with the batch (the caller runs it).
+   */
+  abstract lockForCustomer(
+    orderId: string,
+    token: string | undefined,
+    batch?: SqlBatch,
+  ): Promise<PayableOrder>;
   /** As `lock`, without reading the items: one statement less on every report from Stripe. */
-  abstract lockState(orderId: string): Promise<LockedOrder | null>;
+  abstract lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
   abstract find(orderId: string): Promise<PayableOrder | null>;
+  /**
+   * A select for the caller's own statement (one of its `with` list) that locks the order whose id
+   * the SQL expression `orderId` yields and returns it as one row, for `fromRow`.
+   */
+  abstract lockStatement(orderId: Sql): Sql;
+  /** The order in a row of `lockStatement` (its columns as JSON). */
+  abstract fromRow(row: Record<string, unknown>): OrderInStatement;
 }

@@ -143,6 +143,10 @@ export class Payment implements RecordsDomainEvents {
     return this._status;
   }
 
+  get updatedAt(): Date {
+    return this._updatedAt;
+  }
+
   get isFinal(): boolean {
     return FINAL.has(this._status);
   }

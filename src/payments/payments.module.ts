@@ -16,6 +16,7 @@ import { StripePaymentGateway } from './stripe/stripe-payment-gateway.adapter';
 import { StripeWebhookController } from './stripe/stripe-webhook.controller';
 import { WebhookIntake } from './stripe/webhook-intake.service';
 import { WebhookLedger } from './stripe/webhook-ledger';
+import { WebhookSessionReports } from './stripe/webhook-session-reports';
 import { Dispute } from './refunds/dispute.entity';
 import { Refund } from './refunds/refund.entity';
 import { RefundsService } from './refunds/refunds.service';
@@ -33,6 +34,7 @@ import { RefundsService } from './refunds/refunds.service';
     PaymentsService,
     CheckoutOutcomes,
     WebhookIntake,
+    WebhookSessionReports,
     ReconciliationService,
     WebhookLedger,
     ReviewQueue,

@@ -3,6 +3,15 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config';
+import {
+  execute,
+  hydrate,
+  insertOf,
+  markStored,
+  query,
+  SqlBatch,
+  updateOf,
+} from '../shared/database/explicit-sql';
 import { emitWithinTransaction } from '../shared/domain-event';
 import { CheckoutOutcomes } from './checkout-outcomes.service';
 import { CheckoutStartedEvent } from './events/checkout-started.event';
@@ -30,7 +39,8 @@ export interface CheckoutView {
   expiresAt: Date;
 }
 
-type Plan = { kind: 'serve'; payment: Payment } | { kind: 'close-first'; attempts: Payment[] };
+type Plan =
+  { kind: 'serve'; order: PayableOrder; payment: Payment } | { kind: 'close-first'; attempts: Payment[] };
 
 /**
  * Checkout attempts: opening a session (one at a time per order), the success page's check, and
@@ -57,10 +67,9 @@ export class PaymentsService {
    * session of an order can take money at a time.
    */
   async startCheckout(orderId: string, token: string | undefined): Promise<CheckoutView> {
-    const order = await this.orders.forCustomer(orderId, token);
     for (let round = 1; ; round++) {
-      const plan = await this.plan(orderId);
-      if (plan.kind === 'serve') return this.serve(order, plan.payment);
+      const plan = await this.plan(orderId, token);
+      if (plan.kind === 'serve') return this.serve(plan.order, plan.payment);
       if (round === MAX_ROUNDS) throw new PaymentProviderUnavailableError();
       await this.closeBeforeNewAttempt(plan.attempts);
     }
@@ -123,17 +132,22 @@ export class PaymentsService {
     };
   }
 
-  /** Under the order's lock: reuse the current attempt, open a new one, or first close older sessions. */
-  private plan(orderId: string): Promise<Plan> {
+  /**
+   * Under the order's lock (the customer's token checked): reuse the current attempt, open a new
+   * one, or first close older sessions. Reads and the new attempt are explicit statements: four in
+   * all with the transaction's own.
+   */
+  private plan(orderId: string, token: string | undefined): Promise<Plan> {
     return this.em.transactional(async (em): Promise<Plan> => {
       const now = new Date();
-      const locked = await this.orders.lock(orderId);
-      if (!locked?.payable) throw new CheckoutNotAllowedError(locked?.status ?? 'gone');
-      const attempts = await em.find(
-        Payment,
-        { orderId },
-        { orderBy: { attempt: 'desc' }, lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-      );
+      // The order first, then its attempts (the order of every path that locks both), in one round trip.
+      const batch = new SqlBatch();
+      const [order, attempts] = await Promise.all([
+        this.orders.lockForCustomer(orderId, token, batch),
+        this.lockAttempts(em, orderId, batch),
+        batch.run(em),
+      ]);
+      if (!order.payable) throw new CheckoutNotAllowedError(order.status);
       const latest = attempts.at(0);
       let payment = latest?.canServeCheckout(now) ? latest : undefined;
       if (!payment) {
@@ -142,11 +156,12 @@ export class PaymentsService {
         payment = new Payment(
           orderId,
           (latest?.attempt ?? 0) + 1,
-          locked.total,
+          order.total,
           this.expiryFrom(now),
           new Date(now.getTime() + this.config.reconciliation.afterSeconds * 1000),
         );
-        em.persist(payment);
+        // Stored now, not by the unit of work: the next transaction reads it again under its lock.
+        await execute(em, insertOf(em, [payment]));
       }
       await emitWithinTransaction(
         this.events,
@@ -157,8 +172,27 @@ export class PaymentsService {
           now,
         ),
       );
-      return { kind: 'serve', payment };
+      return { kind: 'serve', order, payment };
     });
+  }
+
+  /** The order's attempts, newest first, locked until the transaction ends. */
+  private async lockAttempts(em: EntityManager, orderId: string, batch?: SqlBatch): Promise<Payment[]> {
+    const rows = await query(em, batch, {
+      text: 'select * from payments where order_id = ? order by attempt desc for update',
+      params: [orderId],
+    });
+    return rows.map((row) => hydrate(em, Payment, row));
+  }
+
+  /** One attempt, locked until the transaction ends. */
+  private async lockAttempt(em: EntityManager, paymentId: string, batch?: SqlBatch): Promise<Payment> {
+    const [row] = await query(em, batch, {
+      text: 'select * from payments where id = ? for update',
+      params: [paymentId],
+    });
+    if (!row) throw new Error(`Checkout attempt ${paymentId} is gone`);
+    return hydrate(em, Payment, row);
   }
 
   private async serve(order: PayableOrder, attempt: Payment): Promise<CheckoutView> {
@@ -179,15 +213,19 @@ export class PaymentsService {
     }
     const stillPayable = await this.em.transactional(async (em) => {
       // Re-checked under the order's lock: a cancellation may have committed while Stripe worked.
-      const locked = await this.orders.lock(order.id);
-      const payment = await em.findOneOrFail(Payment, attempt.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
+      const batch = new SqlBatch();
+      const [locked, payment] = await Promise.all([
+        this.orders.lockState(order.id, batch),
+        this.lockAttempt(em, attempt.id, batch),
+        batch.run(em),
+      ]);
       payment.opened(session);
-      if (locked?.payable && !payment.closeRequestedAt) return true;
-      payment.requestClose();
-      return false;
+      const payable = locked?.payable === true && !payment.closeRequestedAt;
+      if (!payable) payment.requestClose();
+      // Written now, in one statement; the close request's event (if any) goes to the outbox at commit.
+      await execute(em, updateOf(em, payment));
+      markStored(em, payment);
+      return payable;
     });
     if (!stillPayable) {
       // Never handed to the customer; expired now (and by reconciliation, should this fail).

@@ -152,9 +152,19 @@ export class SandboxScheduler {
   }
 
   private add(job: Job): void {
-    this.jobs.push(job);
-    this.jobs.sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq);
-    this.arm();
+    // In due order (ties: in the order scheduled), by binary search: a sandbox holds a timer per
+    // open session, and sorting them all again on every new one grew with their number.
+    let low = 0;
+    let high = this.jobs.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const other = this.jobs[middle];
+      if (other.dueAt < job.dueAt || (other.dueAt === job.dueAt && other.seq < job.seq)) low = middle + 1;
+      else high = middle;
+    }
+    this.jobs.splice(low, 0, job);
+    // The real timer follows the earliest job only.
+    if (low === 0) this.arm();
   }
 
   private timerNow(): number {

@@ -49,6 +49,7 @@ interface Runtime {
 export class SandboxServer {
   private readonly logger = new Logger('StripeSandbox');
   private server: Server | undefined;
+  private listeningPort: number | undefined;
   private storage: SandboxStorage | undefined;
   private runtime: Runtime | undefined;
   /** `stripe listen` sessions: of the server (its websocket), not of a runtime's stored state. */
@@ -69,8 +70,10 @@ export class SandboxServer {
   /** Where customers and API clients reach it (SANDBOX_PUBLIC_URL, or the port it listens on). */
   get baseUrl(): string {
     const { publicUrl, port } = this.config.sandbox;
-    const address = this.server?.address() as AddressInfo | null | undefined;
-    return publicUrl ?? `http://127.0.0.1:${address?.port ?? port}`;
+    if (publicUrl) return publicUrl;
+    // The port it listens on (asked of the socket once: every session's URL is made of it).
+    this.listeningPort ??= (this.server?.address() as AddressInfo | null | undefined)?.port;
+    return `http://127.0.0.1:${this.listeningPort ?? port}`;
   }
 
   get listening(): boolean {
@@ -128,6 +131,7 @@ export class SandboxServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.listeningPort = undefined;
     const runtime = this.runtime;
     this.runtime = undefined;
     if (runtime) await this.closeRuntime(runtime);

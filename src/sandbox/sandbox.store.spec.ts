@@ -14,8 +14,14 @@ class MapStorage extends SandboxStorage {
       this.failNext = false;
       return Promise.reject(new Error('database down'));
     }
-    this.writes.push({ rows, deleted });
-    for (const row of rows) this.rows.set(`${row.kind}/${row.id}`, structuredClone(row));
+    // The JSON the store hands over with a row is the row's data, as written.
+    for (const row of rows) {
+      if (row.json !== undefined && row.json !== JSON.stringify(row.data))
+        throw new Error(`${row.id}: json ≠ data`);
+    }
+    const plain = rows.map(({ kind, id, data }) => ({ kind, id, data }));
+    this.writes.push({ rows: plain, deleted });
+    for (const row of plain) this.rows.set(`${row.kind}/${row.id}`, structuredClone(row));
     for (const row of deleted) this.rows.delete(`${row.kind}/${row.id}`);
     return Promise.resolve();
   }

@@ -560,7 +560,7 @@ export class SandboxStore {
       const text = JSON.stringify(data);
       if (this.written.get(key) === text) continue;
       json.set(key, text);
-      rows.push({ kind: collection.kind, id: record.id, data });
+      rows.push({ kind: collection.kind, id: record.id, data, json: text });
     }
     try {
       await this.storage.write(

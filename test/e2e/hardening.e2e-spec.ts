@@ -7,6 +7,7 @@ import { placeOrder, productBySku } from '../support/factories';
 import { catalog, placeOrderAt } from '../support/service-api';
 import { startService } from '../support/service-process';
 import { OrdersClient } from '../support/sockets';
+import { waitFor } from '../support/wait';
 
 /**
  * Bad input and noisy clients: answers in the error shape, never a 500; security headers on the
@@ -131,7 +132,11 @@ describe('Logs at LOG_LEVEL=debug', () => {
       const [product] = await catalog(service.url);
       const order = await placeOrderAt(service.url, product.id);
       const tokenHash = createHash('sha256').update(order.accessToken).digest('hex');
-      const logs = service.output();
+      // Log lines leave asynchronously, after the response may have: wait for the request's last one.
+      const logs = await waitFor(() => {
+        const output = service.output();
+        return output.includes('"url":"/api/orders"},"res":{"statusCode":201}') && output;
+      }, 'the order request in the log');
       expect(logs).toContain('insert into \\"orders\\"'); // debug logging is on
       expect(logs).not.toContain('buyer@example.com');
       expect(logs).not.toContain(tokenHash);

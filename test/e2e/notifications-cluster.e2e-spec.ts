@@ -1,9 +1,11 @@
+import { Client } from 'pg';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
 import { PrivateRedis } from '../support/redis-server';
 import { freePort, type ServiceProcess, startService } from '../support/service-process';
 import { OrdersClient } from '../support/sockets';
+import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait';
 
 /**
@@ -11,6 +13,12 @@ import { waitFor } from '../support/wait';
  * (`npm run build` first; `npm test` does it) as child processes.
  */
 jest.setTimeout(120_000);
+
+/**
+ * How long a test waits for a push: generous, since the machine may be loaded (the push itself
+ * comes in milliseconds; time is never what is asserted).
+ */
+const PUSH_WAIT_MS = 30_000;
 
 const CONNECTED = 'Redis connected';
 const UNAVAILABLE = 'Redis unavailable';
@@ -105,11 +113,13 @@ describe('Live status across instances (Redis adapter)', () => {
 
     const order = await api(b).placeOrder();
     const onA = await client(a, order);
-    await onA.heard(order.id, 'pending');
+    await onA.heard(order.id, 'pending', PUSH_WAIT_MS);
 
     await api(b).cancel(order);
 
-    expect(await onA.heard(order.id, 'canceled')).toMatchObject({ reason: 'Canceled by the customer' });
+    expect(await onA.heard(order.id, 'canceled', PUSH_WAIT_MS)).toMatchObject({
+      reason: 'Canceled by the customer',
+    });
     expect(onA.statuses.map((m) => [m.orderId, m.status])).toEqual([
       [order.id, 'pending'],
       [order.id, 'canceled'],
@@ -141,14 +151,14 @@ describe('Live status across instances (Redis adapter)', () => {
 
       // A change made on A reaches A's own clients.
       const onA = await client(a, local);
-      await onA.heard(local.id, 'pending');
+      await onA.heard(local.id, 'pending', PUSH_WAIT_MS);
       expect(await api(a).cancel(local)).toMatchObject({ status: 'canceled' });
-      await onA.heard(local.id, 'canceled');
+      await onA.heard(local.id, 'canceled', PUSH_WAIT_MS);
 
       // A change made on B meanwhile is committed; A's client cannot hear of it yet.
       const missed = await api(a).placeOrder();
       const missedOnA = await client(a, missed);
-      await missedOnA.heard(missed.id, 'pending');
+      await missedOnA.heard(missed.id, 'pending', PUSH_WAIT_MS);
       expect(await api(b).cancel(missed)).toMatchObject({ status: 'canceled' });
 
       // Redis returns on the same address: both instances reconnect on their own.
@@ -164,13 +174,60 @@ describe('Live status across instances (Redis adapter)', () => {
       // Cross-instance pushes work again.
       const order = await api(b).placeOrder();
       const again = await client(a, order);
-      await again.heard(order.id, 'pending');
+      await again.heard(order.id, 'pending', PUSH_WAIT_MS);
       await api(b).cancel(order);
-      await again.heard(order.id, 'canceled');
+      await again.heard(order.id, 'canceled', PUSH_WAIT_MS);
 
       // Each change of the link was logged once, however many retries it took.
       expect([logLines(a, UNAVAILABLE), logLines(a, CONNECTED)]).toEqual([1, 2]);
       expect([logLines(b, UNAVAILABLE), logLines(b, CONNECTED)]).toEqual([1, 1]);
+    });
+
+    it('brings the followers of an instance up to date when its own link returns, for pushes that went out meanwhile', async () => {
+      // A reaches Redis through a relay the test cuts: B keeps its link, A loses its own.
+      const relay = await TcpProxy.start(redis.port);
+      const db = new Client({ connectionString: process.env.DATABASE_URL });
+      await db.connect();
+      try {
+        const a = await instance(`redis://127.0.0.1:${relay.port}`);
+        const b = await instance(redis.url);
+        await Promise.all([logged(a, CONNECTED), logged(b, CONNECTED)]);
+        const order = await api(b).placeOrder();
+        const onA = await client(a, order);
+        await onA.heard(order.id, 'pending', PUSH_WAIT_MS);
+
+        await relay.cut();
+        await logged(a, UNAVAILABLE);
+        // B is linked: it publishes the push, and as far as it can tell the push is delivered. A,
+        // cut off, is not listening.
+        expect(await api(b).cancel(order)).toMatchObject({ status: 'canceled' });
+        await waitFor(
+          async () =>
+            (
+              await db.query<{ status: string }>(
+                `select d.status from outbox_deliveries d join outbox_events e on e.id = d.event_id
+                  where d.subscriber = 'notifications.push-status' and e.payload->>'orderId' = $1
+                    and e.payload->>'status' = 'canceled'`,
+                [order.id],
+              )
+            ).rows[0]?.status === 'delivered',
+          'B to deliver the push of the cancellation',
+          30_000,
+          100,
+        );
+        expect(onA.statuses.map((message) => message.status)).toEqual(['pending']);
+
+        // A's link returns: its client hears the current status without asking again.
+        await relay.restore();
+        await logged(a, CONNECTED, 2);
+        expect(await onA.heard(order.id, 'canceled', PUSH_WAIT_MS)).toMatchObject({
+          reason: 'Canceled by the customer',
+        });
+        await logged(a, 'Live status re-sent after Redis returned');
+      } finally {
+        await db.end();
+        await relay.cut();
+      }
     });
   });
 });

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { io } from 'socket.io-client';
 import { Order } from '../../src/orders/order.entity';
 import { AppConfig } from '../../src/config';
+import { OrdersReader } from '../../src/orders';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
 import { placeOrder, type PlacedOrderBody } from '../support/factories';
@@ -66,6 +67,33 @@ describe('Live order status over Socket.IO (/orders)', () => {
 
       const client = await follow(order);
       expect(await client.heard(order.id, 'failed')).toMatchObject({ reason: 'Your card was declined.' });
+    });
+
+    it('still sends the status, and then the pushes, when the database fails the read after admission', async () => {
+      const order = await placeOrder(t);
+      const read = OrdersReader.prototype.getForCustomer;
+      let reads = 0;
+      // The handshake's read succeeds; the read after joining the room and its first retry fail, as
+      // reads do while PostgreSQL restarts.
+      const failing = jest.spyOn(OrdersReader.prototype, 'getForCustomer').mockImplementation(function (
+        this: OrdersReader,
+        id,
+        token,
+      ) {
+        reads++;
+        if (reads === 2 || reads === 3)
+          return Promise.reject(new Error('Connection terminated unexpectedly'));
+        return read.call(this, id, token);
+      });
+      try {
+        const client = await follow(order);
+        await client.heard(order.id, 'pending', 30_000);
+        expect(reads).toBe(4);
+        await cancel(order);
+        await client.heard(order.id, 'canceled', 30_000);
+      } finally {
+        failing.mockRestore();
+      }
     });
   });
 

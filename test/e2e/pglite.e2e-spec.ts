@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startService } from '../support/service-process';
+import { waitFor } from '../support/wait';
 
 /**
  * The default a newcomer gets: no DATABASE_URL, so the built service (as `npm start` runs it) boots
@@ -13,12 +14,22 @@ describe('Embedded database (PGlite)', () => {
   const env = { DATABASE_URL: '', DATA_DIR: dataDir };
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('boots on migrations, serves orders, and keeps them across a restart', async () => {
+  it('boots on migrations, serves orders and checkouts, and keeps them across a restart', async () => {
     const first = await startService(env);
     let order: { id: string; accessToken: string; totalAmount: number };
+    let session: { sessionId: string; url: string };
+    const checkout = (baseUrl: string) =>
+      fetch(`${baseUrl}/api/orders/${order.id}/checkout`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${order.accessToken}` },
+      });
     try {
+      // Log lines leave asynchronously: wait for them rather than read the output at once.
+      await waitFor(
+        () => first.output().includes('Applied migrations: Migration20261126194947_orders'),
+        'the migrations in the log',
+      );
       expect(first.output()).toContain(`Database: embedded PGlite in ${join(dataDir, 'pglite')}`);
-      expect(first.output()).toContain('Applied migrations: Migration20261126194947_orders');
       const products = (await (await fetch(`${first.url}/api/products`)).json()) as {
         id: string;
         sku: string;
@@ -35,6 +46,11 @@ describe('Embedded database (PGlite)', () => {
       expect(created.status).toBe(201);
       order = (await created.json()) as typeof order;
       expect(order.totalAmount).toBe(3 * 1450);
+      // A checkout (the offline sandbox answers as Stripe): its statements run on PGlite too.
+      const opened = await checkout(first.url);
+      expect(opened.status).toBe(201);
+      session = (await opened.json()) as typeof session;
+      expect(session.sessionId).toMatch(/^cs_test_/);
       expect((await fetch(`${first.url}/api/health/ready`)).status).toBe(200);
     } finally {
       await first.stop();
@@ -48,6 +64,10 @@ describe('Embedded database (PGlite)', () => {
       });
       expect(fetched.status).toBe(200);
       expect(await fetched.json()).toMatchObject({ id: order.id, status: 'pending', totalAmount: 4350 });
+      // The attempt was kept: the session still open is handed out again, not a second one.
+      const again = await checkout(second.url);
+      expect(again.status).toBe(201);
+      expect(await again.json()).toMatchObject({ sessionId: session.sessionId, url: session.url });
       const products = (await (await fetch(`${second.url}/api/products`)).json()) as unknown[];
       expect(products).toHaveLength(5); // seeded once, not again on the second boot
     } finally {

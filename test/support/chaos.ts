@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
@@ -55,6 +55,8 @@ interface Tracked {
   order: PlacedOrderBody;
   sessionUrl: string;
   client?: OrdersClient;
+  /** What happened to this order on the test's side (API attempts, socket events), for a failure's report. */
+  trail: string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -85,9 +87,11 @@ async function pool<T>(
  */
 export async function runChaos(
   orders: number,
-  log: (line: string) => void = () => undefined,
+  print: (line: string) => void = () => undefined,
 ): Promise<ChaosReport> {
   const started = Date.now();
+  const clock = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const log = (line: string) => print(`${clock()} ${line}`);
   const faults: string[] = [];
   const pg = await PrivatePostgres.start('chaos_test');
   const redis = await PrivateRedis.start();
@@ -101,6 +105,10 @@ export async function runChaos(
   const db = new Pool({ connectionString: pg.url, max: 4 });
   db.on('error', () => undefined);
   const tracked: Tracked[] = [];
+  let killedOutput = '';
+  let finished = false;
+  let killedDuringCancel: string | undefined;
+  const faultTimeline: string[] = [];
   try {
     sandbox = await startSandboxProcess({
       DATABASE_URL: '',
@@ -139,15 +147,21 @@ export async function runChaos(
 
     /** An API call as a careful client makes it: an Idempotency-Key, and retries (for up to ~100 s: a request in flight on a killed instance holds its key for 30 s) on the other instance. */
     let apiRetries = 0;
+    /** Set while the kill waits for a cancellation to be in flight on instance A. */
+    let onCancelSentToA: ((path: string) => void) | undefined;
     const api = async <T>(
       method: string,
       path: string,
       body?: object,
       token?: string,
+      trail?: string[],
     ): Promise<{ status: number; body: T }> => {
       const key = randomUUID();
       for (let attempt = 0; ; attempt++) {
         const url = urls()[attempt % 2];
+        const note = (what: string) =>
+          trail?.push(`${clock()} ${method} ${path} #${attempt} on ${url}: ${what}`);
+        if (onCancelSentToA && path.endsWith('/cancel') && url === urls()[0]) onCancelSentToA(path);
         try {
           const response = await fetch(`${url}${path}`, {
             method,
@@ -160,6 +174,7 @@ export async function runChaos(
             signal: AbortSignal.timeout(20_000),
           });
           const text = await response.text();
+          note(`${response.status} ${text.slice(0, 120)}`);
           if ((response.status >= 500 || response.status === 409) && attempt < 240) {
             if (response.status !== 409 || text.includes('IDEMPOTENCY.IN_FLIGHT')) {
               apiRetries++;
@@ -169,6 +184,7 @@ export async function runChaos(
           }
           return { status: response.status, body: JSON.parse(text) as T };
         } catch (error) {
+          note(`no answer: ${(error as Error).message}`);
           if (attempt >= 240) throw error;
           apiRetries++;
           await sleep(400);
@@ -205,7 +221,12 @@ export async function runChaos(
         );
         if (checkout.status !== 201)
           throw new Error(`checkout ${i}: ${checkout.status} ${JSON.stringify(checkout.body)}`);
-        const entry: Tracked = { story: STORIES[i % STORIES.length], order, sessionUrl: checkout.body.url };
+        const entry: Tracked = {
+          story: STORIES[i % STORIES.length],
+          order,
+          sessionUrl: checkout.body.url,
+          trail: [],
+        };
         if (i < 1000) {
           entry.client = await OrdersClient.connect(
             urls()[i % 2],
@@ -216,6 +237,21 @@ export async function runChaos(
               reconnectionDelayMax: 1000,
               transports: ['websocket'],
             },
+          );
+          const { socket } = entry.client;
+          const trail = (what: string) => entry.trail.push(`${clock()} socket: ${what}`);
+          socket.on('connect', () => trail('connected'));
+          socket.on('disconnect', (reason) => trail(`disconnected (${reason})`));
+          socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+            trail(`connect_error ${error.message} ${JSON.stringify(error.data ?? null)}`);
+            // As the storefront does: socket.io retries a transport failure itself; a refusal by the
+            // server it does not, and only "Order not found" is final.
+            if (!socket.active && error.data?.code !== 'ORDERS.NOT_FOUND') {
+              setTimeout(() => finished || socket.connect(), 1000).unref();
+            }
+          });
+          socket.on('order.status', (message: { status: string; updatedAt: string }) =>
+            trail(`heard ${message.status} (${message.updatedAt})`),
           );
         }
         tracked[i] = entry;
@@ -231,20 +267,43 @@ export async function runChaos(
       await at(0.15);
       faults.push('PostgreSQL restarted');
       log('fault: restarting PostgreSQL');
+      faultTimeline.push(`${clock()} PostgreSQL restarting`);
       await pg.restart();
+      faultTimeline.push(`${clock()} PostgreSQL restarted`);
       await at(0.4);
+      // The kill comes while a cancellation is in flight on A (up to 50 ms after it was sent: before
+      // or after its commit), the case where a customer's request dies with the instance.
+      const inFlight = await new Promise<string | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          onCancelSentToA = undefined;
+          resolve(undefined);
+        }, 30_000);
+        onCancelSentToA = (path) => {
+          onCancelSentToA = undefined;
+          clearTimeout(timer);
+          setTimeout(() => resolve(path), Math.random() * 50);
+        };
+      });
       faults.push('instance A SIGKILLed and started again');
-      log('fault: SIGKILL instance A');
+      log(`fault: SIGKILL instance A${inFlight ? ' (a cancellation in flight on it)' : ''}`);
+      faultTimeline.push(
+        `${clock()} instance A SIGKILLed; in flight on it: ${inFlight ?? 'no cancellation'}`,
+      );
+      killedDuringCancel = inFlight;
       instances[0]!.kill('SIGKILL');
       await instances[0]!.exited;
+      killedOutput = instances[0]!.output();
       await sleep(1000);
       await start(0);
+      faultTimeline.push(`${clock()} instance A answers again`);
       await at(0.6);
       faults.push('Redis stopped for 10 s');
       log('fault: Redis down for 10 s');
       await redis.stop();
+      faultTimeline.push(`${clock()} Redis stopped`);
       await sleep(10_000);
       await redis.start();
+      faultTimeline.push(`${clock()} Redis started`);
     })();
     await pool(tracked, 12, async (entry) => {
       const { story, order, sessionUrl } = entry;
@@ -272,7 +331,13 @@ export async function runChaos(
         case 'expired':
           break;
         case 'canceled': {
-          const canceled = await api('POST', `/api/orders/${order.id}/cancel`, undefined, order.accessToken);
+          const canceled = await api(
+            'POST',
+            `/api/orders/${order.id}/cancel`,
+            undefined,
+            order.accessToken,
+            entry.trail,
+          );
           if (canceled.status !== 200) {
             throw new Error(`cancel ${order.id}: ${canceled.status} ${JSON.stringify(canceled.body)}`);
           }
@@ -285,21 +350,26 @@ export async function runChaos(
 
     // Phase C: once the bank payments are processing, the clock passes settlement and expiry.
     log('waiting for bank payments to be processing');
-    const waitAll = async (what: string, check: (entry: Tracked) => Promise<boolean>) => {
-      await waitFor(
-        async () => {
-          for (const entry of tracked) if (!(await check(entry))) return false;
-          return true;
-        },
-        what,
-        600_000,
-        500,
+    /** Every order's status, in one query (an empty map while the database restarts). */
+    const statuses = async () =>
+      new Map(
+        (
+          await db
+            .query<{ id: string; status: string }>('select id, status from orders')
+            .catch(() => ({ rows: [] as { id: string; status: string }[] }))
+        ).rows.map((row) => [row.id, row.status]),
       );
-    };
-    await waitAll('bank payments processing', async ({ story, order }) =>
-      story === 'bank_settled' || story === 'bank_failed'
-        ? (await statusOf(order.id)) === 'processing'
-        : true,
+    await waitFor(
+      async () => {
+        const status = await statuses();
+        return tracked.every(
+          ({ story, order }) =>
+            (story !== 'bank_settled' && story !== 'bank_failed') || status.get(order.id) === 'processing',
+        );
+      },
+      'bank payments processing',
+      600_000,
+      500,
     );
     log('advancing the sandbox clock past settlement and expiry');
     await advanceSandboxClock(sandbox.url, 36 * 60);
@@ -308,8 +378,7 @@ export async function runChaos(
     log('waiting for every order to reach its end');
     const settled = await waitFor(
       async () => {
-        const { rows } = await db.query<{ id: string; status: string }>('select id, status from orders');
-        const status = new Map(rows.map((row) => [row.id, row.status]));
+        const status = await statuses();
         return (
           tracked.every((entry) => status.get(entry.order.id) === EXPECTED[entry.story].status) || undefined
         );
@@ -387,6 +456,31 @@ export async function runChaos(
       )
     ).rows;
     log(`API retries by clients: ${apiRetries}`);
+    const cutShort = tracked.find((entry) => killedDuringCancel?.includes(entry.order.id));
+    if (cutShort) {
+      const tries = cutShort.trail.filter((line) => line.includes('/cancel'));
+      const shown = tries.length > 6 ? [...tries.slice(0, 3), '…', ...tries.slice(-2)] : tries;
+      log(
+        `the cancellation in flight at the kill (order ${cutShort.order.id}, now ${finalOf.get(cutShort.order.id)}), ${tries.length} tries:\n  ${shown.join('\n  ')}`,
+      );
+    }
+    const troubled = new Set(
+      [...lost, ...doubled, ...mismatches, ...clientsWrong].map((line) => line.split(' ')[0]),
+    );
+    if (troubled.size > 0) {
+      const file = await explain(
+        db,
+        tracked.filter((entry) => troubled.has(entry.order.id)),
+        [
+          ['fault timeline', faultTimeline.join('\n')],
+          ['instance A (killed)', killedOutput],
+          ['instance A', instances[0]?.output() ?? ''],
+          ['instance B', instances[1]?.output() ?? ''],
+          ['sandbox', sandbox.output()],
+        ],
+      );
+      log(`what happened to the orders that went wrong: ${file}`);
+    }
     return {
       orders,
       clients: withClient.length,
@@ -404,6 +498,7 @@ export async function runChaos(
       seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
+    finished = true;
     for (const entry of tracked) entry?.client?.close();
     await db.end().catch(() => undefined);
     for (const instance of instances) await instance?.stop();
@@ -418,4 +513,55 @@ export async function runChaos(
 /** The message with the latest `updatedAt` a client heard (what a client shows). */
 function latest(client: OrdersClient) {
   return [...client.statuses].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt)).at(-1);
+}
+
+/**
+ * Writes what is known about the orders that went wrong (the test's trail of each, its history with
+ * internal notes, its webhook events and outbox deliveries) and every process's output to a file
+ * under test/artifacts, and returns its path.
+ */
+async function explain(db: Pool, entries: Tracked[], outputs: [string, string][]): Promise<string> {
+  const sections: string[] = [];
+  for (const entry of entries) {
+    const id = entry.order.id;
+    const history = await db.query(
+      `select id, from_status, to_status, reason, source_kind, source_ref, internal, occurred_at
+         from order_history where order_id = $1 order by id`,
+      [id],
+    );
+    const events = await db.query(
+      `select id, type, outcome, detail, deliveries, received_at, last_delivery_at
+         from processed_webhook_events where order_id = $1 order by received_at`,
+      [id],
+    );
+    const deliveries = await db.query(
+      `select e.name, e.created_at as event_at, e.payload, d.subscriber, d.status, d.attempts, d.last_error,
+              d.next_attempt_at, d.locked_until, d.delivered_at
+         from outbox_events e join outbox_deliveries d on d.event_id = e.id
+        where e.payload->>'orderId' = $1 order by e.created_at, d.id`,
+      [id],
+    );
+    const payments = await db.query(`select * from payments where order_id = $1 order by attempt`, [id]);
+    sections.push(
+      [
+        `=== order ${id} (${entry.story}), client heard: ${entry.client ? JSON.stringify(entry.client.statuses) : '-'}`,
+        '--- trail',
+        ...entry.trail,
+        '--- history',
+        ...history.rows.map((row) => JSON.stringify(row)),
+        '--- webhook events',
+        ...events.rows.map((row) => JSON.stringify(row)),
+        '--- outbox',
+        ...deliveries.rows.map((row) => JSON.stringify(row)),
+        '--- payments',
+        ...payments.rows.map((row) => JSON.stringify(row)),
+      ].join('\n'),
+    );
+  }
+  for (const [name, text] of outputs) sections.push(`=== ${name}\n${text}`);
+  const dir = join(__dirname, '..', 'artifacts');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  writeFileSync(file, sections.join('\n\n'));
+  return file;
 }

@@ -4,8 +4,10 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { findChromium, NO_CHROMIUM } from './chromium';
+import { postgresBinDir } from './private-postgres';
 
 const E2E = join(__dirname, '..', 'e2e');
+const CHAOS = join(__dirname, '..', 'chaos');
 const COMPOSE = 'docker compose -f docker-compose.test.yml up -d';
 
 /**
@@ -21,16 +23,21 @@ export default async function globalSetup(globalConfig: {
 }): Promise<void> {
   process.loadEnvFile(`${__dirname}/../../.env.test`);
   const files = selectedE2eFiles(globalConfig);
-  if (files.length === 0) return; // unit tests only: no database, no browser
+  const chaos = chaosSelected(globalConfig);
+  if (files.length === 0 && !chaos) return; // unit tests only: no database, no browser
+  const privateClusters = chaos || files.some((file) => file.includes('database-faults'));
   const missing = [
-    await checkPostgres(),
+    files.length ? await checkPostgres() : undefined,
     files.some((file) => file.includes('notifications-cluster')) ? await checkRedis() : undefined,
+    chaos ? checkRedisServer() : undefined,
+    privateClusters ? checkPostgresServerBinaries() : undefined,
     files.some((file) => file.includes('browser')) && !findChromium() ? NO_CHROMIUM : undefined,
   ].filter((line): line is string => line !== undefined);
   if (missing.length) {
-    console.error(`\n${missing.join('\n')}`);
+    console.error(`\n${[...new Set(missing)].join('\n')}`);
     process.exit(1);
   }
+  if (files.length === 0) return; // the chaos run alone: it brings its own PostgreSQL and Redis
 
   const url = process.env.DATABASE_URL!;
   const database = new URL(url).pathname.slice(1);
@@ -48,23 +55,39 @@ export default async function globalSetup(globalConfig: {
   }
 }
 
-/** The end-to-end test files this run will run (all of them, unless projects or paths narrow it). */
-function selectedE2eFiles(config: { testPathPatterns?: unknown }): string[] {
+/** The projects named after --selectProjects (none: all of them). */
+function selectedProjects(): string[] {
   // Jest does not hand --selectProjects to a global setup: read it from the command line.
   const flag = process.argv.indexOf('--selectProjects');
-  const projects =
-    flag < 0
-      ? []
-      : process.argv
-          .slice(flag + 1)
-          .filter((_, i, rest) => !rest.slice(0, i + 1).some((a) => a.startsWith('-')));
-  if (projects.length && !projects.includes('e2e')) return [];
+  return flag < 0
+    ? []
+    : process.argv
+        .slice(flag + 1)
+        .filter((_, i, rest) => !rest.slice(0, i + 1).some((a) => a.startsWith('-')));
+}
+
+/** Test files of `dir` that this run will run (all of them, unless paths narrow it). */
+function selectedFiles(dir: string, config: { testPathPatterns?: unknown }): string[] {
   const given = config.testPathPatterns as { patterns?: string[] } | string[] | undefined;
   const patterns = (Array.isArray(given) ? given : (given?.patterns ?? [])).map((p) => new RegExp(p, 'i'));
-  const files = readdirSync(E2E)
+  const files = readdirSync(dir)
     .filter((name) => name.endsWith('.e2e-spec.ts'))
-    .map((name) => join(E2E, name));
+    .map((name) => join(dir, name));
   return patterns.length ? files.filter((file) => patterns.some((pattern) => pattern.test(file))) : files;
+}
+
+/** The end-to-end test files this run will run (all of them, unless projects or paths narrow it). */
+function selectedE2eFiles(config: { testPathPatterns?: unknown }): string[] {
+  const projects = selectedProjects();
+  if (projects.length && !projects.includes('e2e')) return [];
+  return selectedFiles(E2E, config);
+}
+
+/** Whether this run includes the chaos run (`npm test`, `npm run chaos`). */
+function chaosSelected(config: { testPathPatterns?: unknown }): boolean {
+  const projects = selectedProjects();
+  if (projects.length && !projects.includes('chaos')) return false;
+  return selectedFiles(CHAOS, config).length > 0;
 }
 
 async function checkPostgres(): Promise<string | undefined> {
@@ -86,12 +109,28 @@ async function checkPostgres(): Promise<string | undefined> {
   }
 }
 
-async function checkRedis(): Promise<string | undefined> {
+function checkRedisServer(): string | undefined {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return undefined;
   } catch {
-    return 'redis-server not found (the live-status tests start their own): apt-get install redis-server';
+    return 'redis-server not found (the live-status and chaos tests start their own): apt-get install redis-server';
   }
+}
+
+/** The fault tests and the chaos run start PostgreSQL clusters of their own (initdb, pg_ctl). */
+function checkPostgresServerBinaries(): string | undefined {
+  try {
+    postgresBinDir();
+    return undefined;
+  } catch {
+    return 'PostgreSQL server binaries not found under /usr/lib/postgresql/<major>/bin (the fault and chaos tests run initdb): apt-get install postgresql';
+  }
+}
+
+async function checkRedis(): Promise<string | undefined> {
+  const binary = checkRedisServer();
+  if (binary) return binary;
   const socket = new Socket();
   const reachable = await new Promise<boolean>((resolve) => {
     socket.setTimeout(3000);

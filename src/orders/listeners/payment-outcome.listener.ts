@@ -8,16 +8,17 @@ import {
   PaymentProcessingEvent,
   PaymentReportNotedEvent,
   PaymentSucceededEvent,
-} from '../../payments';
+} from '../../payments/events';
 import { Order } from '../order.entity';
-import { REASONS } from '../order-status';
+import { applyPaymentOutcome } from '../payment-outcomes';
 
 /**
  * What payments learn, applied to the order. Must succeed together with the payments module's
  * ledger row and attempt update: these handlers run inside the payments transaction (the injected
  * `em` resolves to it) and let errors through (`suppressErrors: false`), so that a failure here
  * rolls everything back and Stripe delivers the event again. The payments module already holds
- * the order's row lock.
+ * the order's row lock. (The webhook's explicit statements apply the same rules through
+ * `OrderAccess.fromRow`.)
  */
 @Injectable()
 export class PaymentOutcomeListener {
@@ -30,32 +31,27 @@ export class PaymentOutcomeListener {
 
   @OnEvent(PaymentProcessingEvent.eventName, { suppressErrors: false })
   async markOrderProcessing(event: PaymentProcessingEvent): Promise<void> {
-    (await this.order(event.orderId)).markProcessing(REASONS.processing, event.source, event.occurredAt);
+    applyPaymentOutcome(await this.order(event.orderId), event);
   }
 
   @OnEvent(PaymentSucceededEvent.eventName, { suppressErrors: false })
   async markOrderPaid(event: PaymentSucceededEvent): Promise<void> {
-    const order = await this.order(event.orderId);
-    // The payments module checked the amount; an order is never paid for a sum it does not cost.
-    if (order.total.amount !== event.amount || order.total.currency !== event.currency) {
-      throw new Error(`Payment of ${event.amount} ${event.currency} does not match order ${order.id}`);
-    }
-    order.markPaid(REASONS.paid, event.source, event.occurredAt);
+    applyPaymentOutcome(await this.order(event.orderId), event);
   }
 
   @OnEvent(PaymentFailedEvent.eventName, { suppressErrors: false })
   async markOrderFailed(event: PaymentFailedEvent): Promise<void> {
-    (await this.order(event.orderId)).markFailed(event.reason, event.source, event.occurredAt);
+    applyPaymentOutcome(await this.order(event.orderId), event);
   }
 
   @OnEvent(PaymentNeedsReviewEvent.eventName, { suppressErrors: false })
   async flagOrderForReview(event: PaymentNeedsReviewEvent): Promise<void> {
-    (await this.order(event.orderId)).flagForReview(event.reason, event.source, event.occurredAt);
+    applyPaymentOutcome(await this.order(event.orderId), event);
   }
 
   @OnEvent(PaymentReportNotedEvent.eventName, { suppressErrors: false })
   async noteReport(event: PaymentReportNotedEvent): Promise<void> {
-    (await this.order(event.orderId)).noteIgnoredReport(event.description, event.source, event.occurredAt);
+    applyPaymentOutcome(await this.order(event.orderId), event);
   }
 
   private order(id: string): Promise<Order> {

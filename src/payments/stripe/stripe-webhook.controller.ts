@@ -1,11 +1,12 @@
 import { Controller, Headers, HttpCode, HttpStatus, Post, type RawBodyRequest, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { STRIPE_WEBHOOK_ROUTE } from '../../shared/webhook-route';
 import { WebhookContentTypeError } from '../payment.errors';
 import { WebhookIntake } from './webhook-intake.service';
 
 @ApiTags('webhooks')
-@Controller('webhooks/stripe')
+@Controller(STRIPE_WEBHOOK_ROUTE.path)
 export class StripeWebhookController {
   constructor(private readonly intake: WebhookIntake) {}
 

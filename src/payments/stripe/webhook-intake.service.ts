@@ -1,7 +1,9 @@
+import { EnsureRequestContext } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { CheckoutOutcomes, type Outcome } from '../checkout-outcomes.service';
+import { SqlTransactions } from '../../shared/database/sql-transactions';
+import { CheckoutOutcomes, isSessionReport, notActedOn, type Outcome } from '../checkout-outcomes.service';
 import {
   EventNotReplayableError,
   LedgerEventNotFoundError,
@@ -14,6 +16,7 @@ import { ReviewKind } from '../review/review-item.entity';
 import { ReviewQueue } from '../review/review-queue';
 import { WebhookOutcome } from './processed-webhook-event.entity';
 import { WebhookLedger } from './webhook-ledger';
+import { WebhookSessionReports } from './webhook-session-reports';
 
 export type WebhookReceipt = Outcome | { outcome: 'duplicate'; orderId: null; detail: string };
 
@@ -43,6 +46,8 @@ export class WebhookIntake {
     private readonly reviews: ReviewQueue,
     private readonly config: AppConfig,
     private readonly refunds: RefundsService,
+    private readonly sessionReports: WebhookSessionReports,
+    private readonly transactions: SqlTransactions,
   ) {}
 
   async receive(rawBody: Buffer, signature: string | undefined): Promise<WebhookReceipt> {
@@ -63,7 +68,33 @@ export class WebhookIntake {
       );
       throw new WebhookLivemodeMismatchError(expected);
     }
-    const receipt = await this.em.transactional(async (): Promise<WebhookReceipt> => {
+    const receipt = await this.intake(event);
+    this.logger.log(
+      {
+        stripeEventId: event.id,
+        type: event.providerType,
+        orderId: receipt.orderId,
+        outcome: receipt.outcome,
+      },
+      `Webhook ${event.providerType}: ${receipt.outcome} (${receipt.detail})`,
+    );
+    return receipt;
+  }
+
+  /**
+   * The ledger and the effect, in one transaction. Reports about a Checkout Session (most of the
+   * traffic) and types we do not act on take explicit statements, one round trip each; the rest
+   * (declines, refunds, disputes, unreadable events) MikroORM's unit of work.
+   */
+  private intake(event: PaymentEvent): Promise<WebhookReceipt> {
+    if (isSessionReport(event)) return this.sessionReports.receive(event);
+    if (event.type === 'unsupported') return this.ignore(event);
+    return this.inUnitOfWork(event);
+  }
+
+  @EnsureRequestContext()
+  private inUnitOfWork(event: PaymentEvent): Promise<WebhookReceipt> {
+    return this.em.transactional(async (): Promise<WebhookReceipt> => {
       if (!(await this.ledger.claim(event.id, event.providerType))) {
         return { outcome: 'duplicate', orderId: null, detail: 'delivered before' };
       }
@@ -76,16 +107,19 @@ export class WebhookIntake {
       await this.ledger.record(event.id, applied.outcome, applied.orderId, applied.detail);
       return applied;
     });
-    this.logger.log(
-      {
-        stripeEventId: event.id,
-        type: event.providerType,
-        orderId: receipt.orderId,
-        outcome: receipt.outcome,
-      },
-      `Webhook ${event.providerType}: ${receipt.outcome} (${receipt.detail})`,
+  }
+
+  /** A type we do not act on: recorded as ignored, claim and outcome in one statement. */
+  private async ignore(event: PaymentEvent): Promise<WebhookReceipt> {
+    const ignored = notActedOn(event);
+    const [row] = await this.transactions.run((tx) =>
+      tx.commit<{ deliveries: number }>(
+        this.ledger.claimRecordedStatement(event.id, event.providerType, ignored.outcome, ignored.detail),
+      ),
     );
-    return receipt;
+    return row.deliveries === 1
+      ? ignored
+      : { outcome: 'duplicate', orderId: null, detail: 'delivered before' };
   }
 
   /**

@@ -10,6 +10,8 @@ export interface StoredRow {
   kind: string;
   id: string;
   data: unknown;
+  /** `data` as JSON, when the caller has it already (the store compares it with what it wrote). */
+  json?: string;
 }
 
 export abstract class SandboxStorage {
@@ -89,7 +91,7 @@ export class SqlStorage extends SandboxStorage {
        select ?, r.kind, r.id, r.data, now()
        from jsonb_to_recordset(?::jsonb) as r(kind text, id text, data jsonb)
        on conflict (account, kind, id) do update set data = excluded.data, updated_at = excluded.updated_at`,
-      [JSON.stringify(deleted), this.account, this.account, JSON.stringify(rows)],
+      [JSON.stringify(deleted), this.account, this.account, rowsJson(rows)],
     );
   }
 
@@ -104,4 +106,13 @@ export class SqlStorage extends SandboxStorage {
   override close(): Promise<void> {
     return this.onClose();
   }
+}
+
+/** `JSON.stringify(rows)` (without `json`), reusing each row's JSON where it is given. */
+function rowsJson(rows: readonly StoredRow[]): string {
+  const items = rows.map(
+    (row) =>
+      `{"kind":${JSON.stringify(row.kind)},"id":${JSON.stringify(row.id)},"data":${row.json ?? JSON.stringify(row.data)}}`,
+  );
+  return `[${items.join(',')}]`;
 }

@@ -1,14 +1,28 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Random bytes from the CSPRNG, drawn a few kilobytes at a time (as `randomUUID` does) rather than
+ * one system call per id: a Checkout Session takes half a dozen ids. Each byte is used once.
+ */
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+function randomByte(): number {
+  if (used === pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  return pool[used++];
+}
 
 /** `length` random letters and digits (uniform: 62 × 4 = 248 < 256, bytes above are dropped). */
 export function alphanumeric(length: number): string {
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
-    }
+    const byte = randomByte();
+    if (byte < 248) out += ALPHANUMERIC[byte % 62];
   }
   return out;
 }

@@ -1,13 +1,26 @@
 import { MikroORM } from '@mikro-orm/core';
-import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { MikroOrmMiddleware, MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  OnApplicationShutdown,
+  OnModuleInit,
+  RequestMethod,
+} from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { migrateToLatest } from './migrate';
 import { ormOptions } from './orm.config';
+import { DetachedEntities } from './detached-entities';
 import { RetentionJob } from './retention.job';
+import { SqlTransactions } from './sql-transactions';
 import { redactUrl } from '../redact-url';
+import { STRIPE_WEBHOOK_ROUTE } from '../webhook-route';
 
 /** The embedded database, or null when DATABASE_URL is set. */
 @Module({
@@ -38,19 +51,30 @@ class EmbeddedPostgresModule {}
       useFactory: (config: AppConfig, embedded: EmbeddedPostgres | null) => ({
         ...ormOptions(config.database, embedded ?? undefined),
         autoLoadEntities: true,
-        // A request context (a fresh unit of work) for every HTTP request, in Express 5 route syntax.
-        forRoutesPath: '{*path}',
+        // A request context for every HTTP request but one: see `configure`.
+        registerRequestContext: false,
         // Queries at debug level, without their parameters (e-mails, token hashes never reach the log).
         debug:
           config.logLevel === 'debug' || config.logLevel === 'trace' ? ['query', 'info', 'discovery'] : false,
       }),
     }),
   ],
-  providers: [RetentionJob],
-  exports: [RetentionJob],
+  providers: [RetentionJob, SqlTransactions, DetachedEntities],
+  exports: [RetentionJob, SqlTransactions, DetachedEntities],
 })
-export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
+export class DatabaseModule implements NestModule, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseModule.name);
+
+  /**
+   * A request context (a fresh unit of work) for every HTTP request, in Express 5 route syntax;
+   * except Stripe's webhook, whose intake opens one only where it uses the unit of work.
+   */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(MikroOrmMiddleware)
+      .exclude({ path: STRIPE_WEBHOOK_ROUTE.path, method: RequestMethod.POST })
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
 
   constructor(
     private readonly orm: MikroORM,

@@ -1,6 +1,9 @@
 import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikro-orm/core';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Sql } from '../database/explicit-sql';
 import { idempotentRequest } from './idempotency.context';
+
+const MARK = `update idempotency_keys set effect_committed_at = now() where key_hash = ?`;
 
 /**
  * Marks an idempotent request's key in the first transaction of that request that commits, as part
@@ -18,14 +21,22 @@ export class IdempotencyEffectMarker implements EventSubscriber, OnModuleInit {
   async beforeTransactionCommit({ em, transaction }: TransactionEventArgs): Promise<void> {
     const request = idempotentRequest.getStore();
     if (!request || request.effectCommitted) return;
-    await em
-      .getConnection()
-      .execute(
-        `update idempotency_keys set effect_committed_at = now() where key_hash = ?`,
-        [request.keyHash],
-        'run',
-        transaction,
-      );
+    await em.getConnection().execute(MARK, [request.keyHash], 'run', transaction);
+  }
+
+  /**
+   * The same mark for a change stored by one explicit statement outside an ORM transaction (which
+   * runs no commit hook): a part of that statement, and what to call once it committed.
+   */
+  static partOfStatement(): { part: Sql | undefined; committed(): void } {
+    const request = idempotentRequest.getStore();
+    if (!request || request.effectCommitted) return { part: undefined, committed: () => undefined };
+    return {
+      part: { text: MARK, params: [request.keyHash] },
+      committed: () => {
+        request.effectCommitted = true;
+      },
+    };
   }
 
   afterTransactionCommit(): void {

@@ -1,2 +1,3 @@
 export { Idempotent } from './idempotency.interceptor';
 export { IdempotencyModule } from './idempotency.module';
+export { IdempotencyEffectMarker } from './idempotency-effect.marker';

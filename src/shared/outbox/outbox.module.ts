@@ -6,6 +6,7 @@ import { OutboxListener } from './outbox.listener';
 import { OutboxMonitor } from './outbox.monitor';
 import { OutboxRegistry } from './outbox.registry';
 import { OutboxRelay } from './outbox.relay';
+import { OutboxRows } from './outbox.rows';
 import { OutboxWriter } from './outbox.writer';
 
 /**
@@ -15,7 +16,7 @@ import { OutboxWriter } from './outbox.writer';
 @Global()
 @Module({
   imports: [DiscoveryModule, MikroOrmModule.forFeature([OutboxEvent, OutboxDelivery])],
-  providers: [OutboxRegistry, OutboxWriter, OutboxRelay, OutboxListener, OutboxMonitor],
-  exports: [OutboxRegistry, OutboxMonitor],
+  providers: [OutboxRegistry, OutboxWriter, OutboxRelay, OutboxListener, OutboxMonitor, OutboxRows],
+  exports: [OutboxRegistry, OutboxMonitor, OutboxRows, OutboxWriter],
 })
 export class OutboxModule {}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikro-orm/core';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config';
+import { Sql, sql, type WriteStatement } from '../database/sql';
 import { eventNameOf, recordsDomainEvents } from '../domain-event';
 import { encodeEvent } from './event-codec';
 import { OutboxRegistry } from './outbox.registry';
@@ -9,6 +10,14 @@ import { type HeldDelivery, OutboxRelay } from './outbox.relay';
 
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
+
+/** What `OutboxWriter.write` added to a write statement. */
+export interface OutboxWrite {
+  /** An expression for the statement's final select. */
+  result: Sql;
+  /** To call with `result`'s value once the transaction committed. */
+  committed(result: unknown): void;
+}
 
 /**
  * Rows for one table: `insert into <table> (<columns>) values <values>`, or, to apply them only when
@@ -140,6 +149,32 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       committed: handOver
         ? () => this.relay.runHeld(held.map((delivery) => ({ ...delivery, claimedAt })))
         : () => this.relay.wake(),
+    };
+  }
+
+  /**
+   * The outbox rows of `events`, for a transaction of explicit statements (the webhook's) instead
+   * of `beforeTransactionCommit`; the registry says who subscribes, as there, so that a new
+   * `@OnDurableEvent` gets its rows on this way too. Added to the transaction's write statement
+   * (applied only when its gate holds). Null when no durable subscriber listens to them.
+   * Otherwise `result`, an expression for the statement's final select (it sends the `NOTIFY`),
+   * whose value goes to `committed` once the transaction committed.
+   */
+  write(into: WriteStatement, events: readonly object[]): OutboxWrite | null {
+    const rows = this.rowsOf(events);
+    if (!rows) return null;
+    const gated = ({ table, columns, values, params }: OutboxInsert) =>
+      sql`${Sql.withValues(`insert into ${table} (${columns}) select * from (values ${values}) as outbox_row`, params)}
+        where ${into.when}`;
+    into.add(gated(rows.events));
+    // The events' rows come from the same statement: the foreign key is checked at its end.
+    into.add(gated(rows.deliveries));
+    return {
+      // Delivered by PostgreSQL at commit, and only if it commits.
+      result: rows.notify
+        ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
+        : Sql.raw('0'),
+      committed: () => rows.committed(),
     };
   }
 }

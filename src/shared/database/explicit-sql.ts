@@ -1,0 +1,165 @@
+import { type EntityData, type EntityMetadata, type EntityName, ReferenceKind, Utils } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/**
+ * A SQL text with `?` placeholders (MikroORM's: `em.getConnection().execute(text, params)` inlines
+ * them, escaped) and its parameters. The hot paths (placing an order, opening a checkout) store
+ * their changes with a few explicit statements instead of a unit of work, which costs several times
+ * the CPU of the statement itself; the entities still decide every change, and the mapping of their
+ * fields to columns is MikroORM's own (its metadata), so a new field is stored without a change here.
+ */
+export interface Sql {
+  text: string;
+  params: unknown[];
+}
+
+/**
+ * One statement of several writes: each part is a data-modifying common table expression, all of
+ * them run (referenced or not) and commit together or not at all, since they are one statement.
+ * `select` is what the statement answers (default: nothing useful, `select 1`).
+ */
+export function combine(parts: readonly Sql[], select: Sql = { text: 'select 1', params: [] }): Sql {
+  if (parts.length === 0) return select;
+  return {
+    text: `with ${parts.map((part, index) => `w${index} as (${part.text})`).join(', ')} ${select.text}`,
+    params: [...parts.flatMap((part) => part.params), ...select.params],
+  };
+}
+
+/** `insert into <table> (<columns>) values (…), (…)` for new entities of one class, as they are now. */
+export function insertOf<T extends object>(em: EntityManager, entities: readonly T[]): Sql {
+  if (entities.length === 0) throw new Error('insertOf() needs at least one entity');
+  const meta = em.getMetadata().get<T>(entities[0].constructor.name);
+  const comparator = em.getComparator();
+  const data = entities.map((entity) => {
+    if (entity.constructor !== entities[0].constructor)
+      throw new Error('insertOf() takes one class at a time');
+    return comparator.prepareEntity(entity);
+  });
+  // Generated columns (an autoincrement id) are left out, as the ORM leaves them out.
+  const columns = storedProps(meta).filter((prop) => data[0][prop.name] !== undefined);
+  const params: unknown[] = [];
+  const rows = data.map((row) => {
+    for (const prop of columns) params.push(row[prop.name] ?? null);
+    return `(${columns.map(() => '?').join(', ')})`;
+  });
+  return {
+    text: `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')}) values ${rows.join(', ')}`,
+    params,
+  };
+}
+
+/**
+ * `update <table> set … where <primary key> = …` writing every stored field of a loaded entity as it
+ * is now (what changed and what did not: the row was read under a lock, so nothing else changed it).
+ */
+export function updateOf<T extends object>(em: EntityManager, entity: T): Sql {
+  const meta = em.getMetadata().get<T>(entity.constructor.name);
+  const data = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+  const [primary] = meta.getPrimaryProps();
+  const columns = storedProps(meta).filter((prop) => !prop.primary);
+  return {
+    text: `update ${quote(meta.tableName)} set ${columns.map((prop) => `${quote(prop.fieldNames[0])} = ?`).join(', ')} where ${quote(primary.fieldNames[0])} = ?`,
+    params: [...columns.map((prop) => data[prop.name] ?? null), data[primary.name]],
+  };
+}
+
+/** Runs a statement on the connection of `em` (inside its transaction, if it has one). */
+export function execute<R = Record<string, unknown>>(em: EntityManager, sql: Sql): Promise<R[]> {
+  return em.getConnection().execute<R[]>(sql.text, sql.params, 'all', em.getTransactionContext());
+}
+
+/**
+ * Tells `em`'s unit of work that a managed entity, as it is now, is what the database holds (its
+ * row was just written with explicit SQL): the flush has nothing more to write for it. What it
+ * recorded (its domain events) is still written to the outbox at commit.
+ */
+export function markStored<T extends object>(em: EntityManager, entity: T): void {
+  const context = em.getContext();
+  const stored: EntityData<T> = context.getComparator().prepareEntity(entity);
+  context.getUnitOfWork().register(entity, stored, { refresh: true });
+}
+
+/** Runs a statement now, or adds it to `batch` (rows once the batch has run). */
+export function query<R = Record<string, unknown>>(
+  em: EntityManager,
+  batch: SqlBatch | undefined,
+  sql: Sql,
+): Promise<R[]> {
+  return batch ? batch.add<R>(sql) : execute<R>(em, sql);
+}
+
+/**
+ * An entity from a row read with explicit SQL (columns as stored), managed by `em` as if `em` had
+ * loaded it: its changes are flushed like any other. One already managed takes the row's values
+ * except where it was changed and not yet flushed (as the ORM's own lookups merge a row).
+ */
+export function hydrate<T extends object>(em: EntityManager, entity: EntityName<T>, row: object): T {
+  const context = em.getContext();
+  const meta = context.getMetadata().get<T>(Utils.className(entity));
+  const data = context.getDriver().mapResult(row, meta) as EntityData<T>;
+  // What `em.findOne` does with the row it read (`em.merge` would keep a managed entity as it is).
+  return context.getEntityFactory().create(entity, data, { merge: true, convertCustomTypes: true });
+}
+
+/** The table's columns: scalar fields (embeddables flattened) and the owning side of references. */
+function storedProps<T>(meta: EntityMetadata<T>) {
+  return meta.props.filter(
+    (prop) =>
+      prop.persist !== false &&
+      (prop.kind === ReferenceKind.SCALAR || prop.kind === ReferenceKind.MANY_TO_ONE) &&
+      prop.fieldNames?.length === 1,
+  );
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Statements of several modules sent to PostgreSQL in one round trip (one multi-statement query,
+ * run in the order added, inside `em`'s transaction if it has one): e.g. the order's lock by the
+ * orders module, then the payments module's lock of its attempts. Each module writes its own SQL
+ * and adds it when called, before it awaits anything; `add` answers its rows once `run` has run.
+ * Await them together with `run` (`Promise.all`), so that a statement that fails fails every
+ * promise of the batch.
+ */
+export class SqlBatch {
+  private readonly queued: {
+    sql: Sql;
+    resolve: (rows: Record<string, unknown>[]) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  private ran = false;
+
+  add<R = Record<string, unknown>>(sql: Sql): Promise<R[]> {
+    if (this.ran) throw new Error('This batch has run');
+    return new Promise<R[]>((resolve, reject) =>
+      this.queued.push({ sql, resolve: resolve as (rows: Record<string, unknown>[]) => void, reject }),
+    );
+  }
+
+  async run(em: EntityManager): Promise<void> {
+    this.ran = true;
+    const queued = this.queued.splice(0);
+    if (queued.length === 0) return;
+    try {
+      const text = queued.map(({ sql }) => sql.text).join(';\n');
+      const params = queued.flatMap(({ sql }) => sql.params);
+      const answer = await em
+        .getConnection()
+        .execute<Record<string, unknown>[] | Record<string, unknown>[][]>(
+          text,
+          params,
+          'all',
+          em.getTransactionContext(),
+        );
+      // One statement answers its rows; several answer one list of rows each.
+      const results = queued.length === 1 ? [answer] : answer;
+      queued.forEach(({ resolve }, index) => resolve(results[index] as Record<string, unknown>[]));
+    } catch (error) {
+      for (const { reject } of queued) reject(error);
+      throw error;
+    }
+  }
+}

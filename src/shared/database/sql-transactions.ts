@@ -1,0 +1,151 @@
+import { MikroORM } from '@mikro-orm/core';
+import type { AbstractSqlConnection } from '@mikro-orm/knex';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config';
+import type { Sql } from './sql';
+
+/** A transaction of hand-written statements (see `SqlTransactions`). */
+export interface SqlTransaction {
+  /** Runs a statement in the transaction (the first one also opens it) and returns its rows. */
+  query<R extends object>(statement: Sql): Promise<R[]>;
+  /** Runs the last statement, if any, and commits; returns that statement's rows. */
+  commit<R extends object>(statement?: Sql): Promise<R[]>;
+}
+
+/** What `pg` answers a query string of several statements with: one result per statement. */
+interface PgResult {
+  rows: object[];
+}
+
+/** The `pg` client under MikroORM's knex pool. */
+interface PgConnection {
+  query(text: string): Promise<PgResult | PgResult[]>;
+  end(): Promise<void>;
+  /** knex's mark for a connection its pool must not hand out again (checked by the pool's validation). */
+  __knex__disposed?: unknown;
+}
+
+/** knex's pool of `pg` clients, under MikroORM's connection. */
+interface KnexPool {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+}
+
+/** A SQLSTATE: PostgreSQL answered, so the connection itself is sound. */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * Transactions of a few hand-written statements, for paths where round trips are the cost (the
+ * webhook): on PostgreSQL, on one connection of MikroORM's pool, `BEGIN` travels with the first
+ * statement and `COMMIT` with the last (one query string each), so a read-decide-write transaction
+ * is two round trips. MikroORM's connection formats the values (the same quoting as its `execute`).
+ * On the embedded PGlite, which takes one statement per query, through MikroORM's own transaction.
+ *
+ * A failure rolls back; a connection whose state is unknown (no answer: a timeout, a lost socket)
+ * is discarded rather than returned to the pool, since a statement still queued on it could open
+ * a transaction there later.
+ */
+@Injectable()
+export class SqlTransactions {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: AppConfig,
+  ) {}
+
+  async run<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const connection = this.orm.em.getConnection() as AbstractSqlConnection;
+    if (this.config.database.kind !== 'postgresql') return this.runSeparately(connection, work);
+    const pool = connection.getKnex().client as KnexPool;
+    const client = (await pool.acquireConnection()) as PgConnection;
+    const tx = new OneTripTransaction(client, (statement) => this.format(statement));
+    try {
+      const result = await work(tx);
+      if (!tx.done) await tx.commit();
+      return result;
+    } catch (error) {
+      await tx.abandon(error);
+      throw error;
+    } finally {
+      await pool.releaseConnection(client);
+    }
+  }
+
+  private async runSeparately<T>(
+    connection: AbstractSqlConnection,
+    work: (tx: SqlTransaction) => Promise<T>,
+  ): Promise<T> {
+    return connection.transactional(async (trx) => {
+      const query = <R extends object>(statement: Sql) =>
+        connection.execute<R[]>(statement.text, [...statement.values], 'all', trx);
+      return work({ query, commit: async (statement) => (statement ? query(statement) : []) });
+    });
+  }
+
+  private format(statement: Sql): string {
+    return this.orm.em.getPlatform().formatQuery(statement.text, [...statement.values]);
+  }
+}
+
+class OneTripTransaction implements SqlTransaction {
+  /** `open`: BEGIN was sent; `ending`: the COMMIT was sent; `done`: committed (or never opened). */
+  private state: 'new' | 'open' | 'ending' | 'done' = 'new';
+
+  constructor(
+    private readonly client: PgConnection,
+    private readonly format: (statement: Sql) => string,
+  ) {}
+
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  async query<R extends object>(statement: Sql): Promise<R[]> {
+    if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
+    const opening = this.state === 'new';
+    this.state = 'open';
+    const text = this.format(statement);
+    const results = await this.client.query(opening ? `begin; ${text}` : text);
+    return lastRows(results) as R[];
+  }
+
+  async commit<R extends object>(statement?: Sql): Promise<R[]> {
+    if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
+    if (this.state === 'new') {
+      // Nothing opened: the statement, if any, is a transaction of its own.
+      this.state = 'done';
+      return statement ? (lastRows(await this.client.query(this.format(statement))) as R[]) : [];
+    }
+    this.state = 'ending';
+    const results = await this.client.query(statement ? `${this.format(statement)}; commit` : 'commit');
+    this.state = 'done';
+    // The statement's rows, before the commit's (none).
+    return (statement && Array.isArray(results) ? results[0].rows : []) as R[];
+  }
+
+  /** After a failure: rolled back, or the connection discarded when its state is unknown. */
+  async abandon(error: unknown): Promise<void> {
+    const open = this.state === 'open' || this.state === 'ending';
+    this.state = 'done';
+    if (!open) return;
+    // PostgreSQL answered with an error: the connection is sound, its transaction aborted.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && SQLSTATE.test(code)) {
+      try {
+        await this.client.query('rollback');
+        return;
+      } catch (rollbackError) {
+        return this.discard(rollbackError);
+      }
+    }
+    this.discard(error);
+  }
+
+  private discard(reason: unknown): void {
+    this.client.__knex__disposed = reason ?? 'discarded';
+    void this.client.end().catch(() => undefined);
+  }
+}
+
+function lastRows(results: PgResult | PgResult[]): object[] {
+  return Array.isArray(results) ? results[results.length - 1].rows : results.rows;
+}
