@@ -23,6 +23,10 @@ export interface OutboxPart {
 export class OutboxRows {
   constructor(private readonly writer: OutboxWriter) {}
 
+  /**
+   * The rows `OutboxWriter.rowsOf` gives (deliveries claimed for this process and run by its relay
+   * once `committed()` is called), as parts of the statement.
+   */
   of(recorded: readonly object[]): OutboxPart {
     const rows = this.writer.rowsOf(recorded);
     if (!rows) return { parts: [], select: undefined, committed: () => undefined };
