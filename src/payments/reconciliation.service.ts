@@ -186,31 +186,23 @@ export class ReconciliationService implements OnApplicationBootstrap, OnApplicat
   }
 
   /** Refunds Stripe never confirmed, due for a check, claimed by this instance for the lease. */
-  private async claimRefunds(): Promise<string[]> {
-    const rows = await this.em.fork().execute<{ id: string }[]>(
-      `with claimed as (
-         update refunds set next_check_at = now() + make_interval(secs => ?)
-         where id in (
-           select id from refunds
-           where status = 'creating' and next_check_at <= now()
-           order by next_check_at
-           limit ?
-           for update skip locked)
-         returning id, created_at)
-       select id from claimed order by created_at`,
-      [LEASE_SECONDS, BATCH],
-    );
-    return rows.map((row) => row.id);
+  private claimRefunds(): Promise<string[]> {
+    return this.claimDue('refunds', `status = 'creating'`);
   }
 
   /** Attempts due for a check, claimed by this instance for the lease. */
-  private async claim(): Promise<string[]> {
+  private claim(): Promise<string[]> {
+    return this.claimDue('payments', `status in ('creating', 'open', 'processing')`);
+  }
+
+  /** Rows of `table` in `states` whose check is due, oldest first, claimed for the lease (skipping rows another instance holds). */
+  private async claimDue(table: 'payments' | 'refunds', states: string): Promise<string[]> {
     const rows = await this.em.fork().execute<{ id: string }[]>(
       `with claimed as (
-         update payments set next_check_at = now() + make_interval(secs => ?)
+         update ${table} set next_check_at = now() + make_interval(secs => ?)
          where id in (
-           select id from payments
-           where status in ('creating', 'open', 'processing') and next_check_at <= now()
+           select id from ${table}
+           where ${states} and next_check_at <= now()
            order by next_check_at
            limit ?
            for update skip locked)
