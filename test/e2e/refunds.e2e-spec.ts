@@ -355,12 +355,15 @@ describe('Refunds and disputes through the Stripe sandbox', () => {
       await unanswered(order.id, 'timeout');
       expect(await refundsAtStripe(order.id)).toHaveLength(0);
 
+      // Stripe's events come late, so that what reconciliation learns is its own doing.
+      await setSandboxChaos(sandbox, { delaySeconds: 600 });
       await makeDue(order.id);
       expect(await reconcile()).toEqual({ checked: 1, applied: 1, failed: 0 });
       const [made] = await refundsAtStripe(order.id);
       expect(made).toMatchObject({ amount: 1000, metadata: { orderId: order.id } });
       expect(await refundRow(order.id)).toMatchObject({ status: 'pending', stripe_refund_id: made.id });
       await settleRefunds();
+      await advanceSandboxClock(sandbox, 610);
       await statusBecomes(order, 'partially_refunded');
       expect(await refundsAtStripe(order.id)).toHaveLength(1);
     });
