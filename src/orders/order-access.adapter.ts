@@ -53,10 +53,13 @@ function toPayable(order: OrderSnapshot): PayableOrder {
   return { ...order, status: order.status };
 }
 
-/** Provides the port to the payments module without payments importing orders. */
+/**
+ * Provides the port to the payments module without payments importing orders, and the orders
+ * module's one `OrdersReader` (the port's adapter and the orders module share it).
+ */
 @Global()
 @Module({
   providers: [OrdersReader, { provide: OrderAccess, useClass: OrderAccessAdapter }],
-  exports: [OrderAccess],
+  exports: [OrderAccess, OrdersReader],
 })
 export class OrderAccessModule {}

@@ -9,7 +9,6 @@ import { OrderAccessModule } from './order-access.adapter';
 import { OrderItem } from './order-item.entity';
 import { Order } from './order.entity';
 import { OrdersController } from './orders.controller';
-import { OrdersReader } from './orders.reader';
 import { OrdersService } from './orders.service';
 
 @Module({
@@ -22,7 +21,8 @@ import { OrdersService } from './orders.service';
     OrderAccessModule,
   ],
   controllers: [OrdersController],
-  providers: [OrdersService, OrdersReader, PaymentOutcomeListener, RefundOutcomeListener],
-  exports: [OrdersReader],
+  providers: [OrdersService, PaymentOutcomeListener, RefundOutcomeListener],
+  // The one OrdersReader, made by OrderAccessModule (which answers the payments port with it).
+  exports: [OrderAccessModule],
 })
 export class OrdersModule {}

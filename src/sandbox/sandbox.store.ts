@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type Stripe from 'stripe';
 import type { SandboxStorage, StoredRow } from './storage/sandbox-storage';
 import { StripeApiError } from './stripe/stripe-error';
 import type { PaymentFailure, CardBrand } from './stripe/test-payment-methods';
@@ -232,14 +233,8 @@ export interface DisputeRecord {
   reason: string;
   /** An inquiry (warning_*) or a chargeback. */
   inquiry: boolean;
-  status:
-    | 'warning_needs_response'
-    | 'warning_under_review'
-    | 'warning_closed'
-    | 'needs_response'
-    | 'under_review'
-    | 'won'
-    | 'lost';
+  /** Stripe's own states, as the pinned SDK declares them. */
+  status: Stripe.Dispute.Status;
   evidenceDueBy: number;
   evidenceSubmitted: boolean;
   balanceTransactionIds: string[];
