@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { execute } from '../shared/database/explicit-sql';
+import { Sql } from '../shared/database/sql';
 import { DEMO_PRODUCTS } from './demo-products';
 import { Product } from './product.entity';
 
@@ -19,10 +20,13 @@ export class CatalogService implements OnApplicationBootstrap {
     ids: readonly string[],
   ): Promise<{ id: string; name: string; price_amount: number; price_currency: string }[]> {
     if (ids.length === 0) return [];
-    return execute(this.em, {
-      text: `select id, name, price_amount, price_currency from products where id in (?) and active`,
-      params: [ids],
-    });
+    return execute(
+      this.em,
+      Sql.withValues(
+        `select id, name, price_amount, price_currency from products where id in (?) and active`,
+        [ids],
+      ),
+    );
   }
 
   /** Seeds the demo catalog when there is none; safe when several instances start together. */

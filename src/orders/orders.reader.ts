@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { hydrate, query, type SqlBatch } from '../shared/database/explicit-sql';
+import { Sql } from '../shared/database/sql';
 import { Money } from '../shared/money';
 import { Order } from './order.entity';
 import { OrderNotFoundError } from './order.errors';
@@ -118,14 +119,18 @@ export class OrdersReader {
   ): Promise<OrderSnapshot> {
     this.assertInTransaction();
     if (!isUUID(orderId)) throw new OrderNotFoundError();
-    const [row] = await query<{ items: StoredItem[] }>(this.em, batch, {
-      text: `select o.*,
+    const [row] = await query<{ items: StoredItem[] }>(
+      this.em,
+      batch,
+      Sql.withValues(
+        `select o.*,
                     coalesce((select json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
                                 'amount', i.unit_amount, 'currency', i.unit_currency) order by i.position)
                                 from order_items i where i.order_id = o.id), '[]') as items
                from orders o where o.id = ? for update of o`,
-      params: [orderId],
-    });
+        [orderId],
+      ),
+    );
     const { items, ...columns } = row ?? { items: [] };
     const order = row && hydrate(this.em, Order, columns);
     if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
@@ -144,10 +149,11 @@ export class OrdersReader {
     this.assertInTransaction();
     // Ids from outside (Stripe metadata) may be anything; only a UUID can name an order.
     if (!isUUID(orderId)) return null;
-    const [row] = await query(this.em, batch, {
-      text: 'select * from orders where id = ? for update',
-      params: [orderId],
-    });
+    const [row] = await query(
+      this.em,
+      batch,
+      Sql.withValues('select * from orders where id = ? for update', [orderId]),
+    );
     return row ? hydrate(this.em, Order, row) : null;
   }
 

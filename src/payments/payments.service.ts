@@ -12,6 +12,7 @@ import {
   SqlBatch,
   updateOf,
 } from '../shared/database/explicit-sql';
+import { Sql } from '../shared/database/sql';
 import { emitWithinTransaction } from '../shared/domain-event';
 import { CheckoutOutcomes } from './checkout-outcomes.service';
 import { CheckoutStartedEvent } from './events/checkout-started.event';
@@ -178,19 +179,21 @@ export class PaymentsService {
 
   /** The order's attempts, newest first, locked until the transaction ends. */
   private async lockAttempts(em: EntityManager, orderId: string, batch?: SqlBatch): Promise<Payment[]> {
-    const rows = await query(em, batch, {
-      text: 'select * from payments where order_id = ? order by attempt desc for update',
-      params: [orderId],
-    });
+    const rows = await query(
+      em,
+      batch,
+      Sql.withValues('select * from payments where order_id = ? order by attempt desc for update', [orderId]),
+    );
     return rows.map((row) => hydrate(em, Payment, row));
   }
 
   /** One attempt, locked until the transaction ends. */
   private async lockAttempt(em: EntityManager, paymentId: string, batch?: SqlBatch): Promise<Payment> {
-    const [row] = await query(em, batch, {
-      text: 'select * from payments where id = ? for update',
-      params: [paymentId],
-    });
+    const [row] = await query(
+      em,
+      batch,
+      Sql.withValues('select * from payments where id = ? for update', [paymentId]),
+    );
     if (!row) throw new Error(`Checkout attempt ${paymentId} is gone`);
     return hydrate(em, Payment, row);
   }

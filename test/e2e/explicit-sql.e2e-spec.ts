@@ -10,6 +10,7 @@ import {
   SqlBatch,
   updateOf,
 } from '../../src/shared/database/explicit-sql';
+import { Sql } from '../../src/shared/database/sql';
 import { Money } from '../../src/shared/money';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
@@ -83,16 +84,16 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     const statement = combine([
       insertOf(em, [order]),
       insertOf(em, order.items.getItems()),
-      {
-        text: `insert into order_history (order_id, to_status, reason, source_kind, occurred_at) values (?, 'nonsense', 'x', 'api', now())`,
-        params: [order.id],
-      },
+      Sql.withValues(
+        `insert into order_history (order_id, to_status, reason, source_kind, occurred_at) values (?, 'nonsense', 'x', 'api', now())`,
+        [order.id],
+      ),
     ]);
     await expect(execute(em, statement)).rejects.toThrow();
-    const [{ count }] = await execute<{ count: string }>(t.em(), {
-      text: 'select count(*) from orders where id = ?',
-      params: [order.id],
-    });
+    const [{ count }] = await execute<{ count: string }>(
+      t.em(),
+      Sql.withValues('select count(*) from orders where id = ?', [order.id]),
+    );
     expect(Number(count)).toBe(0);
   });
 
@@ -105,19 +106,17 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     await t.em().transactional(async (tx) => {
       const batch = new SqlBatch();
       const [orders, payments] = await Promise.all([
-        batch.add<{ id: string; status: string }>({
-          text: 'select id, status from orders where id = ? for update',
-          params: [order.id],
-        }),
-        batch.add<{ id: string }>({
-          text: 'select id from payments where order_id = ? for update',
-          params: [order.id],
-        }),
+        batch.add<{ id: string; status: string }>(
+          Sql.withValues('select id, status from orders where id = ? for update', [order.id]),
+        ),
+        batch.add<{ id: string }>(
+          Sql.withValues('select id from payments where order_id = ? for update', [order.id]),
+        ),
         batch.run(tx),
       ]);
       expect(orders).toEqual([{ id: order.id, status: 'pending' }]);
       expect(payments).toEqual([{ id: attempt.id }]);
-      expect(() => batch.add({ text: 'select 1', params: [] })).toThrow('This batch has run');
+      expect(() => batch.add(Sql.withValues('select 1', []))).toThrow('This batch has run');
     });
   });
 
@@ -127,11 +126,10 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     await execute(em, insertOf(em, [order]));
     const run = t.em().transactional(async (tx) => {
       const batch = new SqlBatch();
-      const first = batch.add({
-        text: `update orders set status_reason = 'changed' where id = ?`,
-        params: [order.id],
-      });
-      const second = batch.add({ text: 'select * from no_such_table', params: [] });
+      const first = batch.add(
+        Sql.withValues(`update orders set status_reason = 'changed' where id = ?`, [order.id]),
+      );
+      const second = batch.add(Sql.withValues('select * from no_such_table', []));
       const settled = await Promise.allSettled([first, second, batch.run(tx)]);
       expect(settled.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
       throw (settled[2] as PromiseRejectedResult).reason;
@@ -147,10 +145,10 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     await execute(em, combine([insertOf(em, [order]), insertOf(em, [attempt])]));
 
     await t.em().transactional(async (tx) => {
-      const [row] = await execute(tx, {
-        text: 'select * from payments where id = ? for update',
-        params: [attempt.id],
-      });
+      const [row] = await execute(
+        tx,
+        Sql.withValues('select * from payments where id = ? for update', [attempt.id]),
+      );
       const payment = hydrate(tx, Payment, row);
       expect(payment).toMatchObject({ status: PaymentStatus.Creating, amount: order.total, attempt: 1 });
       payment.opened({
@@ -179,10 +177,10 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     // A change not yet flushed survives a second read of the row (as with the ORM's own lookups).
     await t.em().transactional(async (tx) => {
       const read = async () => {
-        const [row] = await execute(tx, {
-          text: 'select * from orders where id = ? for update',
-          params: [order.id],
-        });
+        const [row] = await execute(
+          tx,
+          Sql.withValues('select * from orders where id = ? for update', [order.id]),
+        );
         return hydrate(tx, Order, row);
       };
       const first = await read();

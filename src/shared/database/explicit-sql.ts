@@ -1,29 +1,23 @@
 import { type EntityData, type EntityMetadata, type EntityName, ReferenceKind, Utils } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Sql } from './sql';
 
-/**
- * A SQL text with `?` placeholders (MikroORM's: `em.getConnection().execute(text, params)` inlines
- * them, escaped) and its parameters. The hot paths (placing an order, opening a checkout) store
- * their changes with a few explicit statements instead of a unit of work, which costs several times
- * the CPU of the statement itself; the entities still decide every change, and the mapping of their
- * fields to columns is MikroORM's own (its metadata), so a new field is stored without a change here.
+/*
+ * The hot paths (placing an order, opening a checkout) store their changes with a few explicit
+ * statements (`Sql`, see `sql.ts`) instead of a unit of work, which costs several times the CPU of
+ * the statement itself; the entities still decide every change, and the mapping of their fields to
+ * columns is MikroORM's own (its metadata), so a new field is stored without a change here.
  */
-export interface Sql {
-  text: string;
-  params: unknown[];
-}
 
 /**
  * One statement of several writes: each part is a data-modifying common table expression, all of
  * them run (referenced or not) and commit together or not at all, since they are one statement.
  * `select` is what the statement answers (default: nothing useful, `select 1`).
  */
-export function combine(parts: readonly Sql[], select: Sql = { text: 'select 1', params: [] }): Sql {
+export function combine(parts: readonly Sql[], select: Sql = Sql.raw('select 1')): Sql {
   if (parts.length === 0) return select;
-  return {
-    text: `with ${parts.map((part, index) => `w${index} as (${part.text})`).join(', ')} ${select.text}`,
-    params: [...parts.flatMap((part) => part.params), ...select.params],
-  };
+  const writes = parts.map((part, index) => Sql.join([Sql.raw(`w${index} as (`), part, Sql.raw(')')], ''));
+  return Sql.join([Sql.raw('with'), Sql.join(writes, ', '), select], ' ');
 }
 
 /** `insert into <table> (<columns>) values (…), (…)` for new entities of one class, as they are now. */
@@ -43,10 +37,10 @@ export function insertOf<T extends object>(em: EntityManager, entities: readonly
     for (const prop of columns) params.push(row[prop.name] ?? null);
     return `(${columns.map(() => '?').join(', ')})`;
   });
-  return {
-    text: `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')}) values ${rows.join(', ')}`,
+  return Sql.withValues(
+    `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')}) values ${rows.join(', ')}`,
     params,
-  };
+  );
 }
 
 /**
@@ -58,15 +52,15 @@ export function updateOf<T extends object>(em: EntityManager, entity: T): Sql {
   const data = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
   const [primary] = meta.getPrimaryProps();
   const columns = storedProps(meta).filter((prop) => !prop.primary);
-  return {
-    text: `update ${quote(meta.tableName)} set ${columns.map((prop) => `${quote(prop.fieldNames[0])} = ?`).join(', ')} where ${quote(primary.fieldNames[0])} = ?`,
-    params: [...columns.map((prop) => data[prop.name] ?? null), data[primary.name]],
-  };
+  return Sql.withValues(
+    `update ${quote(meta.tableName)} set ${columns.map((prop) => `${quote(prop.fieldNames[0])} = ?`).join(', ')} where ${quote(primary.fieldNames[0])} = ?`,
+    [...columns.map((prop) => data[prop.name] ?? null), data[primary.name]],
+  );
 }
 
 /** Runs a statement on the connection of `em` (inside its transaction, if it has one). */
 export function execute<R = Record<string, unknown>>(em: EntityManager, sql: Sql): Promise<R[]> {
-  return em.getConnection().execute<R[]>(sql.text, sql.params, 'all', em.getTransactionContext());
+  return em.getConnection().execute<R[]>(sql.text, [...sql.values], 'all', em.getTransactionContext());
 }
 
 /**
@@ -145,7 +139,7 @@ export class SqlBatch {
     if (queued.length === 0) return;
     try {
       const text = queued.map(({ sql }) => sql.text).join(';\n');
-      const params = queued.flatMap(({ sql }) => sql.params);
+      const params = queued.flatMap(({ sql }) => sql.values);
       const answer = await em
         .getConnection()
         .execute<Record<string, unknown>[] | Record<string, unknown>[][]>(

@@ -1,6 +1,6 @@
 import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikro-orm/core';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Sql } from '../database/explicit-sql';
+import { Sql } from '../database/sql';
 import { idempotentRequest } from './idempotency.context';
 
 const MARK = `update idempotency_keys set effect_committed_at = now() where key_hash = ?`;
@@ -32,7 +32,7 @@ export class IdempotencyEffectMarker implements EventSubscriber, OnModuleInit {
     const request = idempotentRequest.getStore();
     if (!request || request.effectCommitted) return { part: undefined, committed: () => undefined };
     return {
-      part: { text: MARK, params: [request.keyHash] },
+      part: Sql.withValues(MARK, [request.keyHash]),
       committed: () => {
         request.effectCommitted = true;
       },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Sql } from '../database/explicit-sql';
+import { Sql } from '../database/sql';
 import { insertSql, OUTBOX_CHANNEL, OutboxWriter } from './outbox.writer';
 
 /** What one statement must hold so that its events reach their durable subscribers. */
@@ -31,12 +31,9 @@ export class OutboxRows {
     const rows = this.writer.rowsOf(recorded);
     if (!rows) return { parts: [], select: undefined, committed: () => undefined };
     return {
-      parts: [rows.events, rows.deliveries].map((insert) => ({
-        text: insertSql(insert),
-        params: insert.params,
-      })),
+      parts: [rows.events, rows.deliveries].map((insert) => Sql.withValues(insertSql(insert), insert.params)),
       // Delivered by PostgreSQL at commit, and only if it commits.
-      select: rows.notify ? { text: `select pg_notify('${OUTBOX_CHANNEL}', '')`, params: [] } : undefined,
+      select: rows.notify ? Sql.raw(`select pg_notify('${OUTBOX_CHANNEL}', '')`) : undefined,
       committed: rows.committed,
     };
   }
