@@ -2,8 +2,11 @@
  * The floor: the least a webhook endpoint can do for a `checkout.session.completed` event, as a
  * minimal `node:http` + `pg` server. It verifies the same `Stripe-Signature` on the raw bytes, parses
  * the event, and commits the rows the service commits, in one transaction: the ledger row (with its
- * outcome), the attempt `succeeded`, the order `paid`, and its history row. Its throughput is what
- * the service's is measured against. Started by the benchmark: `FLOOR_PORT`, `DATABASE_URL`,
+ * outcome), the attempt `succeeded`, the order `paid`, its history row, and the transactional
+ * outbox's rows for the status change (the event, and one delivery per durable subscriber of it,
+ * as the service writes them). It delivers nothing after the commit: the service's pushes and its
+ * marking of deliveries done are work the floor does not do. Its throughput is what the service's
+ * is measured against. Started by the benchmark: `FLOOR_PORT`, `DATABASE_URL`,
  * `STRIPE_WEBHOOK_SECRET`, `FLOOR_POOL_SIZE`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -49,7 +52,10 @@ interface CompletedEvent {
   };
 }
 
-// The attempt, the order and its history, and the ledger's outcome, in one statement.
+/** The durable subscribers of an order's status change, as the service registers them. */
+const STATUS_SUBSCRIBERS = ['notifications.push-status', 'staff.push-order-updated'];
+
+// The attempt, the order and its history, the outbox's rows, and the ledger's outcome, in one statement.
 const APPLY = `
 with pay as (
   update payments set status = 'succeeded', payment_intent_id = $3, updated_at = now()
@@ -64,6 +70,18 @@ with pay as (
 ), history as (
   insert into order_history (order_id, from_status, to_status, reason, source_kind, source_ref, occurred_at)
   select id, from_status, 'paid', 'Payment confirmed', 'webhook', $1, now() from ord
+), event as (
+  insert into outbox_events (id, name, payload, created_at)
+  select gen_random_uuid(), 'orders.status_changed',
+         jsonb_build_object('orderId', id, 'status', 'paid', 'previousStatus', from_status,
+                            'reason', null, 'updatedAt', jsonb_build_object('$date', now())),
+         now()
+  from ord
+  returning id
+), deliveries as (
+  insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
+  select event.id, subscriber, 'pending', 1, now(), clock_timestamp() + interval '30 seconds', now()
+  from event, unnest($7::text[]) as subscriber
 )
 update processed_webhook_events
 set outcome = case when exists (select 1 from ord) then 'applied' else 'ignored' end,
@@ -93,6 +111,7 @@ async function apply(event: CompletedEvent): Promise<string> {
         session.metadata.orderId,
         session.amount_total,
         session.currency,
+        STATUS_SUBSCRIBERS,
       ]);
       outcome = applied.rows[0].outcome;
     }

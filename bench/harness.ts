@@ -44,6 +44,8 @@ export interface WebhookRun {
   cutShort: boolean;
   /** CPU the server process used per request, in ms (PostgreSQL's not included). */
   cpuMsPerEvent?: number;
+  /** CPU the bench database's PostgreSQL backends used per request meanwhile, in ms. */
+  postgresCpuMsPerEvent?: number;
 }
 
 export interface MixedRun extends WebhookRun {
@@ -412,15 +414,25 @@ async function interleaved(
       completed: number;
       cutShort: boolean;
       cpu: number;
+      postgresCpu: number;
     }
   >();
+  const database = new URL(options.databaseUrl).pathname.slice(1);
   for (const target of targets)
-    runs.set(target.name, { deliveries: [], seconds: 0, completed: 0, cutShort: false, cpu: 0 });
+    runs.set(target.name, {
+      deliveries: [],
+      seconds: 0,
+      completed: 0,
+      cutShort: false,
+      cpu: 0,
+      postgresCpu: 0,
+    });
   for (let turn = 0; turn < options.rounds; turn++) {
     for (const target of targets) {
       const size = Math.ceil(target.events.length / options.rounds);
       const slice = target.events.slice(turn * size, (turn + 1) * size);
       const cpuBefore = cpuSecondsOf(target.pid) ?? NaN;
+      const postgresBefore = postgresCpuSecondsOf(database);
       const phase = await webhookPhase(
         target.http,
         slice,
@@ -433,6 +445,7 @@ async function interleaved(
       run.completed += phase.completed;
       run.cutShort ||= phase.cutShort;
       run.cpu += (cpuSecondsOf(target.pid) ?? NaN) - cpuBefore;
+      run.postgresCpu += postgresCpuSince(database, postgresBefore);
       log(
         `${target.name}: round ${turn + 1}/${options.rounds}, ${round(phase.completed / phase.seconds, 0)}/s`,
       );
@@ -454,6 +467,7 @@ async function interleaved(
       ),
       cutShort: run.cutShort,
       cpuMsPerEvent: Number.isNaN(run.cpu) ? undefined : round((1000 * run.cpu) / run.completed, 2),
+      postgresCpuMsPerEvent: round((1000 * run.postgresCpu) / run.completed, 2),
     });
   }
   return results;

@@ -16,7 +16,7 @@ export function formatTable(result: BenchResult): string {
       String(webhooks.sent),
       String(webhooks.perSecond),
       ...lat(webhooks.latency),
-      `${webhooks.verified.paidOrders} orders paid in DB; ${webhooks.cpuMsPerEvent ?? '?'} ms CPU/event`,
+      `${webhooks.verified.paidOrders} orders paid in DB; CPU/event ${webhooks.cpuMsPerEvent ?? '?'} ms, PostgreSQL ${webhooks.postgresCpuMsPerEvent ?? '?'} ms`,
     ]);
   }
   if (duplicates) {
@@ -36,7 +36,7 @@ export function formatTable(result: BenchResult): string {
       String(floor.sent),
       String(floor.perSecond),
       ...lat(floor.latency),
-      `${floor.verified.paidOrders} orders paid in DB; ${floor.cpuMsPerEvent ?? '?'} ms CPU/event`,
+      `${floor.verified.paidOrders} orders paid in DB; CPU/event ${floor.cpuMsPerEvent ?? '?'} ms, PostgreSQL ${floor.postgresCpuMsPerEvent ?? '?'} ms`,
     ]);
   }
   if (result.ratioToFloor !== undefined)

@@ -227,7 +227,7 @@ describe('Webhook: session reports through explicit statements', () => {
           (
             await sql<{ count: string }>(
               `select count(*) from pg_stat_activity
-                where ? = any(pg_blocking_pids(pid)) and query like '%processed_webhook_events%'`,
+                where ? = any(pg_blocking_pids(pid))`,
               [checkoutPid],
             )
           )[0].count === '1',

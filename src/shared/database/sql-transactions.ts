@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
+import { type PgResult, PreparedStatements } from './prepared-statements';
 import type { Sql } from './sql';
 
 /** A transaction of hand-written statements (see `SqlTransactions`). */
@@ -10,11 +11,6 @@ export interface SqlTransaction {
   query<R extends object>(statement: Sql): Promise<R[]>;
   /** Runs the last statement, if any, and commits; returns that statement's rows. */
   commit<R extends object>(statement?: Sql): Promise<R[]>;
-}
-
-/** What `pg` answers a query string of several statements with: one result per statement. */
-interface PgResult {
-  rows: object[];
 }
 
 /** The `pg` client under MikroORM's knex pool. */
@@ -47,17 +43,22 @@ const SQLSTATE = /^[0-9A-Z]{5}$/;
  */
 @Injectable()
 export class SqlTransactions {
+  private readonly prepared: PreparedStatements;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    const platform = orm.em.getPlatform();
+    this.prepared = new PreparedStatements((value) => platform.quoteValue(value) as string);
+  }
 
   async run<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
     const connection = this.orm.em.getConnection() as AbstractSqlConnection;
     if (this.config.database.kind !== 'postgresql') return this.runSeparately(connection, work);
     const pool = connection.getKnex().client as KnexPool;
     const client = (await pool.acquireConnection()) as PgConnection;
-    const tx = new OneTripTransaction(client, (statement) => this.format(statement));
+    const tx = new OneTripTransaction(client, this.prepared, (statement) => this.format(statement));
     try {
       const result = await work(tx);
       if (!tx.done) await tx.commit();
@@ -94,6 +95,7 @@ class OneTripTransaction implements SqlTransaction {
 
   constructor(
     private readonly client: PgConnection,
+    private readonly prepared: PreparedStatements,
     private readonly format: (statement: Sql) => string,
   ) {}
 
@@ -104,8 +106,8 @@ class OneTripTransaction implements SqlTransaction {
   async query<R extends object>(statement: Sql): Promise<R[]> {
     if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
     const opening = this.state === 'new';
+    const text = await this.render(statement, !opening);
     this.state = 'open';
-    const text = this.format(statement);
     const results = await this.send(opening ? `begin; ${text}` : text);
     return lastRows(results) as R[];
   }
@@ -114,11 +116,13 @@ class OneTripTransaction implements SqlTransaction {
     if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
     if (this.state === 'new') {
       // Nothing opened: the statement, if any, is a transaction of its own.
+      const text = statement ? await this.render(statement, false) : null;
       this.state = 'done';
-      return statement ? (lastRows(await this.send(this.format(statement))) as R[]) : [];
+      return text ? (lastRows(await this.send(text)) as R[]) : [];
     }
+    const text = statement ? await this.render(statement, true) : null;
     this.state = 'ending';
-    const results = await this.send(statement ? `${this.format(statement)}; commit` : 'commit');
+    const results = await this.send(text ? `${text}; commit` : 'commit');
     this.state = 'done';
     // The statement's rows, before the commit's (none).
     return (statement && Array.isArray(results) ? results[0].rows : []) as R[];
@@ -137,6 +141,11 @@ class OneTripTransaction implements SqlTransaction {
     }
   }
 
+  /** The statement as sent: prepared on this connection where it can be, else inline. */
+  private render(statement: Sql, inTransaction: boolean): Promise<string> {
+    return this.prepared.render(this.client, (text) => this.send(text), statement, inTransaction, this.format);
+  }
+
   private async send(text: string): Promise<PgResult | PgResult[]> {
     try {
       return await this.client.query(text);
@@ -144,6 +153,7 @@ class OneTripTransaction implements SqlTransaction {
       // PostgreSQL answered with an error (a SQLSTATE): the connection is sound, its transaction aborted.
       const code = (error as { code?: unknown } | null)?.code;
       if (!(typeof code === 'string' && SQLSTATE.test(code))) this.unsound = true;
+      else this.prepared.failed(this.client, text, error);
       throw error;
     }
   }

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { Sql } from './sql';
+
+/** What a `pg` client answers a query string with: one result per statement. */
+export interface PgResult {
+  rows: object[];
+}
+
+/** Sends one query string on a connection (and notes whether the connection is still sound). */
+export type Send = (text: string) => Promise<PgResult | PgResult[]>;
+
+/** A statement's text with `$1…$n` for its placeholders, and the name it is prepared under. */
+interface Shape {
+  name: string;
+  /** The statement's own text (`?` placeholders). */
+  source: string;
+  text: string;
+  /** PostgreSQL's type of each parameter, once prepared somewhere. */
+  types?: readonly string[];
+}
+
+/** How PostgreSQL names the types a JavaScript number is inlined as (integer or numeric literals). */
+const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']);
+
+/** Distinct statement texts remembered; past this, new texts are sent inline. */
+const MAX_SHAPES = 500;
+/** Statements prepared on one connection; past this, new ones are sent inline there. */
+const MAX_PER_CONNECTION = 200;
+
+/** SQLSTATE `0A000` with this message: a prepared statement whose result type changed (a migration). */
+const RESULT_TYPE_CHANGED = /cached plan must not change result type/;
+
+/**
+ * Server-side prepared statements for the hand-written statements of the hot paths. Sent inline
+ * (values quoted into the text), PostgreSQL parses and plans every statement anew, and for the
+ * webhook's statements (a dozen CTEs) planning costs about as much as running them. Prepared once
+ * per connection (`PREPARE`, by a name derived from the text) and run as `EXECUTE name(values)`,
+ * each is parsed once and, after a few runs, planned once.
+ *
+ * The values are still quoted by MikroORM's platform, so each reaches PostgreSQL as the same
+ * literal it would be inline, now an argument coerced to the parameter's type. Where that could
+ * differ (PostgreSQL typed a parameter `text` where a number or a boolean goes: a value in a select
+ * list without a cast), the statement is not prepared and goes inline as before; so does one with a
+ * list of values (an array), or one PostgreSQL refuses to prepare. `PREPARE` happens outside the
+ * transaction or under a savepoint, so a refusal never aborts the caller's work.
+ */
+export class PreparedStatements {
+  private readonly logger = new Logger(PreparedStatements.name);
+  private readonly shapes = new Map<string, Shape | null>();
+  private readonly prepared = new WeakMap<object, Set<string>>();
+  /** Names whose plan on a connection is unusable (its result type changed): prepared anew there. */
+  private readonly stale = new WeakMap<object, Set<string>>();
+
+  constructor(private readonly quote: (value: unknown) => string) {}
+
+  /**
+   * The text to send for `statement` on `connection`: `EXECUTE` of its prepared form (preparing it
+   * first, one extra round trip per connection and statement), or the statement inline.
+   * `inTransaction`: a transaction is open there, so `PREPARE` goes under a savepoint.
+   */
+  async render(
+    connection: object,
+    send: Send,
+    statement: Sql,
+    inTransaction: boolean,
+    inline: (statement: Sql) => string,
+  ): Promise<string> {
+    const shape = this.shapeOf(statement);
+    if (!shape) return inline(statement);
+    let names = this.prepared.get(connection);
+    if (!names?.has(shape.name)) {
+      if (!names) this.prepared.set(connection, (names = new Set()));
+      if (names.size >= MAX_PER_CONNECTION) return inline(statement);
+      if (!(await this.prepare(connection, send, shape, statement.values, inTransaction)))
+        return inline(statement);
+      names.add(shape.name);
+    }
+    if (!shape.types || !fits(statement.values, shape.types)) return inline(statement);
+    const args = statement.values.map((value) => this.quote(value));
+    return args.length ? `execute ${shape.name}(${args.join(', ')})` : `execute ${shape.name}`;
+  }
+
+  /**
+   * After `text` failed with PostgreSQL's `error` on `connection`: a prepared statement whose plan
+   * can no longer run (a migration changed what it returns) is prepared anew there next time.
+   */
+  failed(connection: object, text: string, error: unknown): void {
+    const message = (error as { message?: unknown } | null)?.message;
+    if (!(typeof message === 'string' && RESULT_TYPE_CHANGED.test(message))) return;
+    const name = /^(?:begin; )?execute (\w+)/.exec(text)?.[1];
+    if (!name) return;
+    this.prepared.get(connection)?.delete(name);
+    let stale = this.stale.get(connection);
+    if (!stale) this.stale.set(connection, (stale = new Set()));
+    stale.add(name);
+  }
+
+  private shapeOf(statement: Sql): Shape | null {
+    if (!statement.values.every(preparable)) return null;
+    const known = this.shapes.get(statement.text);
+    if (known !== undefined) return known;
+    if (this.shapes.size >= MAX_SHAPES) return null;
+    let n = 0;
+    // Every `?` in an `Sql` is a placeholder (the `sql` tag refuses literal ones).
+    const text = statement.text.replace(/\?/g, () => `$${++n}`);
+    const name = `pfs_${createHash('sha1').update(statement.text).digest('hex').slice(0, 24)}`;
+    const shape: Shape = { name, source: statement.text, text };
+    this.shapes.set(statement.text, shape);
+    return shape;
+  }
+
+  /** Prepares `shape` on the connection; false if PostgreSQL refused it (it then goes inline). */
+  private async prepare(
+    connection: object,
+    send: Send,
+    shape: Shape,
+    values: readonly unknown[],
+    inTransaction: boolean,
+  ): Promise<boolean> {
+    const stale = this.stale.get(connection);
+    const drop = stale?.delete(shape.name) ? `deallocate ${shape.name}; ` : '';
+    const prepare = `${drop}prepare ${shape.name} as ${shape.text}`;
+    const types = `select parameter_types::text[] as types from pg_prepared_statements where name = '${shape.name}'`;
+    try {
+      const results = await send(
+        inTransaction
+          ? `savepoint prepare_statement; ${prepare}; release savepoint prepare_statement; ${types}`
+          : `${prepare}; ${types}`,
+      );
+      const last = Array.isArray(results) ? results[results.length - 1] : results;
+      shape.types ??= ((last.rows[0] as { types?: string[] } | undefined)?.types ?? []).map(String);
+      if (!fits(values, shape.types)) {
+        // A cast in the statement (`${n}::int`) lets it be prepared.
+        this.shapes.set(shape.source, null);
+        this.logger.log(
+          { statement: shape.text.slice(0, 120), types: shape.types },
+          'A value would change type as a parameter: the statement is sent inline',
+        );
+      }
+      return true;
+    } catch (error) {
+      if (!hasSqlState(error)) throw error;
+      if (inTransaction)
+        await send('rollback to savepoint prepare_statement; release savepoint prepare_statement');
+      this.shapes.set(shape.source, null);
+      this.logger.warn(
+        { err: (error as Error).message, statement: shape.text.slice(0, 120) },
+        'A statement could not be prepared: it is sent inline',
+      );
+      return false;
+    }
+  }
+}
+
+/**
+ * Whether each value reaches its parameter as it would reach the statement inline: a quoted literal
+ * (a string, a date, JSON, null) takes its type from where it stands either way; a number or a
+ * boolean keeps its own type inline, so its parameter must have it.
+ */
+function fits(values: readonly unknown[], types: readonly string[]): boolean {
+  return values.every((value, index) => {
+    const type = types[index];
+    if (typeof value === 'number') return NUMERIC.has(type);
+    if (typeof value === 'boolean') return type === 'boolean';
+    return true;
+  });
+}
+
+/** Values that are one literal each when quoted (a list is several, a binary value is left inline). */
+function preparable(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
+  return typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+function hasSqlState(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}

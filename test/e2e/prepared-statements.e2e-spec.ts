@@ -1,0 +1,128 @@
+import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import { PreparedStatements, type PgResult } from '../../src/shared/database/prepared-statements';
+import { type Sql, sql } from '../../src/shared/database/sql';
+
+/**
+ * The hot paths' hand-written statements go to PostgreSQL prepared (`EXECUTE name(values)`), on a
+ * real connection: the same rows as inline, prepared once per connection, and inline wherever a
+ * prepared form could answer differently or PostgreSQL refuses it, without disturbing the
+ * caller's transaction.
+ */
+describe('Prepared statements', () => {
+  const platform = new PostgreSqlPlatform();
+  const inline = (statement: Sql) => platform.formatQuery(statement.text, [...statement.values]);
+  let client: Client;
+  let sent: string[];
+  const send = async (text: string) => {
+    sent.push(text);
+    return (await client.query(text)) as unknown as PgResult | PgResult[];
+  };
+  const rowsOf = (result: PgResult | PgResult[]) =>
+    Array.isArray(result) ? result[result.length - 1].rows : result.rows;
+  let prepared: PreparedStatements;
+
+  beforeEach(async () => {
+    client = new Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    await client.query('drop table if exists prepared_probe');
+    await client.query(
+      'create table prepared_probe (id int primary key, name text not null, at timestamptz)',
+    );
+    prepared = new PreparedStatements((value) => platform.quoteValue(value) as string);
+    sent = [];
+  });
+  afterEach(async () => {
+    await client.query('drop table if exists prepared_probe');
+    await client.end();
+  });
+
+  const preparedHere = async () =>
+    (await client.query<{ name: string }>('select name from pg_prepared_statements order by name')).rows.map(
+      (row) => row.name,
+    );
+
+  it('runs a statement prepared once per connection, with the rows it answers inline', async () => {
+    const insert = (id: number, name: string) =>
+      sql`insert into prepared_probe (id, name, at) values (${id}, ${name}, ${new Date('2026-01-02T03:04:05Z')})
+          returning id, name, at`;
+    const first = await prepared.render(client, send, insert(1, "O'Brien"), false, inline);
+    expect(first).toMatch(/^execute pfs_[0-9a-f]{24}\(1, 'O''Brien', '2026-01-02/);
+    expect(rowsOf(await send(first))).toEqual([
+      { id: 1, name: "O'Brien", at: new Date('2026-01-02T03:04:05Z') },
+    ]);
+    const second = await prepared.render(client, send, insert(2, 'Ada'), false, inline);
+    expect(rowsOf(await send(second))).toEqual([
+      { id: 2, name: 'Ada', at: new Date('2026-01-02T03:04:05Z') },
+    ]);
+    // One PREPARE for both, then only EXECUTEs.
+    expect(sent.filter((text) => text.includes('prepare '))).toHaveLength(1);
+    expect(await preparedHere()).toEqual([first.slice('execute '.length, first.indexOf('('))]);
+    expect((await client.query('select count(*)::int as n from prepared_probe')).rows[0].n).toBe(2);
+
+    // Another connection prepares it for itself.
+    const other = new PreparedStatements((value) => platform.quoteValue(value) as string);
+    const otherClient = new Client({ connectionString: process.env.DATABASE_URL });
+    await otherClient.connect();
+    try {
+      const text = await other.render(
+        otherClient,
+        async (query) => (await otherClient.query(query)) as unknown as PgResult | PgResult[],
+        sql`select name from prepared_probe where id = ${2}`,
+        false,
+        inline,
+      );
+      expect(rowsOf((await otherClient.query(text)) as unknown as PgResult)).toEqual([{ name: 'Ada' }]);
+    } finally {
+      await otherClient.end();
+    }
+  });
+
+  it('sends inline a number that a parameter would turn into text, and lists of values', async () => {
+    const numberInSelectList = sql`select ${5} as n, ${true} as yes`;
+    const text = await prepared.render(client, send, numberInSelectList, false, inline);
+    expect(text).toBe('select 5 as n, true as yes');
+    expect(rowsOf(await send(text))).toEqual([{ n: 5, yes: true }]);
+
+    const list = sql`select count(*)::int as n from prepared_probe where id in (${[1, 2, 3]})`;
+    expect(await prepared.render(client, send, list, false, inline)).toBe(
+      'select count(*)::int as n from prepared_probe where id in (1, 2, 3)',
+    );
+  });
+
+  it('sends inline a statement PostgreSQL will not prepare, without aborting the open transaction', async () => {
+    await client.query('begin');
+    await client.query(`insert into prepared_probe (id, name) values (1, 'kept')`);
+    // Inline, `'x' is null` is a text literal; as `$1 is null` its type cannot be determined.
+    const refused = sql`select ${'x'} is null as missing`;
+    const text = await prepared.render(client, send, refused, true, inline);
+    expect(text).toBe(`select 'x' is null as missing`);
+    expect(rowsOf(await send(text))).toEqual([{ missing: false }]);
+    await client.query('commit');
+    // The transaction's earlier write survived the refused PREPARE.
+    expect((await client.query('select name from prepared_probe')).rows).toEqual([{ name: 'kept' }]);
+    // Known now: not tried again.
+    sent = [];
+    expect(await prepared.render(client, send, refused, false, inline)).toBe(text);
+    expect(sent).toEqual([]);
+  });
+
+  it('prepares a statement anew on a connection where a migration changed what it returns', async () => {
+    const read = sql`select * from prepared_probe where id = ${1}`;
+    await client.query(`insert into prepared_probe (id, name) values (1, 'before')`);
+    const text = await prepared.render(client, send, read, false, inline);
+    expect(rowsOf(await send(text))).toEqual([{ id: 1, name: 'before', at: null }]);
+
+    await client.query('alter table prepared_probe add column note text');
+    const error = await client.query(text).then(
+      () => null,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ code: '0A000' });
+    prepared.failed(client, text, error);
+
+    const again = await prepared.render(client, send, read, false, inline);
+    expect(again).toBe(text);
+    expect(rowsOf(await send(again))).toEqual([{ id: 1, name: 'before', at: null, note: null }]);
+  });
+});
