@@ -29,7 +29,7 @@ describe('Prepared statements', () => {
     await client.query(
       'create table prepared_probe (id int primary key, name text not null, at timestamptz)',
     );
-    prepared = new PreparedStatements((value) => platform.quoteValue(value) as string);
+    prepared = new PreparedStatements((value) => platform.quoteValue(value));
     sent = [];
   });
   afterEach(async () => {
@@ -61,13 +61,13 @@ describe('Prepared statements', () => {
     expect((await client.query('select count(*)::int as n from prepared_probe')).rows[0].n).toBe(2);
 
     // Another connection prepares it for itself.
-    const other = new PreparedStatements((value) => platform.quoteValue(value) as string);
+    const other = new PreparedStatements((value) => platform.quoteValue(value));
     const otherClient = new Client({ connectionString: process.env.DATABASE_URL });
     await otherClient.connect();
     try {
       const text = await other.render(
         otherClient,
-        async (query) => (await otherClient.query(query)) as unknown as PgResult | PgResult[],
+        async (query) => await otherClient.query(query),
         sql`select name from prepared_probe where id = ${2}`,
         false,
         inline,

@@ -50,7 +50,7 @@ export class SqlTransactions {
     private readonly config: AppConfig,
   ) {
     const platform = orm.em.getPlatform();
-    this.prepared = new PreparedStatements((value) => platform.quoteValue(value) as string);
+    this.prepared = new PreparedStatements((value) => platform.quoteValue(value));
   }
 
   async run<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
