@@ -1,7 +1,10 @@
 import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
+import { execute } from '../../src/shared/database/explicit-sql';
 import { PreparedStatements, type PgResult } from '../../src/shared/database/prepared-statements';
 import { type Sql, sql } from '../../src/shared/database/sql';
+import { SqlTransactions } from '../../src/shared/database/sql-transactions';
+import { createTestApp, type TestApp } from '../support/app';
 
 /**
  * The hot paths' hand-written statements go to PostgreSQL prepared (`EXECUTE name(values)`), on a
@@ -107,22 +110,81 @@ describe('Prepared statements', () => {
     expect(sent).toEqual([]);
   });
 
+  it('sends inline a statement whose result is `*`, which a migration adding a column would change', async () => {
+    await client.query(`insert into prepared_probe (id, name) values (1, 'before')`);
+    for (const star of [
+      sql`select * from prepared_probe where id = ${1}`,
+      sql`select p.*, ${'x'}::text as extra from prepared_probe p where id = ${1}`,
+      sql`update prepared_probe set name = ${'after'} where id = ${1} returning *`,
+    ]) {
+      expect(await prepared.render(client, send, star, false, inline)).toBe(inline(star));
+    }
+    // `*` inside a `with` entry the statement turns into JSON keeps its result type: prepared.
+    const json = sql`with found as (select * from prepared_probe where id = ${1}) select row_to_json(found) as row from found`;
+    expect(await prepared.render(client, send, json, false, inline)).toMatch(/^execute pfs_/);
+  });
+
   it('prepares a statement anew on a connection where a migration changed what it returns', async () => {
-    const read = sql`select * from prepared_probe where id = ${1}`;
+    const read = sql`select name from prepared_probe where id = ${1}`;
     await client.query(`insert into prepared_probe (id, name) values (1, 'before')`);
     const text = await prepared.render(client, send, read, false, inline);
-    expect(rowsOf(await send(text))).toEqual([{ id: 1, name: 'before', at: null }]);
+    expect(rowsOf(await send(text))).toEqual([{ name: 'before' }]);
 
-    await client.query('alter table prepared_probe add column note text');
+    await client.query('alter table prepared_probe alter column name type varchar(100)');
     const error = await client.query(text).then(
       () => null,
       (failure: unknown) => failure,
     );
-    expect(error).toMatchObject({ code: '0A000' });
+    expect(PreparedStatements.isResultTypeChange(error)).toBe(true);
     prepared.failed(client, text, error);
 
     const again = await prepared.render(client, send, read, false, inline);
     expect(again).toBe(text);
-    expect(rowsOf(await send(again))).toEqual([{ id: 1, name: 'before', at: null, note: null }]);
+    expect(rowsOf(await send(again))).toEqual([{ name: 'before' }]);
+  });
+});
+
+/** The service's two ways of sending explicit statements, after a migration changed a prepared one's result. */
+describe('Prepared statements in the service', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.em().getConnection().execute('drop table if exists prepared_probe');
+    await t.close();
+  });
+  beforeEach(async () => {
+    const connection = t.em().getConnection();
+    await connection.execute('drop table if exists prepared_probe');
+    await connection.execute('create table prepared_probe (id int primary key, name text not null)');
+    await connection.execute(`insert into prepared_probe (id, name) values (1, 'kept')`);
+  });
+
+  /** Every connection of the pool has the statement prepared, then the column's type changes. */
+  async function preparedEverywhereThenMigrated(run: () => Promise<unknown>): Promise<void> {
+    await Promise.all(Array.from({ length: 30 }, run));
+    await t.em().getConnection().execute('alter table prepared_probe alter column name type varchar(100)');
+  }
+
+  it('a transaction of explicit statements runs again, once, and succeeds', async () => {
+    const transactions = t.app.get(SqlTransactions);
+    const read = () =>
+      transactions.run(async (tx) => {
+        const rows = await tx.query<{ name: string }>(sql`select name from prepared_probe where id = ${1}`);
+        await tx.commit();
+        return rows;
+      });
+    await preparedEverywhereThenMigrated(read);
+    const answers = await Promise.all(Array.from({ length: 30 }, read));
+    expect(answers.every((rows) => rows[0]?.name === 'kept')).toBe(true);
+  });
+
+  it('a statement outside a transaction is prepared anew and sent again', async () => {
+    const read = () =>
+      execute<{ name: string }>(t.em(), sql`select name from prepared_probe where id = ${1}`);
+    await preparedEverywhereThenMigrated(read);
+    const answers = await Promise.all(Array.from({ length: 30 }, read));
+    expect(answers.every((rows) => rows[0]?.name === 'kept')).toBe(true);
   });
 });

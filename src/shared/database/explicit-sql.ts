@@ -1,5 +1,7 @@
 import { type EntityData, type EntityMetadata, type EntityName, ReferenceKind, Utils } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { type EntityManager, PostgreSqlConnection } from '@mikro-orm/postgresql';
+import type { Client } from 'pg';
+import { type PgResult, PreparedStatements } from './prepared-statements';
 import { Sql } from './sql';
 
 /*
@@ -59,8 +61,71 @@ export function updateOf<T extends object>(em: EntityManager, entity: T): Sql {
 }
 
 /** Runs a statement on the connection of `em` (inside its transaction, if it has one). */
-export function execute<R = Record<string, unknown>>(em: EntityManager, sql: Sql): Promise<R[]> {
-  return em.getConnection().execute<R[]>(sql.text, [...sql.values], 'all', em.getTransactionContext());
+export async function execute<R = Record<string, unknown>>(em: EntityManager, sql: Sql): Promise<R[]> {
+  const [rows] = await send(em, [sql]);
+  return rows as R[];
+}
+
+function rowsOf(results: PgResult | PgResult[]): Record<string, unknown>[][] {
+  return (Array.isArray(results) ? results : [results]).map(
+    (result) => result.rows as Record<string, unknown>[],
+  );
+}
+
+/** knex's client: the pool's, or a transaction's (whose connection is the transaction's own). */
+interface KnexClient {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+}
+
+/**
+ * Statements in one round trip (one query string, run in order) on the connection of `em`'s
+ * transaction, or on one connection of the pool if it has none; each sent prepared where it can be
+ * (`PreparedStatements`: PostgreSQL parses and plans it once per connection). One row list per
+ * statement. On the embedded PGlite, through MikroORM's connection as one query.
+ */
+async function send(em: EntityManager, statements: readonly Sql[]): Promise<Record<string, unknown>[][]> {
+  const connection = em.getConnection();
+  const transaction = em.getTransactionContext<{ client: KnexClient }>();
+  if (!(connection instanceof PostgreSqlConnection)) {
+    // The embedded PGlite: through MikroORM's connection, nothing prepared.
+    const text = statements.map((statement) => statement.text).join(';\n');
+    const answer = await connection.execute<Record<string, unknown>[] | Record<string, unknown>[][]>(
+      text,
+      statements.flatMap((statement) => statement.values),
+      'all',
+      transaction,
+    );
+    // One statement answers its rows; several answer one list of rows each.
+    return (statements.length === 1 ? [answer] : answer) as Record<string, unknown>[][];
+  }
+  const knex = transaction?.client ?? (connection.getKnex().client as KnexClient);
+  const client = (await knex.acquireConnection()) as Client;
+  try {
+    const platform = em.getPlatform();
+    const prepared = PreparedStatements.of(platform);
+    const query = async (text: string) => (await client.query(text)) as unknown as PgResult | PgResult[];
+    const inline = (statement: Sql) => platform.formatQuery(statement.text, [...statement.values]);
+    const render = async () => {
+      const texts: string[] = [];
+      for (const statement of statements) {
+        texts.push(await prepared.render(client, query, statement, transaction !== undefined, inline));
+      }
+      return texts.join(';\n');
+    };
+    const text = await render();
+    try {
+      return rowsOf(await query(text));
+    } catch (error) {
+      prepared.failed(client, text, error);
+      // A migration changed what a prepared statement returns. Outside a transaction nothing ran:
+      // prepared anew and sent again. Inside one, the transaction failed (its caller answers).
+      if (transaction || !PreparedStatements.isResultTypeChange(error)) throw error;
+      return rowsOf(await query(await render()));
+    }
+  } finally {
+    if (!transaction) await knex.releaseConnection(client);
+  }
 }
 
 /**
@@ -138,19 +203,11 @@ export class SqlBatch {
     const queued = this.queued.splice(0);
     if (queued.length === 0) return;
     try {
-      const text = queued.map(({ sql }) => sql.text).join(';\n');
-      const params = queued.flatMap(({ sql }) => sql.values);
-      const answer = await em
-        .getConnection()
-        .execute<Record<string, unknown>[] | Record<string, unknown>[][]>(
-          text,
-          params,
-          'all',
-          em.getTransactionContext(),
-        );
-      // One statement answers its rows; several answer one list of rows each.
-      const results = queued.length === 1 ? [answer] : answer;
-      queued.forEach(({ resolve }, index) => resolve(results[index] as Record<string, unknown>[]));
+      const results = await send(
+        em,
+        queued.map(({ sql }) => sql),
+      );
+      queued.forEach(({ resolve }, index) => resolve(results[index]));
     } catch (error) {
       for (const { reject } of queued) reject(error);
       throw error;

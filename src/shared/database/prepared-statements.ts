@@ -23,6 +23,15 @@ interface Shape {
 /** How PostgreSQL names the types a JavaScript number is inlined as (integer or numeric literals). */
 const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']);
 
+/**
+ * A statement whose own result is `*` (`select * from …`, `select o.*, …`, `returning *`): a
+ * migration that adds a column changes what it returns, and PostgreSQL then refuses to run its
+ * prepared form ("cached plan must not change result type"), which inside a transaction would fail
+ * the caller's work once per connection. Such statements are sent inline. (`*` inside a `with`
+ * entry that the statement turns into JSON is no such case.)
+ */
+const STAR_RESULT = /^\s*select\s+(?:[\w"]+\.)?\*|\breturning\s+(?:[\w"]+\.)?\*/i;
+
 /** Distinct statement texts remembered; past this, new texts are sent inline. */
 const MAX_SHAPES = 500;
 /** Statements prepared on one connection; past this, new ones are sent inline there. */
@@ -30,6 +39,8 @@ const MAX_PER_CONNECTION = 200;
 
 /** SQLSTATE `0A000` with this message: a prepared statement whose result type changed (a migration). */
 const RESULT_TYPE_CHANGED = /cached plan must not change result type/;
+
+const registries = new WeakMap<object, PreparedStatements>();
 
 /**
  * Server-side prepared statements for the hand-written statements of the hot paths. Sent inline
@@ -53,6 +64,19 @@ export class PreparedStatements {
   private readonly stale = new WeakMap<object, Set<string>>();
 
   constructor(private readonly quote: (value: unknown) => string) {}
+
+  /**
+   * The one registry for a database platform: which statements are prepared on which connection is
+   * a fact about the connections, shared by every path that sends statements on them.
+   */
+  static of(platform: { quoteValue(value: unknown): unknown }): PreparedStatements {
+    let prepared = registries.get(platform);
+    if (!prepared) {
+      prepared = new PreparedStatements((value) => platform.quoteValue(value) as string);
+      registries.set(platform, prepared);
+    }
+    return prepared;
+  }
 
   /**
    * The text to send for `statement` on `connection`: `EXECUTE` of its prepared form (preparing it
@@ -86,18 +110,27 @@ export class PreparedStatements {
    * can no longer run (a migration changed what it returns) is prepared anew there next time.
    */
   failed(connection: object, text: string, error: unknown): void {
-    const message = (error as { message?: unknown } | null)?.message;
-    if (!(typeof message === 'string' && RESULT_TYPE_CHANGED.test(message))) return;
-    const name = /^(?:begin; )?execute (\w+)/.exec(text)?.[1];
-    if (!name) return;
-    this.prepared.get(connection)?.delete(name);
+    if (!PreparedStatements.isResultTypeChange(error)) return;
     let stale = this.stale.get(connection);
     if (!stale) this.stale.set(connection, (stale = new Set()));
-    stale.add(name);
+    // Which of them failed is not told: every one in the text is prepared anew.
+    for (const [, name] of text.matchAll(/(?:^|; ?\n?)execute (pfs_\w+)/g)) {
+      this.prepared.get(connection)?.delete(name);
+      stale.add(name);
+    }
+  }
+
+  /**
+   * PostgreSQL refused to run a prepared statement whose result type a migration changed (`select *`
+   * of a table that gained a column). Nothing ran; once `failed` has been told, it is prepared anew.
+   */
+  static isResultTypeChange(error: unknown): boolean {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    return code === '0A000' && typeof message === 'string' && RESULT_TYPE_CHANGED.test(message);
   }
 
   private shapeOf(statement: Sql): Shape | null {
-    if (!statement.values.every(preparable)) return null;
+    if (!statement.values.every(preparable) || STAR_RESULT.test(statement.text)) return null;
     const known = this.shapes.get(statement.text);
     if (known !== undefined) return known;
     if (this.shapes.size >= MAX_SHAPES) return null;

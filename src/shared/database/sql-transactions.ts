@@ -49,13 +49,25 @@ export class SqlTransactions {
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
   ) {
-    const platform = orm.em.getPlatform();
-    this.prepared = new PreparedStatements((value) => platform.quoteValue(value));
+    this.prepared = PreparedStatements.of(orm.em.getPlatform());
   }
 
   async run<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
     const connection = this.orm.em.getConnection() as AbstractSqlConnection;
     if (this.config.database.kind !== 'postgresql') return this.runSeparately(connection, work);
+    try {
+      return await this.runOnce(connection, work);
+    } catch (error) {
+      // A migration changed what a prepared statement returns: rolled back, and prepared anew now.
+      if (!PreparedStatements.isResultTypeChange(error)) throw error;
+      return this.runOnce(connection, work);
+    }
+  }
+
+  private async runOnce<T>(
+    connection: AbstractSqlConnection,
+    work: (tx: SqlTransaction) => Promise<T>,
+  ): Promise<T> {
     const pool = connection.getKnex().client as KnexPool;
     const client = (await pool.acquireConnection()) as PgConnection;
     const tx = new OneTripTransaction(client, this.prepared, (statement) => this.format(statement));
@@ -143,7 +155,13 @@ class OneTripTransaction implements SqlTransaction {
 
   /** The statement as sent: prepared on this connection where it can be, else inline. */
   private render(statement: Sql, inTransaction: boolean): Promise<string> {
-    return this.prepared.render(this.client, (text) => this.send(text), statement, inTransaction, this.format);
+    return this.prepared.render(
+      this.client,
+      (text) => this.send(text),
+      statement,
+      inTransaction,
+      this.format,
+    );
   }
 
   private async send(text: string): Promise<PgResult | PgResult[]> {
