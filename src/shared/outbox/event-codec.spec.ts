@@ -29,4 +29,24 @@ describe('outbox event codec', () => {
     );
     expect(decodeEvent(OrderStatusChangedEvent, encodeEvent(event)).reason).toBe('2026-01-01T00:00:00.000Z');
   });
+
+  it('tags dates inside nested fields too', () => {
+    const at = new Date('2026-11-29T07:30:00.123Z');
+    const event = Object.assign(new OrderStatusChangedEvent('o-4', OrderStatus.Paid, null, null, at), {
+      lines: [{ at, note: 'x' }],
+      totals: { paidAt: at, amount: 100 },
+    });
+    const back = decodeEvent(OrderStatusChangedEvent, encodeEvent(event)) as typeof event;
+    expect(back).toEqual(event);
+    expect(back.lines[0].at).toBeInstanceOf(Date);
+    expect(back.totals.paidAt).toBeInstanceOf(Date);
+  });
+
+  it('encodes a flat event as the nested form would', () => {
+    const event = new OrderStatusChangedEvent('o-5', OrderStatus.Paid, null, 'r', new Date(5));
+    const nested = Object.assign(Object.create(OrderStatusChangedEvent.prototype) as object, event, {
+      extra: { n: 1 },
+    });
+    expect(JSON.parse(encodeEvent(nested))).toEqual({ ...JSON.parse(encodeEvent(event)), extra: { n: 1 } });
+  });
 });

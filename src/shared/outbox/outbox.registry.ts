@@ -6,7 +6,8 @@ import { type Delivery, DURABLE_SUBSCRIPTION, type DurableSubscription } from '.
 export interface Subscriber {
   name: string;
   event: DomainEventClass;
-  handle(event: object, delivery: Delivery): Promise<unknown>;
+  /** What the method returns: a promise if it works asynchronously (the relay awaits it), else done. */
+  handle(event: object, delivery: Delivery): unknown;
 }
 
 /**
@@ -54,7 +55,7 @@ export class OutboxRegistry implements OnModuleInit {
     const subscriber: Subscriber = {
       name,
       event,
-      handle: async (recorded, delivery) => await handle(recorded as E, delivery),
+      handle: (recorded, delivery) => handle(recorded as E, delivery),
     };
     this.byName.set(name, subscriber);
     this.byEvent.set(event.eventName, [...(this.byEvent.get(event.eventName) ?? []), subscriber]);

@@ -138,7 +138,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    * the commit: the subscribers start now, in this tick (a push leaves before anything else waits).
    */
   runHeld(deliveries: readonly HeldDelivery[]): void {
-    for (const delivery of deliveries) this.track(this.deliver(delivery));
+    for (const delivery of deliveries) void this.deliver(delivery);
   }
 
   /** Something may be due: start a claim now (or right after the current ones). */
@@ -170,7 +170,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         const claimedAt = Date.now();
         const claimed = await this.claim();
         await Promise.all(
-          claimed.map((row) =>
+          claimed.map(async (row) =>
             this.deliver({
               eventId: row.event_id,
               subscriber: row.subscriber,
@@ -203,27 +203,59 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return claimed;
   }
 
-  /** Runs one delivery and records its outcome. Never throws. */
-  private async deliver(delivery: HeldDelivery): Promise<void> {
+  /**
+   * Runs one delivery and records its outcome. Never throws. A subscriber that finishes at once (a
+   * socket push) is marked done at once: no promise, no deadline timer. One that returns a promise
+   * is awaited under its deadline (and tracked, so that shutdown waits for it); the promise this
+   * returns then settles once its outcome is recorded.
+   */
+  private deliver(delivery: HeldDelivery): Promise<void> | undefined {
     this.inHand++;
+    let outcome: unknown;
     try {
-      await this.run(delivery);
+      outcome = this.start(delivery);
     } catch (error) {
-      await this.failed(delivery, error).catch((failure: unknown) =>
-        // Not recorded: the claim's lease runs out and the delivery is tried again.
-        this.logger.warn(
-          { subscriber: delivery.subscriber, eventId: delivery.eventId, err: describe(failure) },
-          'Could not record a failed durable delivery; it is retried after its lease',
-        ),
-      );
-      return;
-    } finally {
       this.inHand--;
+      return this.tracked(this.recordFailure(delivery, error));
     }
+    if (!isThenable(outcome)) {
+      this.inHand--;
+      this.markDelivered(delivery);
+      return undefined;
+    }
+    return this.tracked(this.settle(delivery, outcome));
+  }
+
+  private async settle(delivery: HeldDelivery, outcome: PromiseLike<unknown>): Promise<void> {
+    // Well inside the lease, so that no other instance claims a delivery still running here.
+    const deadlineMs = delivery.claimedAt + this.config.outbox.leaseSeconds * 800 - Date.now();
+    try {
+      await withDeadline(outcome, deadlineMs);
+    } catch (error) {
+      this.inHand--;
+      return this.recordFailure(delivery, error);
+    }
+    this.inHand--;
     this.markDelivered(delivery);
   }
 
-  private async run(delivery: HeldDelivery): Promise<void> {
+  private async recordFailure(delivery: HeldDelivery, error: unknown): Promise<void> {
+    await this.failed(delivery, error).catch((failure: unknown) =>
+      // Not recorded: the claim's lease runs out and the delivery is tried again.
+      this.logger.warn(
+        { subscriber: delivery.subscriber, eventId: delivery.eventId, err: describe(failure) },
+        'Could not record a failed durable delivery; it is retried after its lease',
+      ),
+    );
+  }
+
+  private tracked(work: Promise<void>): Promise<void> {
+    this.track(work);
+    return work;
+  }
+
+  /** Calls the subscriber; returns what it returns (a promise if it works asynchronously). */
+  private start(delivery: HeldDelivery): unknown {
     const subscriber = this.registry.find(delivery.subscriber);
     if (!subscriber) throw new Error(`No durable subscriber "${delivery.subscriber}" in this version`);
     if (this.config.outbox.testCrashBefore === subscriber.name) {
@@ -234,18 +266,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       'recorded' in delivery.event
         ? delivery.event.recorded
         : decodeEvent(subscriber.event, delivery.event.payload as object);
-    // Well inside the lease, so that no other instance claims a delivery still running here.
-    const deadlineMs = delivery.claimedAt + this.config.outbox.leaseSeconds * 800 - Date.now();
-    // A unit of work of its own, outside any transaction: a delivery started by a commit still runs
-    // in that committed transaction's async context, which must not leak into the subscriber.
-    const em = this.orm.em.fork();
-    await withDeadline(
-      TransactionContext.create(em, () =>
-        RequestContext.create(em, () =>
-          subscriber.handle(event, { eventId: delivery.eventId, attempt: delivery.attempt }),
-        ),
+    // A unit of work of its own (one fork: the request context's), outside any transaction: a
+    // delivery started by a commit still runs in that committed transaction's async context, which
+    // must not leak into the subscriber.
+    return RequestContext.create(this.orm.em, () =>
+      TransactionContext.create(RequestContext.getEntityManager()!, () =>
+        subscriber.handle(event, { eventId: delivery.eventId, attempt: delivery.attempt }),
       ),
-      deadlineMs,
     );
   }
 
@@ -363,7 +390,13 @@ function describe(error: unknown): string {
   return text.slice(0, 500);
 }
 
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+async function withDeadline<T>(work: PromiseLike<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Did not finish within ${Math.round(ms)} ms`)), ms);

@@ -112,7 +112,9 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
   rowsOf(recorded: readonly object[]): OutboxRows | null {
     const eventParams: unknown[] = [];
     const deliveryParams: unknown[] = [];
-    const held: Omit<HeldDelivery, 'claimedAt'>[] = [];
+    const held: HeldDelivery[] = [];
+    // Before the rows are sent: their lease runs from a moment after this.
+    const claimedAt = Date.now();
     for (const event of recorded) {
       const name = eventNameOf(event);
       const subscribers = this.registry.subscribersOf(name);
@@ -121,7 +123,13 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       eventParams.push(id, name, encodeEvent(event));
       for (const subscriber of subscribers) {
         deliveryParams.push(id, subscriber.name);
-        held.push({ eventId: id, subscriber: subscriber.name, attempt: 1, event: { recorded: event } });
+        held.push({
+          eventId: id,
+          subscriber: subscriber.name,
+          attempt: 1,
+          event: { recorded: event },
+          claimedAt,
+        });
       }
     }
     if (eventParams.length === 0) return null;
@@ -130,7 +138,6 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
     const delivery = handOver
       ? `(?::uuid, ?::text, 'pending'::text, 1, now(), clock_timestamp() + interval '${leaseMs} milliseconds', now())`
       : `(?::uuid, ?::text, 'pending'::text, 0, now(), null::timestamptz, now())`;
-    const claimedAt = Date.now();
     return {
       events: {
         table: 'outbox_events',
@@ -147,7 +154,7 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       // Delivered by PostgreSQL at commit, and only if it commits.
       notify: !handOver && this.config.database.kind === 'postgresql',
       committed: handOver
-        ? () => this.relay.runHeld(held.map((delivery) => ({ ...delivery, claimedAt })))
+        ? () => this.relay.runHeld(held)
         : () => this.relay.wake(),
     };
   }
