@@ -1,12 +1,16 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
+import { WebhookTimingMiddleware } from './metrics';
 import { NotificationsModule } from './notifications';
+import { StripeWebhookController } from './payments';
+import { directRoute } from './shared/direct-route';
 import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
-import { assignRequestId } from './shared/logging';
+import { assignRequestId, requestLog } from './shared/logging';
 import { setupOpenApi } from './shared/openapi';
 import { STRIPE_WEBHOOK_ROUTE } from './shared/webhook-route';
 import { GracefulShutdown } from './shared/shutdown';
@@ -27,14 +31,30 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(app.get(GracefulShutdown).middleware);
   app.use(assignRequestId);
   app.use('/api', apiSecurityHeaders());
-  app.use(STRIPE_WEBHOOK_ROUTE.url, ...webhookBody());
+  const filter = new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) });
+  const allowOrigins = cors({ origin: config.corsOrigins });
+  // Stripe's webhook, the busiest route, is served here, ahead of the body parsers and Nest's router,
+  // with the same middleware, in the same order, as the route would get from them (see directRoute).
+  const webhooks = app.get(StripeWebhookController);
+  app.use(
+    directRoute({
+      method: 'POST',
+      url: STRIPE_WEBHOOK_ROUTE.url,
+      before: [...webhookBody(), allowOrigins, ...requestLog(config), app.get(WebhookTimingMiddleware).use],
+      onError: [bodyParserErrors],
+      handle: (request) =>
+        webhooks.receive(request, request.headers['stripe-signature'] as string | undefined),
+      status: StripeWebhookController.status,
+      filter,
+    }),
+  );
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyParserErrors);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) }));
-  app.enableCors({ origin: config.corsOrigins });
+  app.useGlobalFilters(filter);
+  app.use(allowOrigins); // CORS, as Nest's enableCors installs it
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));
   app.disable('x-powered-by');
   // Behind a load balancer, the client's address (for the rate limit) comes from X-Forwarded-For.

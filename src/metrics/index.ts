@@ -1,1 +1,2 @@
 export { MetricsModule } from './metrics.module';
+export { WebhookTimingMiddleware } from './webhook-timing.middleware';

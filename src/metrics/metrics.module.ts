@@ -1,18 +1,15 @@
-import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { PaymentsModule } from '../payments';
-import { STRIPE_WEBHOOK_ROUTE } from '../shared/webhook-route';
 import { MetricsService } from './metrics.service';
 import { WebhookTimingMiddleware } from './webhook-timing.middleware';
 
-/** `/metrics` (Prometheus) on `METRICS_PORT` when it is set; nothing otherwise. */
+/**
+ * `/metrics` (Prometheus) on `METRICS_PORT` when it is set; nothing otherwise. Webhook deliveries are
+ * timed by `WebhookTimingMiddleware`, which the webhook's route runs (`configureApp`: the route is
+ * served ahead of Nest's middleware and router).
+ */
 @Module({
   imports: [PaymentsModule],
-  providers: [MetricsService],
+  providers: [MetricsService, WebhookTimingMiddleware],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(WebhookTimingMiddleware)
-      .forRoutes({ path: STRIPE_WEBHOOK_ROUTE.path, method: RequestMethod.POST });
-  }
-}
+export class MetricsModule {}

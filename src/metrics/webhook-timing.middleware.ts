@@ -7,9 +7,9 @@ import { MetricsService } from './metrics.service';
 export class WebhookTimingMiddleware implements NestMiddleware {
   constructor(private readonly metrics: MetricsService) {}
 
-  use(_req: Request, res: Response, next: NextFunction): void {
+  readonly use = (_req: Request, res: Response, next: NextFunction): void => {
     const end = this.metrics.webhookDuration.startTimer();
     res.once('finish', () => end({ status: String(res.statusCode) }));
     next();
-  }
+  };
 }

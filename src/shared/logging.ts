@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, type OnApplicationShutdown, RequestMethod } from '@nestjs/common';
-import type { Params } from 'nestjs-pino';
+import type { NextFunction, Request, Response } from 'express';
+import { type Params, PinoLogger } from 'nestjs-pino';
+import { Store, storage } from 'nestjs-pino/storage';
 import pino from 'pino';
-import type { Options } from 'pino-http';
+import { type HttpLogger, type Options, pinoHttp } from 'pino-http';
 import type { AppConfig } from '../config';
 import { STRIPE_WEBHOOK_ROUTE } from './webhook-route';
 
@@ -38,6 +40,29 @@ export function loggerParams(config: AppConfig): Params {
     // A transport (the terminal's pino-pretty) writes on its own; JSON goes to the async destination.
     pinoHttp: options.transport ? options : [options, logDestination()],
   };
+}
+
+/**
+ * The request log of a route served ahead of Nest's middleware (`directRoute`), as every other
+ * request gets it from nestjs-pino: pino-http with the same options, on the same root logger (so
+ * the same lines reach the same output), then that request's logger bound for the log lines
+ * written while it is handled (they carry its `req`, with the request id).
+ */
+export function requestLog(
+  config: AppConfig,
+): ((request: Request, response: Response, next: NextFunction) => void)[] {
+  let log: HttpLogger | undefined;
+  return [
+    (request, response, next) => {
+      // nestjs-pino makes its root logger when the application initialises: made from it at first use.
+      if (!log) {
+        const { transport: _written, ...options } = httpLogOptions(config);
+        log = pinoHttp({ ...options, logger: PinoLogger.root });
+      }
+      log(request, response, next);
+    },
+    (request, _response, next) => storage.run(new Store(request.log), next),
+  ];
 }
 
 let destination: ReturnType<typeof pino.destination> | undefined;

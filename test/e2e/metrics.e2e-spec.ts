@@ -38,6 +38,9 @@ describe('Metrics', () => {
       /^payflow_webhook_events\{type="checkout\.session\.completed",outcome="applied"\} 1$/m,
     );
     expect(text).toMatch(/^payflow_webhook_duration_seconds_count\{status="200"\} [1-9]\d*$/m);
+    // A refused delivery is timed too, under its status.
+    await request(t.http()).post('/api/webhooks/stripe').set('Content-Type', 'application/json').send('{}');
+    expect(await scrape()).toMatch(/^payflow_webhook_duration_seconds_count\{status="400"\} 1$/m);
     expect(text).toMatch(/^payflow_review_items_open 0$/m);
     expect(text).toContain('# TYPE payflow_refunds gauge');
     expect(text).toContain('# TYPE payflow_reconciliation_runs_total counter');

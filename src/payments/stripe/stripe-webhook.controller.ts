@@ -5,9 +5,17 @@ import { STRIPE_WEBHOOK_ROUTE } from '../../shared/webhook-route';
 import { WebhookContentTypeError } from '../payment.errors';
 import { WebhookIntake } from './webhook-intake.service';
 
+/**
+ * Stripe's webhook: this route as documented (OpenAPI) and what it does. Its requests are served
+ * ahead of Nest's router (`configureApp`, `directRoute`), which calls `receive` with the raw body
+ * read as the route's middleware read it, answers `status` with its result, and hands what it
+ * throws to the global exception filter, as Nest's router would.
+ */
 @ApiTags('webhooks')
 @Controller(STRIPE_WEBHOOK_ROUTE.path)
 export class StripeWebhookController {
+  static readonly status = HttpStatus.OK;
+
   constructor(private readonly intake: WebhookIntake) {}
 
   /**
@@ -15,7 +23,7 @@ export class StripeWebhookController {
    * 400 for a bad signature, with nothing written; 5xx when something failed, so that Stripe retries.
    */
   @Post()
-  @HttpCode(HttpStatus.OK)
+  @HttpCode(StripeWebhookController.status)
   @ApiHeader({ name: 'Stripe-Signature', required: true })
   @ApiOkResponse({
     description: 'Received: applied, duplicate, ignored, unmatched, mismatch, or malformed (kept for staff)',
