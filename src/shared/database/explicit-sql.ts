@@ -1,7 +1,7 @@
 import { type EntityData, type EntityMetadata, type EntityName, ReferenceKind, Utils } from '@mikro-orm/core';
 import { type EntityManager, PostgreSqlConnection } from '@mikro-orm/postgresql';
 import type { Client } from 'pg';
-import { type PgResult, PreparedStatements } from './prepared-statements';
+import { logStatements, type PgResult, PreparedStatements } from './prepared-statements';
 import { Sql } from './sql';
 
 /*
@@ -113,15 +113,25 @@ async function send(em: EntityManager, statements: readonly Sql[]): Promise<Reco
       }
       return texts.join(';\n');
     };
+    const startedAt = Date.now();
+    const log = em.config.getLogger();
     const text = await render();
     try {
-      return rowsOf(await query(text));
+      let rows: Record<string, unknown>[][];
+      try {
+        rows = rowsOf(await query(text));
+      } catch (error) {
+        prepared.failed(client, text, error);
+        // A migration changed what a prepared statement returns. Outside a transaction nothing ran:
+        // prepared anew and sent again. Inside one, the transaction failed (its caller answers).
+        if (transaction || !PreparedStatements.isResultTypeChange(error)) throw error;
+        rows = rowsOf(await query(await render()));
+      }
+      logStatements(log, statements, inline, startedAt, { results: rows.reduce((n, r) => n + r.length, 0) });
+      return rows;
     } catch (error) {
-      prepared.failed(client, text, error);
-      // A migration changed what a prepared statement returns. Outside a transaction nothing ran:
-      // prepared anew and sent again. Inside one, the transaction failed (its caller answers).
-      if (transaction || !PreparedStatements.isResultTypeChange(error)) throw error;
-      return rowsOf(await query(await render()));
+      logStatements(log, statements, inline, startedAt, { failed: true });
+      throw error;
     }
   } finally {
     if (!transaction) await knex.releaseConnection(client);

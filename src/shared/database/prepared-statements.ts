@@ -208,6 +208,32 @@ function preparable(value: unknown): boolean {
   return typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
 }
 
+/** MikroORM's query log (`debug` on: `LOG_LEVEL=debug`), as its own queries are logged. */
+export interface QueryLog {
+  isEnabled(namespace: 'query' | 'query-params'): boolean;
+  logQuery(context: { query: string; took: number; results?: number; level?: 'info' | 'error' }): void;
+}
+
+/**
+ * Logs explicit statements in MikroORM's query log, as it logs its own: the text with its
+ * placeholders, the values only where `query-params` logging is on (values hold e-mails).
+ */
+export function logStatements(
+  log: QueryLog,
+  statements: readonly Sql[],
+  inline: (statement: Sql) => string,
+  startedAt: number,
+  outcome: { results: number } | { failed: true },
+): void {
+  if (!log.isEnabled('query')) return;
+  const withValues = log.isEnabled('query-params');
+  const query = statements.map((statement) => (withValues ? inline(statement) : statement.text)).join(';\n');
+  const took = Date.now() - startedAt;
+  log.logQuery(
+    'failed' in outcome ? { query, took, level: 'error' } : { query, took, results: outcome.results },
+  );
+}
+
 function hasSqlState(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);

@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { type PgResult, PreparedStatements } from './prepared-statements';
+import { logStatements, type PgResult, PreparedStatements, type QueryLog } from './prepared-statements';
 import type { Sql } from './sql';
 
 /** A transaction of hand-written statements (see `SqlTransactions`). */
@@ -70,7 +70,12 @@ export class SqlTransactions {
   ): Promise<T> {
     const pool = connection.getKnex().client as KnexPool;
     const client = (await pool.acquireConnection()) as PgConnection;
-    const tx = new OneTripTransaction(client, this.prepared, (statement) => this.format(statement));
+    const tx = new OneTripTransaction(
+      client,
+      this.prepared,
+      (statement) => this.format(statement),
+      this.orm.config.getLogger(),
+    );
     try {
       const result = await work(tx);
       if (!tx.done) await tx.commit();
@@ -109,6 +114,7 @@ class OneTripTransaction implements SqlTransaction {
     private readonly client: PgConnection,
     private readonly prepared: PreparedStatements,
     private readonly format: (statement: Sql) => string,
+    private readonly log: QueryLog,
   ) {}
 
   get done(): boolean {
@@ -120,7 +126,7 @@ class OneTripTransaction implements SqlTransaction {
     const opening = this.state === 'new';
     const text = await this.render(statement, !opening);
     this.state = 'open';
-    const results = await this.send(opening ? `begin; ${text}` : text);
+    const results = await this.logged(statement, this.send(opening ? `begin; ${text}` : text));
     return lastRows(results) as R[];
   }
 
@@ -130,11 +136,11 @@ class OneTripTransaction implements SqlTransaction {
       // Nothing opened: the statement, if any, is a transaction of its own.
       const text = statement ? await this.render(statement, false) : null;
       this.state = 'done';
-      return text ? (lastRows(await this.send(text)) as R[]) : [];
+      return statement && text ? (lastRows(await this.logged(statement, this.send(text))) as R[]) : [];
     }
     const text = statement ? await this.render(statement, true) : null;
     this.state = 'ending';
-    const results = await this.send(text ? `${text}; commit` : 'commit');
+    const results = await this.logged(statement, this.send(text ? `${text}; commit` : 'commit'));
     this.state = 'done';
     // The statement's rows, before the commit's (none).
     return (statement && Array.isArray(results) ? results[0].rows : []) as R[];
@@ -150,6 +156,25 @@ class OneTripTransaction implements SqlTransaction {
       await this.client.query('rollback');
     } catch (rollbackError) {
       this.discard(rollbackError);
+    }
+  }
+
+  /** `sending` (the statement's round trip) in MikroORM's query log, as MikroORM logs its own. */
+  private async logged<T extends PgResult | PgResult[]>(
+    statement: Sql | undefined,
+    sending: Promise<T>,
+  ): Promise<T> {
+    if (!statement) return sending;
+    const startedAt = Date.now();
+    try {
+      const results = await sending;
+      const all: PgResult[] = Array.isArray(results) ? results : [results];
+      const rows = all.reduce((n, result) => n + result.rows.length, 0);
+      logStatements(this.log, [statement], this.format, startedAt, { results: rows });
+      return results;
+    } catch (error) {
+      logStatements(this.log, [statement], this.format, startedAt, { failed: true });
+      throw error;
     }
   }
 
