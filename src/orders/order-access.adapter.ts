@@ -1,11 +1,18 @@
 import { Global, Injectable, Module } from '@nestjs/common';
-import { type LockedOrder, OrderAccess, type OrderInStatement, type PayableOrder } from '../payments';
+import {
+  type CustomerOrderInStatement,
+  type LockedOrder,
+  OrderAccess,
+  type OrderInStatement,
+  type PayableOrder,
+} from '../payments';
 import { DetachedEntities } from '../shared/database/detached-entities';
 import type { SqlBatch } from '../shared/database/explicit-sql';
 import type { Sql } from '../shared/database/sql';
-import { lockOrderStatement, OrderRowInStatement } from './order-in-statement';
+import { lockForCustomerStatement, lockOrderStatement, OrderRowInStatement } from './order-in-statement';
 import { Order } from './order.entity';
-import { OrdersReader, type OrderSnapshot } from './orders.reader';
+import { OrderNotFoundError } from './order.errors';
+import { itemsOf, OrdersReader, type OrderSnapshot, stateOf, type StoredItem } from './orders.reader';
 
 /** The payments module's `OrderAccess` port, answered from the orders module's read facade. */
 @Injectable()
@@ -26,10 +33,6 @@ export class OrderAccessAdapter extends OrderAccess {
     return order && toPayable(order);
   }
 
-  async lockForCustomer(orderId: string, token: string | undefined, batch?: SqlBatch): Promise<PayableOrder> {
-    return toPayable(await this.reader.lockForCustomer(orderId, token, batch));
-  }
-
   async lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null> {
     const order = await this.reader.lockState(orderId, batch);
     return order && { ...order, status: order.status };
@@ -46,6 +49,21 @@ export class OrderAccessAdapter extends OrderAccess {
 
   fromRow(row: Record<string, unknown>): OrderInStatement {
     return new OrderRowInStatement(this.detached.fromRow(Order, row));
+  }
+
+  lockForCustomerStatement(orderId: string): Sql {
+    return lockForCustomerStatement(orderId);
+  }
+
+  customerFromRow(row: Record<string, unknown> | null, token: string | undefined): CustomerOrderInStatement {
+    if (!row) throw new OrderNotFoundError();
+    const { items, ...columns } = row as { items: StoredItem[] };
+    const order = this.detached.fromRow(Order, columns);
+    if (!order.grantsAccess(token)) throw new OrderNotFoundError();
+    return {
+      order: toPayable({ ...stateOf(order), items: itemsOf(items) }),
+      inStatement: new OrderRowInStatement(order),
+    };
   }
 }
 

@@ -1,6 +1,8 @@
+import { isUUID } from 'class-validator';
 import type { LockedOrder, OrderInStatement, PaymentOutcomeEvent } from '../payments';
 import { Sql, sql, type WriteStatement } from '../shared/database/sql';
 import type { Order } from './order.entity';
+import { OrderNotFoundError } from './order.errors';
 import { stateOf } from './orders.reader';
 import { applyPaymentOutcome } from './payment-outcomes';
 
@@ -12,6 +14,20 @@ const COLUMNS = Sql.raw(
 /** Locks the order whose id `orderId` (an SQL expression) yields, for a statement of the caller's. */
 export function lockOrderStatement(orderId: Sql): Sql {
   return sql`select ${COLUMNS} from orders where id = ${orderId} for update`;
+}
+
+/**
+ * Locks the order `orderId` for its customer's checkout, for a statement of the caller's: one row
+ * of all its columns (the token's hash too) and its items as JSON, in their order. Only a UUID can
+ * name an order: another id fails like an unknown order.
+ */
+export function lockForCustomerStatement(orderId: string): Sql {
+  if (!isUUID(orderId)) throw new OrderNotFoundError();
+  return sql`select o.*,
+      coalesce((select json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
+                  'amount', i.unit_amount, 'currency', i.unit_currency) order by i.position)
+                  from order_items i where i.order_id = o.id), '[]') as items
+    from orders o where o.id = ${orderId} for update of o`;
 }
 
 /**

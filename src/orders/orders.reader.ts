@@ -108,42 +108,6 @@ export class OrdersReader {
     return order && stateOf(order);
   }
 
-  /**
-   * As `lock`, for the customer holding `token` (a checkout): the order and its items in one
-   * statement. A wrong or missing token fails exactly like an unknown order.
-   */
-  async lockForCustomer(
-    orderId: string,
-    token: string | undefined,
-    batch?: SqlBatch,
-  ): Promise<OrderSnapshot> {
-    this.assertInTransaction();
-    if (!isUUID(orderId)) throw new OrderNotFoundError();
-    const [row] = await query<{ items: StoredItem[] }>(
-      this.em,
-      batch,
-      Sql.withValues(
-        `select o.*,
-                    coalesce((select json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
-                                'amount', i.unit_amount, 'currency', i.unit_currency) order by i.position)
-                                from order_items i where i.order_id = o.id), '[]') as items
-               from orders o where o.id = ? for update of o`,
-        [orderId],
-      ),
-    );
-    const { items, ...columns } = row ?? { items: [] };
-    const order = row && hydrate(this.em, Order, columns);
-    if (!order?.grantsAccess(token)) throw new OrderNotFoundError();
-    return {
-      ...stateOf(order),
-      items: items.map((item) => ({
-        name: item.name,
-        quantity: item.quantity,
-        unitPrice: Money.of(item.amount, item.currency),
-      })),
-    };
-  }
-
   /** The order's row, locked (explicit SQL: the ORM's lookup costs several times the statement). */
   private async lockRow(orderId: string, batch?: SqlBatch): Promise<Order | null> {
     this.assertInTransaction();
@@ -238,12 +202,21 @@ export class OrdersReader {
   }
 }
 
-/** An order item as `lockForCustomer` reads it. */
-interface StoredItem {
+/** An order item as `lockForCustomerStatement` reads it (JSON). */
+export interface StoredItem {
   name: string;
   quantity: number;
   amount: number;
   currency: string;
+}
+
+/** The items of an order as a snapshot gives them, from their stored JSON. */
+export function itemsOf(items: readonly StoredItem[]): OrderSnapshot['items'] {
+  return items.map((item) => ({
+    name: item.name,
+    quantity: item.quantity,
+    unitPrice: Money.of(item.amount, item.currency),
+  }));
 }
 
 function escapeLike(text: string): string {

@@ -1,4 +1,5 @@
 import {
+  CheckoutStartedEvent,
   PaymentFailedEvent,
   PaymentNeedsReviewEvent,
   PaymentProcessingEvent,
@@ -12,7 +13,7 @@ import { REASONS } from './order-status';
 /**
  * What payments learned about a checkout attempt, applied to its order: the one place these rules
  * live, whether the order came from MikroORM's unit of work (`PaymentOutcomeListener`) or from the
- * webhook's explicit statements (`OrderAccess.fromRow`). Throws to roll the transaction back.
+ * explicit statements of the webhook and the checkout (`OrderAccess.fromRow`, `customerFromRow`). Throws to roll the transaction back.
  */
 export function applyPaymentOutcome(order: Order, event: PaymentOutcomeEvent): void {
   if (order.id !== event.orderId) throw new Error(`Event for order ${event.orderId} applied to ${order.id}`);
@@ -22,6 +23,9 @@ export function applyPaymentOutcome(order: Order, event: PaymentOutcomeEvent): v
       throw new Error(`Payment of ${event.amount} ${event.currency} does not match order ${order.id}`);
     }
     order.markPaid(REASONS.paid, event.source, event.occurredAt);
+  } else if (event instanceof CheckoutStartedEvent) {
+    // A failed order awaits payment again; one that cannot take a payment refuses (a 409).
+    order.startCheckout(event.source, event.occurredAt);
   } else if (event instanceof PaymentProcessingEvent) {
     order.markProcessing(REASONS.processing, event.source, event.occurredAt);
   } else if (event instanceof PaymentFailedEvent) {

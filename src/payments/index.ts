@@ -1,6 +1,7 @@
 export * from './events';
 export { OpenCheckouts } from './open-checkouts';
 export {
+  type CustomerOrderInStatement,
   type LockedOrder,
   OrderAccess,
   type OrderInStatement,

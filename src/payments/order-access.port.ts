@@ -1,6 +1,7 @@
 import type { SqlBatch } from '../shared/database/explicit-sql';
 import type { Sql, WriteStatement } from '../shared/database/sql';
 import type { Money } from '../shared/money';
+import type { CheckoutStartedEvent } from './events/checkout-started.event';
 import type { PaymentFailedEvent } from './events/payment-failed.event';
 import type { PaymentNeedsReviewEvent } from './events/payment-needs-review.event';
 import type { PaymentProcessingEvent } from './events/payment-processing.event';
@@ -27,6 +28,7 @@ export type LockedOrder = Omit<PayableOrder, 'items'>;
 
 /** What payments tells orders about a checkout attempt, inside the transaction that learned it. */
 export type PaymentOutcomeEvent =
+  | CheckoutStartedEvent
   | PaymentProcessingEvent
   | PaymentSucceededEvent
   | PaymentFailedEvent
@@ -46,6 +48,12 @@ export interface OrderInStatement {
   write(into: WriteStatement): object[];
 }
 
+/** An order read for its customer's checkout: what it is, and its changes for the write statement. */
+export interface CustomerOrderInStatement {
+  order: PayableOrder;
+  inStatement: OrderInStatement;
+}
+
 /**
  * The payments module's port onto orders: owned here, implemented by the orders module, so that
  * payments never imports orders (orders listens to what payments publishes; the arrows run one way).
@@ -58,16 +66,6 @@ export abstract class OrderAccess {
    * the caller decides from it cannot race another change of the order. Null for no such order.
    */
   abstract lock(orderId: string): Promise<PayableOrder | null>;
-  /**
-   * As `lock`, for the customer holding `token` (a checkout), in one statement; a wrong or missing
-   * token fails exactly like an unknown order (404), and an unknown order too. With a `batch`, the
-   * statement goes with the batch (the caller runs it).
-   */
-  abstract lockForCustomer(
-    orderId: string,
-    token: string | undefined,
-    batch?: SqlBatch,
-  ): Promise<PayableOrder>;
   /** As `lock`, without reading the items: one statement less on every report from Stripe. */
   abstract lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
@@ -79,4 +77,18 @@ export abstract class OrderAccess {
   abstract lockStatement(orderId: Sql): Sql;
   /** The order in a row of `lockStatement` (its columns as JSON). */
   abstract fromRow(row: Record<string, unknown>): OrderInStatement;
+  /**
+   * A select for the caller's own statement (a checkout's) that locks the order `orderId` and
+   * returns it with its items as one row, for `customerFromRow`. An id that cannot name an order
+   * fails exactly like an unknown order.
+   */
+  abstract lockForCustomerStatement(orderId: string): Sql;
+  /**
+   * The order in a row of `lockForCustomerStatement` (null: none), if `token` opens it; a wrong or
+   * missing token fails exactly like an unknown order (404).
+   */
+  abstract customerFromRow(
+    row: Record<string, unknown> | null,
+    token: string | undefined,
+  ): CustomerOrderInStatement;
 }

@@ -1,19 +1,13 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config';
-import {
-  execute,
-  hydrate,
-  insertOf,
-  markStored,
-  query,
-  SqlBatch,
-  updateOf,
-} from '../shared/database/explicit-sql';
-import { Sql } from '../shared/database/sql';
-import { emitWithinTransaction } from '../shared/domain-event';
+import { DetachedEntities } from '../shared/database/detached-entities';
+import { sql, WriteStatement } from '../shared/database/sql';
+import { type SqlTransaction, SqlTransactions } from '../shared/database/sql-transactions';
+import { IdempotencyEffectMarker } from '../shared/idempotency';
+import { OutboxWriter } from '../shared/outbox';
+import { AttemptsInStatement } from './attempt-statements';
 import { CheckoutOutcomes } from './checkout-outcomes.service';
 import { CheckoutStartedEvent } from './events/checkout-started.event';
 import { OrderAccess, type PayableOrder } from './order-access.port';
@@ -56,8 +50,10 @@ export class PaymentsService {
     private readonly gateway: PaymentGateway,
     private readonly orders: OrderAccess,
     private readonly outcomes: CheckoutOutcomes,
-    private readonly events: EventEmitter2,
     private readonly config: AppConfig,
+    private readonly transactions: SqlTransactions,
+    private readonly detached: DetachedEntities,
+    private readonly outbox: OutboxWriter,
   ) {}
 
   /**
@@ -135,67 +131,74 @@ export class PaymentsService {
 
   /**
    * Under the order's lock (the customer's token checked): reuse the current attempt, open a new
-   * one, or first close older sessions. Reads and the new attempt are explicit statements: four in
-   * all with the transaction's own.
+   * one, or first close older sessions. One transaction of two statements, one round trip each:
+   * the order (with its items) and its attempts, locked and read; then, with the commit, the new
+   * attempt, the order's changes and their outbox rows. An attempt committed between the first
+   * statement's snapshot and its lock makes the second write nothing (its gate), and the plan is
+   * made again.
    */
-  private plan(orderId: string, token: string | undefined): Promise<Plan> {
-    return this.em.transactional(async (em): Promise<Plan> => {
-      const now = new Date();
-      // The order first, then its attempts (the order of every path that locks both), in one round trip.
-      const batch = new SqlBatch();
-      const [order, attempts] = await Promise.all([
-        this.orders.lockForCustomer(orderId, token, batch),
-        this.lockAttempts(em, orderId, batch),
-        batch.run(em),
-      ]);
-      if (!order.payable) throw new CheckoutNotAllowedError(order.status);
-      const latest = attempts.at(0);
-      let payment = latest?.canServeCheckout(now) ? latest : undefined;
-      if (!payment) {
-        const live = attempts.filter((attempt) => !attempt.isFinal);
-        if (live.length > 0) return { kind: 'close-first', attempts: live };
-        payment = new Payment(
-          orderId,
-          (latest?.attempt ?? 0) + 1,
-          order.total,
-          this.expiryFrom(now),
-          new Date(now.getTime() + this.config.reconciliation.afterSeconds * 1000),
-        );
-        // Stored now, not by the unit of work: the next transaction reads it again under its lock.
-        await execute(em, insertOf(em, [payment]));
-      }
-      await emitWithinTransaction(
-        this.events,
-        new CheckoutStartedEvent(
-          orderId,
-          payment.id,
-          { kind: 'api', ref: payment.sessionId ?? undefined },
-          now,
-        ),
+  private async plan(orderId: string, token: string | undefined): Promise<Plan> {
+    for (let round = 1; ; round++) {
+      const plan = await this.transactions.run((tx) => this.planOnce(tx, orderId, token));
+      if (plan !== 'stale') return plan;
+      if (round === MAX_ROUNDS) throw new Error(`Checkout attempts of order ${orderId} kept changing`);
+    }
+  }
+
+  private async planOnce(
+    tx: SqlTransaction,
+    orderId: string,
+    token: string | undefined,
+  ): Promise<Plan | 'stale'> {
+    const now = new Date();
+    // The order first, then its attempts (the order of every path that locks both).
+    const [read] = await tx.query<{
+      order: Record<string, unknown> | null;
+      attempts: Record<string, unknown>[] | null;
+    }>(
+      sql`with locked_order as (${this.orders.lockForCustomerStatement(orderId)}),
+        attempts as (${AttemptsInStatement.lockStatement(sql`(select id from locked_order)`)})
+        select (select row_to_json(locked_order) from locked_order) as "order",
+               (select json_agg(attempts order by attempts.attempt desc) from attempts) as attempts`,
+    );
+    const { order, inStatement } = this.orders.customerFromRow(read.order, token);
+    if (!order.payable) throw new CheckoutNotAllowedError(order.status);
+    const attempts = (read.attempts ?? []).map((row) => this.detached.fromRow(Payment, row));
+    const latest = attempts.at(0);
+    let payment = latest?.canServeCheckout(now) ? latest : undefined;
+    const statement = new WriteStatement(AttemptsInStatement.unchangedStatement(orderId, attempts.length));
+    const events: object[] = [];
+    if (!payment) {
+      const live = attempts.filter((attempt) => !attempt.isFinal);
+      if (live.length > 0) return { kind: 'close-first', attempts: live };
+      payment = new Payment(
+        orderId,
+        (latest?.attempt ?? 0) + 1,
+        order.total,
+        this.expiryFrom(now),
+        new Date(now.getTime() + this.config.reconciliation.afterSeconds * 1000),
       );
-      return { kind: 'serve', order, payment };
-    });
-  }
-
-  /** The order's attempts, newest first, locked until the transaction ends. */
-  private async lockAttempts(em: EntityManager, orderId: string, batch?: SqlBatch): Promise<Payment[]> {
-    const rows = await query(
-      em,
-      batch,
-      Sql.withValues('select * from payments where order_id = ? order by attempt desc for update', [orderId]),
+      events.push(...AttemptsInStatement.insert(statement, payment));
+    }
+    // A failed order awaits payment again.
+    inStatement.tell(
+      new CheckoutStartedEvent(
+        orderId,
+        payment.id,
+        { kind: 'api', ref: payment.sessionId ?? undefined },
+        now,
+      ),
     );
-    return rows.map((row) => hydrate(em, Payment, row));
-  }
-
-  /** One attempt, locked until the transaction ends. */
-  private async lockAttempt(em: EntityManager, paymentId: string, batch?: SqlBatch): Promise<Payment> {
-    const [row] = await query(
-      em,
-      batch,
-      Sql.withValues('select * from payments where id = ? for update', [paymentId]),
+    events.push(...inStatement.write(statement));
+    const mark = IdempotencyEffectMarker.writeInto(statement);
+    const outbox = this.outbox.write(statement, events);
+    const [result] = await tx.commit<{ ok: boolean; outbox?: unknown }>(
+      statement.build(outbox ? { outbox: outbox.result } : {}),
     );
-    if (!row) throw new Error(`Checkout attempt ${paymentId} is gone`);
-    return hydrate(em, Payment, row);
+    if (!result.ok) return 'stale';
+    outbox?.committed(result.outbox);
+    mark.committed();
+    return { kind: 'serve', order, payment };
   }
 
   private async serve(order: PayableOrder, attempt: Payment): Promise<CheckoutView> {
@@ -214,22 +217,9 @@ export class PaymentsService {
       if (error instanceof PaymentProviderRefusedError) await this.markRefused(attempt.id, error);
       throw error;
     }
-    const stillPayable = await this.em.transactional(async (em) => {
-      // Re-checked under the order's lock: a cancellation may have committed while Stripe worked.
-      const batch = new SqlBatch();
-      const [locked, payment] = await Promise.all([
-        this.orders.lockState(order.id, batch),
-        this.lockAttempt(em, attempt.id, batch),
-        batch.run(em),
-      ]);
-      payment.opened(session);
-      const payable = locked?.payable === true && !payment.closeRequestedAt;
-      if (!payable) payment.requestClose();
-      // Written now, in one statement; the close request's event (if any) goes to the outbox at commit.
-      await execute(em, updateOf(em, payment));
-      markStored(em, payment);
-      return payable;
-    });
+    const stillPayable = await this.transactions.run((tx) =>
+      this.storeOpened(tx, order.id, attempt.id, session),
+    );
     if (!stillPayable) {
       // Never handed to the customer; expired now (and by reconciliation, should this fail).
       this.logger.log(
@@ -250,6 +240,48 @@ export class PaymentsService {
       'Checkout session opened',
     );
     return { sessionId: session.id, url: session.url ?? '', expiresAt: attempt.expiresAt };
+  }
+
+  /**
+   * Stores the session Stripe made for the attempt, re-checked under the order's lock (a
+   * cancellation may have committed while Stripe worked): one transaction of two statements, the
+   * order and the attempt locked and read, then the attempt (and the close request's outbox rows,
+   * if the order is no longer payable) written with the commit. Whether the session may be handed
+   * out.
+   */
+  private async storeOpened(
+    tx: SqlTransaction,
+    orderId: string,
+    paymentId: string,
+    session: CheckoutSession,
+  ): Promise<boolean> {
+    const [read] = await tx.query<{
+      order: Record<string, unknown> | null;
+      attempt: Record<string, unknown> | null;
+    }>(
+      sql`with locked_order as (${this.orders.lockStatement(sql`${orderId}::uuid`)}),
+        locked_attempt as (select * from payments where id = ${paymentId} for update)
+        select (select row_to_json(locked_order) from locked_order) as "order",
+               (select row_to_json(locked_attempt) from locked_attempt) as attempt`,
+    );
+    if (!read.attempt) throw new Error(`Checkout attempt ${paymentId} is gone`);
+    const payment = this.detached.fromRow(Payment, read.attempt);
+    const attempts = new AttemptsInStatement([payment]);
+    const locked = read.order ? this.orders.fromRow(read.order).state : null;
+    payment.opened(session);
+    const payable = locked?.payable === true && !payment.closeRequestedAt;
+    if (!payable) payment.requestClose();
+    // Both rows are locked: nothing can change them before the commit.
+    const statement = new WriteStatement(sql`select true as ok`);
+    const events = attempts.write(statement);
+    const mark = IdempotencyEffectMarker.writeInto(statement);
+    const outbox = this.outbox.write(statement, events);
+    const [result] = await tx.commit<{ ok: boolean; outbox?: unknown }>(
+      statement.build(outbox ? { outbox: outbox.result } : {}),
+    );
+    outbox?.committed(result.outbox);
+    mark.committed();
+    return payable;
   }
 
   /**

@@ -2,7 +2,6 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
-  CheckoutStartedEvent,
   PaymentFailedEvent,
   PaymentNeedsReviewEvent,
   PaymentProcessingEvent,
@@ -23,11 +22,6 @@ import { applyPaymentOutcome } from '../payment-outcomes';
 @Injectable()
 export class PaymentOutcomeListener {
   constructor(private readonly em: EntityManager) {}
-
-  @OnEvent(CheckoutStartedEvent.eventName, { suppressErrors: false })
-  async reopenOrder(event: CheckoutStartedEvent): Promise<void> {
-    (await this.order(event.orderId)).startCheckout(event.source, event.occurredAt);
-  }
 
   @OnEvent(PaymentProcessingEvent.eventName, { suppressErrors: false })
   async markOrderProcessing(event: PaymentProcessingEvent): Promise<void> {

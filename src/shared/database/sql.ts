@@ -87,8 +87,12 @@ export class WriteStatement {
   /** The statement: its one row has `ok`, and one column per entry of `results` (trusted names). */
   build(results: Record<string, Sql> = {}): Sql {
     const columns = Object.entries(results).map(([name, value]) => sql`, ${value} as ${Sql.raw(name)}`);
-    return sql`with gate as (${this.gate}),
-      ${Sql.join(this.writes, ',\n      ')}
+    // Nothing to write: the gate alone (what it says still matters to the caller).
+    const writes = this.writes.map(
+      (write) => sql`,
+      ${write}`,
+    );
+    return sql`with gate as (${this.gate})${Sql.join(writes, '')}
       select ok${Sql.join(columns, '')} from gate`;
   }
 }

@@ -1,6 +1,6 @@
 import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikro-orm/core';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { Sql } from '../database/sql';
+import { Sql, sql, type WriteStatement } from '../database/sql';
 import { idempotentRequest } from './idempotency.context';
 
 const MARK = `update idempotency_keys set effect_committed_at = now() where key_hash = ?`;
@@ -33,6 +33,21 @@ export class IdempotencyEffectMarker implements EventSubscriber, OnModuleInit {
     if (!request || request.effectCommitted) return { part: undefined, committed: () => undefined };
     return {
       part: Sql.withValues(MARK, [request.keyHash]),
+      committed: () => {
+        request.effectCommitted = true;
+      },
+    };
+  }
+
+  /**
+   * The same mark as a write of the caller's write statement (it applies when its gate holds), and
+   * what to call once that statement committed with its gate holding.
+   */
+  static writeInto(into: WriteStatement): { committed(): void } {
+    const request = idempotentRequest.getStore();
+    if (!request || request.effectCommitted) return { committed: () => undefined };
+    into.add(sql`${Sql.withValues(MARK, [request.keyHash])} and ${into.when}`);
+    return {
       committed: () => {
         request.effectCommitted = true;
       },
