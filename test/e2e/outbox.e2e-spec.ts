@@ -291,3 +291,29 @@ describe('Transactional outbox: the committing instance runs its own deliveries'
     expect(ran.filter((entry) => entry.endsWith(order.id))).toEqual([`a ${order.id}`]);
   });
 });
+
+describe('Transactional outbox: a subscriber that uses the database', () => {
+  let t: TestApp;
+  const seen: { orderId: string; status: string | undefined; inTransaction: boolean; em: object }[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    t.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.uses-database', async (event) => {
+      // The service's EntityManager, as a subscriber injects it: it resolves to the delivery's own.
+      const em = t.orm.em.getContext();
+      const order = await em.findOne(Order, event.orderId);
+      seen.push({ orderId: event.orderId, status: order?.status, inTransaction: em.isInTransaction(), em });
+    });
+  });
+  afterAll(() => t.close());
+
+  it('gets a unit of work of its own per delivery, outside the transaction that committed it', async () => {
+    const orders = [await placeOrder(t), await placeOrder(t)];
+    await waitFor(() => seen.length === 2, 'both deliveries');
+    expect(seen.map(({ orderId, status, inTransaction }) => ({ orderId, status, inTransaction }))).toEqual(
+      orders.map((order) => ({ orderId: order.id, status: 'pending', inTransaction: false })),
+    );
+    expect(seen[0].em).not.toBe(seen[1].em);
+    expect(seen[0].em).not.toBe(t.orm.em);
+  });
+});

@@ -1,5 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MikroORM, RequestContext, TransactionContext } from '@mikro-orm/core';
+import {
+  type EntityManager as CoreEntityManager,
+  MikroORM,
+  RequestContext,
+  TransactionContext,
+} from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   type BeforeApplicationShutdown,
@@ -266,13 +272,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       'recorded' in delivery.event
         ? delivery.event.recorded
         : decodeEvent(subscriber.event, delivery.event.payload as object);
-    // A unit of work of its own (one fork: the request context's), outside any transaction: a
-    // delivery started by a commit still runs in that committed transaction's async context, which
-    // must not leak into the subscriber.
-    return RequestContext.create(this.orm.em, () =>
-      TransactionContext.create(RequestContext.getEntityManager()!, () =>
-        subscriber.handle(event, { eventId: delivery.eventId, attempt: delivery.attempt }),
-      ),
+    return ownUnitOfWork(this.orm.em, () =>
+      subscriber.handle(event, { eventId: delivery.eventId, attempt: delivery.attempt }),
     );
   }
 
@@ -388,6 +389,55 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 function describe(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.slice(0, 500);
+}
+
+/** MikroORM's async-local stores of its contexts (static members its types keep private). */
+const contexts = {
+  request: (RequestContext as unknown as { storage?: AsyncLocalStorage<RequestContext> }).storage,
+  transaction: (TransactionContext as unknown as { storage?: AsyncLocalStorage<TransactionContext> }).storage,
+};
+
+/**
+ * Runs `work` in a unit of work of its own, outside any transaction: a delivery started by a commit
+ * still runs in that committed transaction's async context, which must not leak into the
+ * subscriber. The unit of work is forked when `work` first uses the database, so a delivery that
+ * never does (a socket push) costs no fork. Should a MikroORM version store its contexts
+ * differently, it is forked up front, as `RequestContext.create` does.
+ */
+function ownUnitOfWork<T>(root: CoreEntityManager, work: () => T): T {
+  const { request, transaction } = contexts;
+  if (!(request instanceof AsyncLocalStorage && transaction instanceof AsyncLocalStorage)) {
+    return RequestContext.create(root, () =>
+      TransactionContext.create(RequestContext.getEntityManager()!, work),
+    );
+  }
+  const context = new RequestContext(new ForkOnFirstUse(root));
+  return transaction.exit(() => request.run(context, work));
+}
+
+/** A request context's entity managers, each forked from `root` on its first use. */
+class ForkOnFirstUse extends Map<string, CoreEntityManager> {
+  /** A fork is being built: its constructor resolves its context, which must not fork again. */
+  private forking = false;
+
+  constructor(private readonly root: CoreEntityManager) {
+    super();
+  }
+
+  override get(name: string): CoreEntityManager | undefined {
+    let em = super.get(name);
+    if (!em && name === this.root.name && !this.forking) {
+      this.forking = true;
+      try {
+        // Forked from the global manager itself: resolving its context would come back here.
+        em = this.root.fork({ useContext: true, disableContextResolution: true });
+      } finally {
+        this.forking = false;
+      }
+      this.set(name, em);
+    }
+    return em;
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
