@@ -10,6 +10,8 @@ export interface DatabaseLimits {
   connectTimeoutMs: number;
   statementTimeoutMs: number;
   lockTimeoutMs: number;
+  /** DATABASE_PREPARED_STATEMENTS: the hot paths' statements are prepared per connection. */
+  preparedStatements: boolean;
 }
 
 export type DatabaseConfig =
@@ -108,6 +110,7 @@ export class AppConfig {
             connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
             statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
             lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+            preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
           },
         }
       : { kind: 'pglite', dataDir: resolve(env.DATA_DIR, 'pglite') };

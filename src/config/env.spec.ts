@@ -23,7 +23,12 @@ describe('parseEnv', () => {
     expect(config.database).toEqual({
       kind: 'postgresql',
       url: 'postgresql://app@db:5432/shop',
-      limits: { connectTimeoutMs: 3000, statementTimeoutMs: 5000, lockTimeoutMs: 2000 },
+      limits: {
+        connectTimeoutMs: 3000,
+        statementTimeoutMs: 5000,
+        lockTimeoutMs: 2000,
+        preparedStatements: true,
+      },
     });
     expect(config.stripe).toMatchObject({ mode: 'stripe', webhookSecrets: ['whsec_new', 'whsec_old'] });
     expect(config.stripe.api).toBeUndefined();

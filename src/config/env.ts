@@ -98,6 +98,12 @@ const BaseShape = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 120_000).default(3000),
   DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
   DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(2000),
+  /**
+   * The hot paths' statements go to PostgreSQL prepared (`PREPARE`/`EXECUTE`, per connection). Off
+   * behind a pooler that hands a session's statements to different server connections (PgBouncer
+   * in transaction mode): a statement prepared on one would be missing on another.
+   */
+  DATABASE_PREPARED_STATEMENTS: z.stringbool().default(true),
   /** After SIGTERM: how long in-flight requests may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_SECONDS: seconds(600).default(10),
   /** Live-status sockets one client address may hold at once, and messages one socket may send a minute. */

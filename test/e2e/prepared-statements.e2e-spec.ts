@@ -188,3 +188,33 @@ describe('Prepared statements in the service', () => {
     expect(answers.every((rows) => rows[0]?.name === 'kept')).toBe(true);
   });
 });
+
+describe('Prepared statements turned off (DATABASE_PREPARED_STATEMENTS=false)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { DATABASE_PREPARED_STATEMENTS: 'false' } });
+  });
+  afterAll(() => t.close());
+
+  it('sends every statement inline, and the explicit paths still work', async () => {
+    const platform = t.orm.em.getPlatform();
+    const prepared = PreparedStatements.of(platform);
+    const statement = sql`select ${'a'}::text as value`;
+    const sent: string[] = [];
+    const text = await prepared.render(
+      {},
+      async (query) => {
+        sent.push(query);
+        return { rows: [] };
+      },
+      statement,
+      false,
+      (inline) => platform.formatQuery(inline.text, [...inline.values]),
+    );
+    expect(text).toBe(`select 'a'::text as value`);
+    expect(sent).toEqual([]);
+    const rows = await t.app.get(SqlTransactions).run((tx) => tx.commit<{ value: string }>(statement));
+    expect(rows).toEqual([{ value: 'a' }]);
+    expect(await execute<{ value: string }>(t.em(), statement)).toEqual([{ value: 'a' }]);
+  });
+});

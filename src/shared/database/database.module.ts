@@ -17,6 +17,7 @@ import { EmbeddedPostgres } from './embedded-postgres';
 import { migrateToLatest } from './migrate';
 import { ormOptions } from './orm.config';
 import { DetachedEntities } from './detached-entities';
+import { PreparedStatements } from './prepared-statements';
 import { RetentionJob } from './retention.job';
 import { SqlTransactions } from './sql-transactions';
 import { redactUrl } from '../redact-url';
@@ -89,6 +90,9 @@ export class DatabaseModule implements NestModule, OnModuleInit, OnApplicationSh
         ? `Database: PostgreSQL at ${redactUrl(database.url)}`
         : `Database: embedded PGlite in ${database.dataDir} (set DATABASE_URL for PostgreSQL)`,
     );
+    // Where PostgreSQL's own connections are not the pool's (a transaction-mode pooler), nothing is prepared.
+    PreparedStatements.of(this.orm.em.getPlatform()).enabled =
+      database.kind === 'postgresql' && database.limits.preparedStatements;
     const applied = await migrateToLatest(this.orm, { shared: database.kind === 'postgresql' });
     if (applied.length) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
   }

@@ -63,6 +63,9 @@ export class PreparedStatements {
   /** Names whose plan on a connection is unusable (its result type changed): prepared anew there. */
   private readonly stale = new WeakMap<object, Set<string>>();
 
+  /** Off: every statement is sent inline (`DATABASE_PREPARED_STATEMENTS=false`). */
+  enabled = true;
+
   constructor(private readonly quote: (value: unknown) => string) {}
 
   /**
@@ -90,7 +93,7 @@ export class PreparedStatements {
     inTransaction: boolean,
     inline: (statement: Sql) => string,
   ): Promise<string> {
-    const shape = this.shapeOf(statement);
+    const shape = this.enabled ? this.shapeOf(statement) : null;
     if (!shape) return inline(statement);
     let names = this.prepared.get(connection);
     if (!names?.has(shape.name)) {
