@@ -203,9 +203,9 @@ describe('Prepared statements turned off (DATABASE_PREPARED_STATEMENTS=false)', 
     const sent: string[] = [];
     const text = await prepared.render(
       {},
-      async (query) => {
+      (query) => {
         sent.push(query);
-        return { rows: [] };
+        return Promise.resolve({ rows: [] });
       },
       statement,
       false,

@@ -153,9 +153,7 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       },
       // Delivered by PostgreSQL at commit, and only if it commits.
       notify: !handOver && this.config.database.kind === 'postgresql',
-      committed: handOver
-        ? () => this.relay.runHeld(held)
-        : () => this.relay.wake(),
+      committed: handOver ? () => this.relay.runHeld(held) : () => this.relay.wake(),
     };
   }
 
