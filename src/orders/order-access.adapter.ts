@@ -7,7 +7,6 @@ import {
   type PayableOrder,
 } from '../payments';
 import { DetachedEntities } from '../shared/database/detached-entities';
-import type { SqlBatch } from '../shared/database/explicit-sql';
 import type { Sql } from '../shared/database/sql';
 import { lockForCustomerStatement, lockOrderStatement, OrderRowInStatement } from './order-in-statement';
 import { Order } from './order.entity';
@@ -33,8 +32,8 @@ export class OrderAccessAdapter extends OrderAccess {
     return order && toPayable(order);
   }
 
-  async lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null> {
-    const order = await this.reader.lockState(orderId, batch);
+  async lockState(orderId: string): Promise<LockedOrder | null> {
+    const order = await this.reader.lockState(orderId);
     return order && { ...order, status: order.status };
   }
 

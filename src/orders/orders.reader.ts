@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import { hydrate, query, type SqlBatch } from '../shared/database/explicit-sql';
+import { execute, hydrate } from '../shared/database/explicit-sql';
 import { Sql } from '../shared/database/sql';
 import { Money } from '../shared/money';
 import { Order } from './order.entity';
@@ -103,19 +103,18 @@ export class OrdersReader {
   }
 
   /** As `lock`, without the items (what deciding on a payment needs): one statement. */
-  async lockState(orderId: string, batch?: SqlBatch): Promise<Omit<OrderSnapshot, 'items'> | null> {
-    const order = await this.lockRow(orderId, batch);
+  async lockState(orderId: string): Promise<Omit<OrderSnapshot, 'items'> | null> {
+    const order = await this.lockRow(orderId);
     return order && stateOf(order);
   }
 
   /** The order's row, locked (explicit SQL: the ORM's lookup costs several times the statement). */
-  private async lockRow(orderId: string, batch?: SqlBatch): Promise<Order | null> {
+  private async lockRow(orderId: string): Promise<Order | null> {
     this.assertInTransaction();
     // Ids from outside (Stripe metadata) may be anything; only a UUID can name an order.
     if (!isUUID(orderId)) return null;
-    const [row] = await query(
+    const [row] = await execute(
       this.em,
-      batch,
       Sql.withValues('select * from orders where id = ? for update', [orderId]),
     );
     return row ? hydrate(this.em, Order, row) : null;

@@ -1,4 +1,3 @@
-import type { SqlBatch } from '../shared/database/explicit-sql';
 import type { Sql, WriteStatement } from '../shared/database/sql';
 import type { Money } from '../shared/money';
 import type { CheckoutStartedEvent } from './events/checkout-started.event';
@@ -67,7 +66,7 @@ export abstract class OrderAccess {
    */
   abstract lock(orderId: string): Promise<PayableOrder | null>;
   /** As `lock`, without reading the items: one statement less on every report from Stripe. */
-  abstract lockState(orderId: string, batch?: SqlBatch): Promise<LockedOrder | null>;
+  abstract lockState(orderId: string): Promise<LockedOrder | null>;
   /** The order as it stands, without a lock. */
   abstract find(orderId: string): Promise<PayableOrder | null>;
   /**

@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Order } from '../../src/orders/order.entity';
 import { Payment, PaymentStatus } from '../../src/payments/payment.entity';
-import {
-  combine,
-  execute,
-  hydrate,
-  insertOf,
-  markStored,
-  SqlBatch,
-  updateOf,
-} from '../../src/shared/database/explicit-sql';
+import { combine, execute, hydrate, insertOf } from '../../src/shared/database/explicit-sql';
 import { Sql } from '../../src/shared/database/sql';
 import { Money } from '../../src/shared/money';
 import { createTestApp, type TestApp } from '../support/app';
@@ -17,7 +9,7 @@ import { truncateAll } from '../support/db';
 
 /**
  * The explicit statements of the hot paths (placing an order, opening a checkout) against real
- * PostgreSQL: rows as the ORM would store them, one round trip for several modules' statements,
+ * PostgreSQL: rows as the ORM would store them, several writes in one statement,
  * and entities read back as the ORM would read them.
  */
 describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
@@ -97,48 +89,7 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     expect(Number(count)).toBe(0);
   });
 
-  it('a batch sends several statements in one round trip, in order, and answers each its rows', async () => {
-    const { order } = placed();
-    const attempt = new Payment(order.id, 1, order.total, new Date(Date.now() + 3_600_000), new Date());
-    const em = t.em();
-    await execute(em, combine([insertOf(em, [order]), insertOf(em, [attempt])]));
-
-    await t.em().transactional(async (tx) => {
-      const batch = new SqlBatch();
-      const [orders, payments] = await Promise.all([
-        batch.add<{ id: string; status: string }>(
-          Sql.withValues('select id, status from orders where id = ? for update', [order.id]),
-        ),
-        batch.add<{ id: string }>(
-          Sql.withValues('select id from payments where order_id = ? for update', [order.id]),
-        ),
-        batch.run(tx),
-      ]);
-      expect(orders).toEqual([{ id: order.id, status: 'pending' }]);
-      expect(payments).toEqual([{ id: attempt.id }]);
-      expect(() => batch.add(Sql.withValues('select 1', []))).toThrow('This batch has run');
-    });
-  });
-
-  it('a statement of a batch that fails fails every answer of the batch, and its transaction', async () => {
-    const { order } = placed();
-    const em = t.em();
-    await execute(em, insertOf(em, [order]));
-    const run = t.em().transactional(async (tx) => {
-      const batch = new SqlBatch();
-      const first = batch.add(
-        Sql.withValues(`update orders set status_reason = 'changed' where id = ?`, [order.id]),
-      );
-      const second = batch.add(Sql.withValues('select * from no_such_table', []));
-      const settled = await Promise.allSettled([first, second, batch.run(tx)]);
-      expect(settled.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
-      throw (settled[2] as PromiseRejectedResult).reason;
-    });
-    await expect(run).rejects.toThrow(/no_such_table/);
-    expect((await t.em().findOneOrFail(Order, order.id)).statusReason).toBeNull();
-  });
-
-  it('an entity read with explicit SQL is managed: its changes flush, unless written already', async () => {
+  it('an entity read with explicit SQL is managed: its changes flush', async () => {
     const { order } = placed();
     const attempt = new Payment(order.id, 1, order.total, new Date(Date.now() + 3_600_000), new Date());
     const em = t.em();
@@ -162,11 +113,7 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
         paymentIntentId: null,
         expiresAt: attempt.expiresAt,
       });
-      await execute(tx, updateOf(tx, payment));
-      markStored(tx, payment);
-      // Nothing left to flush for it: the statement above is the only write.
-      tx.getUnitOfWork().computeChangeSets();
-      expect(tx.getUnitOfWork().getChangeSets()).toEqual([]);
+      // Written by the unit of work at commit, as any entity it loaded.
     });
     expect(await t.em().findOneOrFail(Payment, attempt.id)).toMatchObject({
       status: PaymentStatus.Open,

@@ -45,33 +45,6 @@ export function insertOf<T extends object>(em: EntityManager, entities: readonly
   );
 }
 
-/**
- * `update <table> set … where <primary key> = …` writing every stored field of a loaded entity as it
- * is now (what changed and what did not: the row was read under a lock, so nothing else changed it).
- */
-export function updateOf<T extends object>(em: EntityManager, entity: T): Sql {
-  const meta = em.getMetadata().get<T>(entity.constructor.name);
-  const data = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
-  const [primary] = meta.getPrimaryProps();
-  const columns = storedProps(meta).filter((prop) => !prop.primary);
-  return Sql.withValues(
-    `update ${quote(meta.tableName)} set ${columns.map((prop) => `${quote(prop.fieldNames[0])} = ?`).join(', ')} where ${quote(primary.fieldNames[0])} = ?`,
-    [...columns.map((prop) => data[prop.name] ?? null), data[primary.name]],
-  );
-}
-
-/** Runs a statement on the connection of `em` (inside its transaction, if it has one). */
-export async function execute<R = Record<string, unknown>>(em: EntityManager, sql: Sql): Promise<R[]> {
-  const [rows] = await send(em, [sql]);
-  return rows as R[];
-}
-
-function rowsOf(results: PgResult | PgResult[]): Record<string, unknown>[][] {
-  return (Array.isArray(results) ? results : [results]).map(
-    (result) => result.rows as Record<string, unknown>[],
-  );
-}
-
 /** knex's client: the pool's, or a transaction's (whose connection is the transaction's own). */
 interface KnexClient {
   acquireConnection(): Promise<unknown>;
@@ -79,83 +52,47 @@ interface KnexClient {
 }
 
 /**
- * Statements in one round trip (one query string, run in order) on the connection of `em`'s
- * transaction, or on one connection of the pool if it has none; each sent prepared where it can be
- * (`PreparedStatements`: PostgreSQL parses and plans it once per connection). One row list per
- * statement. On the embedded PGlite, through MikroORM's connection as one query.
+ * Runs a statement on the connection of `em`'s transaction, or on one connection of the pool if it
+ * has none; prepared where it can be (`PreparedStatements`: PostgreSQL parses and plans it once per
+ * connection). On the embedded PGlite, through MikroORM's connection.
  */
-async function send(em: EntityManager, statements: readonly Sql[]): Promise<Record<string, unknown>[][]> {
+export async function execute<R = Record<string, unknown>>(em: EntityManager, statement: Sql): Promise<R[]> {
   const connection = em.getConnection();
   const transaction = em.getTransactionContext<{ client: KnexClient }>();
   if (!(connection instanceof PostgreSqlConnection)) {
-    // The embedded PGlite: through MikroORM's connection, nothing prepared.
-    const text = statements.map((statement) => statement.text).join(';\n');
-    const answer = await connection.execute<Record<string, unknown>[] | Record<string, unknown>[][]>(
-      text,
-      statements.flatMap((statement) => statement.values),
-      'all',
-      transaction,
-    );
-    // One statement answers its rows; several answer one list of rows each.
-    return (statements.length === 1 ? [answer] : answer) as Record<string, unknown>[][];
+    return connection.execute<R[]>(statement.text, [...statement.values], 'all', transaction);
   }
   const knex = transaction?.client ?? (connection.getKnex().client as KnexClient);
   const client = (await knex.acquireConnection()) as Client;
   try {
     const platform = em.getPlatform();
     const prepared = PreparedStatements.of(platform);
-    const query = async (text: string) => (await client.query(text)) as unknown as PgResult | PgResult[];
-    const inline = (statement: Sql) => platform.formatQuery(statement.text, [...statement.values]);
-    const render = async () => {
-      const texts: string[] = [];
-      for (const statement of statements) {
-        texts.push(await prepared.render(client, query, statement, transaction !== undefined, inline));
-      }
-      return texts.join(';\n');
-    };
-    const startedAt = Date.now();
+    const query = async (text: string) => (await client.query(text)) as unknown as PgResult;
+    const inline = (sql: Sql) => platform.formatQuery(sql.text, [...sql.values]);
+    const render = () => prepared.render(client, query, statement, transaction !== undefined, inline);
     const log = em.config.getLogger();
+    const startedAt = Date.now();
     const text = await render();
     try {
-      let rows: Record<string, unknown>[][];
+      let result: PgResult;
       try {
-        rows = rowsOf(await query(text));
+        result = await query(text);
       } catch (error) {
         prepared.failed(client, text, error);
         // A migration changed what a prepared statement returns. Outside a transaction nothing ran:
         // prepared anew and sent again. Inside one, the transaction failed (its caller answers).
         if (transaction || !PreparedStatements.isResultTypeChange(error)) throw error;
-        rows = rowsOf(await query(await render()));
+        result = await query(await render());
       }
-      logStatements(log, statements, inline, startedAt, { results: rows.reduce((n, r) => n + r.length, 0) });
-      return rows;
+      logStatements(log, [statement], inline, startedAt, { results: result.rows.length });
+      return result.rows as R[];
     } catch (error) {
-      logStatements(log, statements, inline, startedAt, { failed: true });
+      logStatements(log, [statement], inline, startedAt, { failed: true });
       throw error;
     }
   } finally {
     if (!transaction) await knex.releaseConnection(client);
   }
-}
-
-/**
- * Tells `em`'s unit of work that a managed entity, as it is now, is what the database holds (its
- * row was just written with explicit SQL): the flush has nothing more to write for it. What it
- * recorded (its domain events) is still written to the outbox at commit.
- */
-export function markStored<T extends object>(em: EntityManager, entity: T): void {
-  const context = em.getContext();
-  const stored: EntityData<T> = context.getComparator().prepareEntity(entity);
-  context.getUnitOfWork().register(entity, stored, { refresh: true });
-}
-
-/** Runs a statement now, or adds it to `batch` (rows once the batch has run). */
-export function query<R = Record<string, unknown>>(
-  em: EntityManager,
-  batch: SqlBatch | undefined,
-  sql: Sql,
-): Promise<R[]> {
-  return batch ? batch.add<R>(sql) : execute<R>(em, sql);
 }
 
 /**
@@ -183,44 +120,4 @@ function storedProps<T>(meta: EntityMetadata<T>) {
 
 function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
-}
-
-/**
- * Statements of several modules sent to PostgreSQL in one round trip (one multi-statement query,
- * run in the order added, inside `em`'s transaction if it has one): e.g. the order's lock by the
- * orders module, then the payments module's lock of its attempts. Each module writes its own SQL
- * and adds it when called, before it awaits anything; `add` answers its rows once `run` has run.
- * Await them together with `run` (`Promise.all`), so that a statement that fails fails every
- * promise of the batch.
- */
-export class SqlBatch {
-  private readonly queued: {
-    sql: Sql;
-    resolve: (rows: Record<string, unknown>[]) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
-  private ran = false;
-
-  add<R = Record<string, unknown>>(sql: Sql): Promise<R[]> {
-    if (this.ran) throw new Error('This batch has run');
-    return new Promise<R[]>((resolve, reject) =>
-      this.queued.push({ sql, resolve: resolve as (rows: Record<string, unknown>[]) => void, reject }),
-    );
-  }
-
-  async run(em: EntityManager): Promise<void> {
-    this.ran = true;
-    const queued = this.queued.splice(0);
-    if (queued.length === 0) return;
-    try {
-      const results = await send(
-        em,
-        queued.map(({ sql }) => sql),
-      );
-      queued.forEach(({ resolve }, index) => resolve(results[index]));
-    } catch (error) {
-      for (const { reject } of queued) reject(error);
-      throw error;
-    }
-  }
 }
