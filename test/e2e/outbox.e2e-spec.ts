@@ -3,6 +3,7 @@ import request from 'supertest';
 import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
 import { Order } from '../../src/orders/order.entity';
 import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
+import { OutboxRelay } from '../../src/shared/outbox/outbox.relay';
 import { type OutboxInsert, OutboxWriter } from '../../src/shared/outbox/outbox.writer';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
@@ -315,5 +316,46 @@ describe('Transactional outbox: a subscriber that uses the database', () => {
     );
     expect(seen[0].em).not.toBe(seen[1].em);
     expect(seen[0].em).not.toBe(t.orm.em);
+  });
+});
+
+describe('Transactional outbox: a commit on an instance that is stopping', () => {
+  let a: TestApp;
+  let b: TestApp;
+  /** Which instance ran which order's delivery to `test.handover`. */
+  const ran: string[] = [];
+
+  beforeAll(async () => {
+    // Neither polls: B learns of A's deliveries by their NOTIFY alone.
+    a = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    b = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    await truncateAll(a.orm);
+    a.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.handover', (event) => {
+      ran.push(`a ${event.orderId}`);
+    });
+    b.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.handover', (event) => {
+      ran.push(`b ${event.orderId}`);
+    });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('leaves its deliveries unclaimed, and another instance relays them on their NOTIFY', async () => {
+    // A has begun to shut down (SIGTERM) while a request of its still commits.
+    await a.app.get(OutboxRelay).beforeApplicationShutdown();
+    const order = await placeOrder(a);
+    const rows = await waitFor(async () => {
+      const all = await deliveries(a, order.id);
+      return all.length > 0 && all.every((row) => row.status === 'delivered') && all;
+    }, "the stopping instance's deliveries to be delivered elsewhere");
+    expect(rows.map((row) => row.subscriber).sort()).toEqual([
+      'notifications.push-status',
+      'staff.push-order-placed',
+      'staff.push-order-updated',
+      'test.handover',
+    ]);
+    expect(ran).toEqual([`b ${order.id}`]);
   });
 });
