@@ -192,11 +192,11 @@ export class PaymentsService {
     events.push(...inStatement.write(statement));
     const mark = IdempotencyEffectMarker.writeInto(statement);
     const outbox = this.outbox.write(statement, events);
-    const [result] = await tx.commit<{ ok: boolean; outbox?: unknown }>(
+    const [result] = await tx.commit<{ ok: boolean }>(
       statement.build(outbox ? { outbox: outbox.result } : {}),
     );
     if (!result.ok) return 'stale';
-    outbox?.committed(result.outbox);
+    outbox?.committed();
     mark.committed();
     return { kind: 'serve', order, payment };
   }
@@ -276,10 +276,8 @@ export class PaymentsService {
     const events = attempts.write(statement);
     const mark = IdempotencyEffectMarker.writeInto(statement);
     const outbox = this.outbox.write(statement, events);
-    const [result] = await tx.commit<{ ok: boolean; outbox?: unknown }>(
-      statement.build(outbox ? { outbox: outbox.result } : {}),
-    );
-    outbox?.committed(result.outbox);
+    await tx.commit(statement.build(outbox ? { outbox: outbox.result } : {}));
+    outbox?.committed();
     mark.committed();
     return payable;
   }

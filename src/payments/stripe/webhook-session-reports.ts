@@ -159,11 +159,11 @@ export class WebhookSessionReports {
     this.reviews.write(statement, raised);
     this.ledger.writeRecord(statement, event.id, decided.outcome, decided.orderId, decided.detail);
     const outbox = this.outbox.write(statement, events);
-    const [result] = await tx.commit<{ ok: boolean; outbox?: unknown }>(
+    const [result] = await tx.commit<{ ok: boolean }>(
       statement.build(outbox ? { outbox: outbox.result } : {}),
     );
     if (!result.ok) return 'stale';
-    outbox?.committed(result.outbox);
+    outbox?.committed();
     return decided;
   }
 

@@ -1,7 +1,7 @@
 import { type EntityData, type EntityMetadata, type EntityName, ReferenceKind, Utils } from '@mikro-orm/core';
 import { type EntityManager, PostgreSqlConnection } from '@mikro-orm/postgresql';
 import type { Client } from 'pg';
-import { logStatements, type PgResult, PreparedStatements } from './prepared-statements';
+import { logStatement, type PgResult, PreparedStatements } from './prepared-statements';
 import { Sql } from './sql';
 
 /*
@@ -84,10 +84,10 @@ export async function execute<R = Record<string, unknown>>(em: EntityManager, st
         if (transaction || !PreparedStatements.isResultTypeChange(error)) throw error;
         result = await query(await render());
       }
-      logStatements(log, [statement], inline, startedAt, { results: result.rows.length });
+      logStatement(log, statement, inline, startedAt, { results: result.rows.length });
       return result.rows as R[];
     } catch (error) {
-      logStatements(log, [statement], inline, startedAt, { failed: true });
+      logStatement(log, statement, inline, startedAt, { failed: true });
       throw error;
     }
   } finally {

@@ -133,10 +133,14 @@ export class PreparedStatements {
   }
 
   private shapeOf(statement: Sql): Shape | null {
-    if (!statement.values.every(preparable) || STAR_RESULT.test(statement.text)) return null;
+    if (!statement.values.every(preparable)) return null;
     const known = this.shapes.get(statement.text);
     if (known !== undefined) return known;
     if (this.shapes.size >= MAX_SHAPES) return null;
+    if (STAR_RESULT.test(statement.text)) {
+      this.shapes.set(statement.text, null);
+      return null;
+    }
     let n = 0;
     // Every `?` in an `Sql` is a placeholder (the `sql` tag refuses literal ones).
     const text = statement.text.replace(/\?/g, () => `$${++n}`);
@@ -221,23 +225,23 @@ export interface QueryLog {
  * Logs explicit statements in MikroORM's query log, as it logs its own: the text with its
  * placeholders, the values only where `query-params` logging is on (values hold e-mails).
  */
-export function logStatements(
+export function logStatement(
   log: QueryLog,
-  statements: readonly Sql[],
+  statement: Sql,
   inline: (statement: Sql) => string,
   startedAt: number,
   outcome: { results: number } | { failed: true },
 ): void {
   if (!log.isEnabled('query')) return;
-  const withValues = log.isEnabled('query-params');
-  const query = statements.map((statement) => (withValues ? inline(statement) : statement.text)).join(';\n');
+  const query = log.isEnabled('query-params') ? inline(statement) : statement.text;
   const took = Date.now() - startedAt;
   log.logQuery(
     'failed' in outcome ? { query, took, level: 'error' } : { query, took, results: outcome.results },
   );
 }
 
-function hasSqlState(error: unknown): boolean {
+/** PostgreSQL answered with an error (a SQLSTATE): the connection itself is sound. */
+export function hasSqlState(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }

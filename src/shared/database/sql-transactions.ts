@@ -2,7 +2,13 @@ import { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { logStatements, type PgResult, PreparedStatements, type QueryLog } from './prepared-statements';
+import {
+  hasSqlState,
+  logStatement,
+  type PgResult,
+  PreparedStatements,
+  type QueryLog,
+} from './prepared-statements';
 import type { Sql } from './sql';
 
 /** A transaction of hand-written statements (see `SqlTransactions`). */
@@ -26,9 +32,6 @@ interface KnexPool {
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
 }
-
-/** A SQLSTATE: PostgreSQL answered, so the connection itself is sound. */
-const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /**
  * Transactions of a few hand-written statements, for paths where round trips are the cost (the
@@ -170,10 +173,10 @@ class OneTripTransaction implements SqlTransaction {
       const results = await sending;
       const all: PgResult[] = Array.isArray(results) ? results : [results];
       const rows = all.reduce((n, result) => n + result.rows.length, 0);
-      logStatements(this.log, [statement], this.format, startedAt, { results: rows });
+      logStatement(this.log, statement, this.format, startedAt, { results: rows });
       return results;
     } catch (error) {
-      logStatements(this.log, [statement], this.format, startedAt, { failed: true });
+      logStatement(this.log, statement, this.format, startedAt, { failed: true });
       throw error;
     }
   }
@@ -194,8 +197,7 @@ class OneTripTransaction implements SqlTransaction {
       return await this.client.query(text);
     } catch (error) {
       // PostgreSQL answered with an error (a SQLSTATE): the connection is sound, its transaction aborted.
-      const code = (error as { code?: unknown } | null)?.code;
-      if (!(typeof code === 'string' && SQLSTATE.test(code))) this.unsound = true;
+      if (!hasSqlState(error)) this.unsound = true;
       else this.prepared.failed(this.client, text, error);
       throw error;
     }

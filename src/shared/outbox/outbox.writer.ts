@@ -13,10 +13,10 @@ export const OUTBOX_CHANNEL = 'outbox_deliveries';
 
 /** What `OutboxWriter.write` added to a write statement. */
 export interface OutboxWrite {
-  /** An expression for the statement's final select. */
+  /** An expression for the statement's final select (it sends the `NOTIFY`, when one is needed). */
   result: Sql;
-  /** To call with `result`'s value once the transaction committed. */
-  committed(result: unknown): void;
+  /** To call once the transaction committed. */
+  committed(): void;
 }
 
 /**
@@ -179,7 +179,7 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
       result: rows.notify
         ? sql`(select count(*) from (select pg_notify(${OUTBOX_CHANNEL}, '') where ${into.when}) as notified)`
         : Sql.raw('0'),
-      committed: () => rows.committed(),
+      committed: rows.committed,
     };
   }
 }
