@@ -19,24 +19,6 @@ export class AttemptsInStatement {
   }
 
   /**
-   * Inserts a new attempt in a write statement of the caller's (when its gate holds), every column
-   * as the attempt is now; returns the domain events it recorded (for the outbox).
-   */
-  static insert(into: WriteStatement, attempt: Payment): object[] {
-    into.add(sql`insert into payments
-        (id, order_id, attempt, status, amount, currency, expires_at, session_id, url, payment_intent_id,
-         failure_code, failure_message, next_check_at, checks, close_requested_at, created_at, updated_at)
-      select ${attempt.id}::uuid, ${attempt.orderId}::uuid, ${attempt.attempt}::smallint, ${attempt.status}::text,
-             ${attempt.amount.amount}::integer, ${attempt.amount.currency}::text, ${attempt.expiresAt}::timestamptz,
-             ${attempt.sessionId}::text, ${attempt.url}::text, ${attempt.paymentIntentId}::text,
-             ${attempt.failureCode}::text, ${attempt.failureMessage}::text, ${attempt.nextCheckAt}::timestamptz,
-             ${attempt.checks}::smallint, ${attempt.closeRequestedAt}::timestamptz, ${attempt.createdAt}::timestamptz,
-             ${attempt.updatedAt}::timestamptz
-       where ${into.when}`);
-    return attempt.pullDomainEvents();
-  }
-
-  /**
    * Writes the attempts that changed in a write statement of the caller's; returns the domain
    * events the changes recorded (for the outbox).
    */

@@ -3,6 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config';
 import { DetachedEntities } from '../shared/database/detached-entities';
+import { insertOf } from '../shared/database/explicit-sql';
 import { sql, WriteStatement } from '../shared/database/sql';
 import { type SqlTransaction, SqlTransactions } from '../shared/database/sql-transactions';
 import { IdempotencyEffectMarker } from '../shared/idempotency';
@@ -178,7 +179,8 @@ export class PaymentsService {
         this.expiryFrom(now),
         new Date(now.getTime() + this.config.reconciliation.afterSeconds * 1000),
       );
-      events.push(...AttemptsInStatement.insert(statement, payment));
+      statement.add(insertOf(this.em, [payment], statement.when));
+      events.push(...payment.pullDomainEvents());
     }
     // A failed order awaits payment again.
     inStatement.tell(

@@ -89,6 +89,28 @@ describe('Explicit SQL (shared/database/explicit-sql.ts)', () => {
     expect(Number(count)).toBe(0);
   });
 
+  it('inserts an entity only when the condition given holds, every column as the ORM stores it', async () => {
+    const { order } = placed();
+    const em = t.em();
+    await execute(em, insertOf(em, [order]));
+    const attempts = [0, 1].map(
+      (index) => new Payment(order.id, index + 1, order.total, new Date(Date.now() + 3_600_000), new Date()),
+    );
+    for (const [index, attempt] of attempts.entries()) {
+      await execute(em, insertOf(em, [attempt], Sql.raw(index === 0 ? 'false' : 'true')));
+    }
+    const stored = await t.em().find(Payment, { orderId: order.id });
+    expect(stored.map((attempt) => attempt.id)).toEqual([attempts[1].id]);
+    expect(stored[0]).toMatchObject({
+      attempt: 2,
+      status: attempts[1].status,
+      amount: order.total,
+      expiresAt: attempts[1].expiresAt,
+      nextCheckAt: attempts[1].nextCheckAt,
+      checks: 0,
+    });
+  });
+
   it('an entity read with explicit SQL is managed: its changes flush', async () => {
     const { order } = placed();
     const attempt = new Payment(order.id, 1, order.total, new Date(Date.now() + 3_600_000), new Date());

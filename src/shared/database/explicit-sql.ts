@@ -22,8 +22,13 @@ export function combine(parts: readonly Sql[], select: Sql = Sql.raw('select 1')
   return Sql.join([Sql.raw('with'), Sql.join(writes, ', '), select], ' ');
 }
 
-/** `insert into <table> (<columns>) values (…), (…)` for new entities of one class, as they are now. */
-export function insertOf<T extends object>(em: EntityManager, entities: readonly T[]): Sql {
+/**
+ * `insert into <table> (<columns>) values (…), (…)` for new entities of one class, as they are now.
+ * With `when` (a condition of the caller's statement, e.g. a `WriteStatement`'s gate), the rows are
+ * inserted only if it holds: `insert … select * from (values …) as row where <when>`, each value
+ * cast to its column's type (a `values` list outside an `insert` would type them as text).
+ */
+export function insertOf<T extends object>(em: EntityManager, entities: readonly T[], when?: Sql): Sql {
   if (entities.length === 0) throw new Error('insertOf() needs at least one entity');
   const meta = em.getMetadata().get<T>(entities[0].constructor.name);
   const comparator = em.getComparator();
@@ -34,14 +39,17 @@ export function insertOf<T extends object>(em: EntityManager, entities: readonly
   });
   // Generated columns (an autoincrement id) are left out, as the ORM leaves them out.
   const columns = storedProps(meta).filter((prop) => data[0][prop.name] !== undefined);
+  const placeholders = columns.map((prop) => (when ? `?::${prop.columnTypes[0]}` : '?')).join(', ');
   const params: unknown[] = [];
   const rows = data.map((row) => {
     for (const prop of columns) params.push(row[prop.name] ?? null);
-    return `(${columns.map(() => '?').join(', ')})`;
+    return `(${placeholders})`;
   });
-  return Sql.withValues(
-    `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')}) values ${rows.join(', ')}`,
-    params,
+  const into = `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')})`;
+  if (!when) return Sql.withValues(`${into} values ${rows.join(', ')}`, params);
+  return Sql.join(
+    [Sql.withValues(`${into} select * from (values ${rows.join(', ')}) as row where `, params), when],
+    '',
   );
 }
 
