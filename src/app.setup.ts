@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -7,7 +8,7 @@ import { AppConfig } from './config';
 import { WebhookTimingMiddleware } from './metrics';
 import { NotificationsModule } from './notifications';
 import { StripeWebhookController } from './payments';
-import { directRoute } from './shared/direct-route';
+import { fixedHeadersOf, type Middleware, serveAhead } from './shared/direct-route';
 import { bodyParserErrors, DomainErrorFilter } from './shared/domain-error.filter';
 import { createValidationPipe } from './shared/http';
 import { assignRequestId, requestLog } from './shared/logging';
@@ -28,26 +29,34 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
   // First: requests in flight are counted, so that a SIGTERM lets them finish.
-  app.use(app.get(GracefulShutdown).middleware);
+  const inFlight = app.get(GracefulShutdown).middleware;
+  app.use(inFlight);
   app.use(assignRequestId);
-  app.use('/api', apiSecurityHeaders());
+  const security = apiSecurityHeaders();
+  app.use('/api', security.middleware);
   const filter = new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) });
   const allowOrigins = cors({ origin: config.corsOrigins });
-  // Stripe's webhook, the busiest route, is served here, ahead of the body parsers and Nest's router,
-  // with the same middleware, in the same order, as the route would get from them (see directRoute).
+  // Stripe's webhook, the busiest route, is served by the HTTP server ahead of Express, with the
+  // middleware it would get from the application, in the same order (see serveAhead).
   const webhooks = app.get(StripeWebhookController);
-  app.use(
-    directRoute({
-      method: 'POST',
-      url: STRIPE_WEBHOOK_ROUTE.url,
-      before: [...webhookBody(), allowOrigins, ...requestLog(config), app.get(WebhookTimingMiddleware).use],
-      onError: [bodyParserErrors],
-      handle: (request) =>
-        webhooks.receive(request, request.headers['stripe-signature'] as string | undefined),
-      status: StripeWebhookController.status,
-      filter,
-    }),
-  );
+  serveAhead(app.getHttpServer(), {
+    method: 'POST',
+    url: STRIPE_WEBHOOK_ROUTE.url,
+    before: [
+      inFlight,
+      assignRequestId,
+      fixedHeadersOf(security.api as Middleware),
+      ...webhookBody(),
+      allowOrigins as Middleware,
+      ...requestLog(config),
+      app.get(WebhookTimingMiddleware).use,
+    ],
+    onError: [bodyParserErrors],
+    handle: (request) => webhooks.receive(request, request.headers['stripe-signature'] as string | undefined),
+    status: StripeWebhookController.status,
+    filter,
+    express: app.getHttpAdapter().getInstance(),
+  });
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
   app.use(bodyParserErrors);
@@ -71,8 +80,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
  * body over the limit (413), a charset other than UTF-8 (415); another content type is left
  * unread, and the controller refuses it.
  */
-function webhookBody(): ((request: Request, response: Response, next: NextFunction) => void)[] {
-  const read = express.raw({ type: 'application/json', limit: BODY_LIMIT });
+function webhookBody(): Middleware[] {
+  // body-parser's middleware, as Express mounts it: Connect-style, on Node's request and response.
+  const read = express.raw({ type: 'application/json', limit: BODY_LIMIT }) as unknown as Middleware;
   return [
     (request, _response, next) => {
       const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
@@ -83,7 +93,7 @@ function webhookBody(): ((request: Request, response: Response, next: NextFuncti
       }
       read(request, _response, next);
     },
-    (request: Request & { rawBody?: Buffer }, _response, next) => {
+    (request: IncomingMessage & { body?: unknown; rawBody?: Buffer }, _response, next) => {
       if (Buffer.isBuffer(request.body)) {
         request.rawBody = request.body;
         request.body = undefined;
@@ -97,7 +107,11 @@ function webhookBody(): ((request: Request, response: Response, next: NextFuncti
  * Security headers (helmet) on the API and its documentation. The API answers JSON only: nothing
  * may load from it. The documentation page (Swagger UI) loads its own scripts and inline styles.
  */
-function apiSecurityHeaders(): (request: Request, response: Response, next: NextFunction) => void {
+function apiSecurityHeaders(): {
+  middleware: (request: Request, response: Response, next: NextFunction) => void;
+  /** The API's alone. */
+  api: (request: Request, response: Response, next: (error?: unknown) => void) => void;
+} {
   const api = helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
@@ -112,6 +126,9 @@ function apiSecurityHeaders(): (request: Request, response: Response, next: Next
       },
     },
   });
-  return (request, response, next) =>
-    (request.path.startsWith('/docs') ? docs : api)(request, response, next);
+  return {
+    api,
+    middleware: (request, response, next) =>
+      (request.path.startsWith('/docs') ? docs : api)(request, response, next),
+  };
 }

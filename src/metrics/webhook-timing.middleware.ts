@@ -1,5 +1,5 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MetricsService } from './metrics.service';
 
 /** Times each webhook delivery, from arrival to the answer leaving. */
@@ -7,7 +7,7 @@ import { MetricsService } from './metrics.service';
 export class WebhookTimingMiddleware implements NestMiddleware {
   constructor(private readonly metrics: MetricsService) {}
 
-  readonly use = (_req: Request, res: Response, next: NextFunction): void => {
+  readonly use = (_req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const end = this.metrics.webhookDuration.startTimer();
     res.once('finish', () => end({ status: String(res.statusCode) }));
     next();

@@ -1,13 +1,20 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ExceptionFilter } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import type { NextFunction, Request, Response } from 'express';
+import etag from 'etag';
+import type { Express, Request, Response } from 'express';
 
-export type Middleware = (request: Request, response: Response, next: NextFunction) => void;
+/** A Connect-style middleware: Node's own request and response, as Express hands them on. */
+export type Middleware = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
 export type ErrorMiddleware = (
   error: unknown,
-  request: Request,
-  response: Response,
-  next: NextFunction,
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: (error?: unknown) => void,
 ) => void;
 
 export interface DirectRoute {
@@ -16,64 +23,89 @@ export interface DirectRoute {
   url: string;
   /**
    * What runs before the handler, in order, as Express would run it: an error skips the rest and
-   * goes through `onError`, then the filter. The route's own share of the global middleware
-   * (body reading, CORS, the request log) goes here, in the places it has in the global chain.
+   * goes through `onError`, then the filter. Everything the route would get from the application's
+   * middleware (in-flight counting, the request id, security headers, body reading, CORS, the request
+   * log) goes here, in the order the application mounts it.
    */
   before: Middleware[];
   /** Express error middleware that map the errors of `before` (body-parser's refusals). */
   onError: ErrorMiddleware[];
   /** The handler: resolves to the JSON body of a `status` answer, or throws for the filter. */
-  handle: (request: Request) => Promise<unknown>;
+  handle: (request: IncomingMessage) => Promise<unknown>;
   status: number;
   /** The application's global exception filter: errors get the answer every other route gives. */
   filter: ExceptionFilter;
+  /** The Express application, whose request and response the filter is given on an error. */
+  express: Express;
 }
 
 /**
- * One route served ahead of Express's router and Nest's route pipeline, for the request that is
- * sent most (Stripe's webhook): the Express middleware mounted before it still run, then the
- * route's `before` list, its handler and the global filter, as Nest would have called them; what
- * it skips is the walk past every other layer and route, and Nest's per-request execution context
- * (guards, interceptors, pipes, none of which this route has). The path matches as Express matches
- * a route: without the query string, any case, with or without a trailing slash. Any other method
- * goes on to the router.
+ * One route served by the HTTP server itself, ahead of Express, for the request that is sent most
+ * (Stripe's webhook). Express would spend more on a request than the route's own middleware do:
+ * its dispatch through every layer mounted before the route, and its response helpers (`res.json`).
+ * The route's middleware run on Node's request and response, as Connect-style middleware do; the
+ * answer is the one `res.json` gives (JSON, UTF-8, its length and a weak ETag). An error is answered
+ * by the global filter, given the request and response made Express's as Express makes them.
+ *
+ * The path matches as Express matches a route: without the query string, any case, with or without a
+ * trailing slash. Any other request (another method, another path) goes to the listeners the server
+ * had (Express), untouched. Installed on the server before anything else wraps its listeners
+ * (Socket.IO, on `init`), which then hands this one what it does not serve itself.
  */
-export function directRoute(route: DirectRoute): Middleware {
+export function serveAhead(server: Server, route: DirectRoute): void {
+  const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (listeners.length !== 1) {
+    throw new Error(
+      `Expected one request listener (the application) on the HTTP server, found ${listeners.length}`,
+    );
+  }
+  const [application] = listeners;
   const url = route.url.toLowerCase();
-  const matches = (request: Request): boolean => {
+  const matches = (request: IncomingMessage): boolean => {
     if (request.method !== route.method) return false;
-    const raw = request.url;
+    const raw = request.url ?? '';
     if (raw === route.url) return true;
     const query = raw.indexOf('?');
     const path = (query === -1 ? raw : raw.slice(0, query)).toLowerCase();
     return path === url || path === `${url}/`;
   };
 
-  const fail = (error: unknown, request: Request, response: Response): void => {
-    const host = new ExecutionContextHost([request, response, undefined]);
+  const fail = (error: unknown, request: IncomingMessage, response: ServerResponse): void => {
+    const [req, res] = asExpress(route.express, request, response);
     try {
-      route.filter.catch(error, host);
-    } catch (unanswered) {
-      // The filter answers every HTTP error; should it throw, Express's own handler answers 500.
-      request.next?.(unanswered);
+      route.filter.catch(error, new ExecutionContextHost([req, res, undefined]));
+    } catch {
+      // The filter answers every HTTP error; should it throw, the answer is a bare 500.
+      if (!response.headersSent)
+        response.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
+      response.end(
+        '{"statusCode":500,"code":"HTTP.INTERNAL_SERVER_ERROR","message":"Internal server error"}',
+      );
     }
   };
 
-  const mapError = (error: unknown, request: Request, response: Response, at = 0): void => {
+  const mapError = (error: unknown, request: IncomingMessage, response: ServerResponse, at = 0): void => {
     if (at === route.onError.length) return fail(error, request, response);
     route.onError[at](error, request, response, (mapped?: unknown) =>
       mapError(mapped ?? error, request, response, at + 1),
     );
   };
 
-  const answer = (request: Request, response: Response): void => {
+  const answer = (request: IncomingMessage, response: ServerResponse): void => {
     route.handle(request).then(
-      (body) => response.status(route.status).json(body),
+      (result) => {
+        const body = JSON.stringify(result);
+        response.statusCode = route.status;
+        response.setHeader('Content-Type', 'application/json; charset=utf-8');
+        response.setHeader('Content-Length', Buffer.byteLength(body));
+        response.setHeader('ETag', etag(body, { weak: true }));
+        response.end(body);
+      },
       (error: unknown) => fail(error, request, response),
     );
   };
 
-  const run = (request: Request, response: Response, at: number): void => {
+  const run = (request: IncomingMessage, response: ServerResponse, at: number): void => {
     if (at === route.before.length) return answer(request, response);
     try {
       route.before[at](request, response, (error?: unknown) => {
@@ -86,8 +118,58 @@ export function directRoute(route: DirectRoute): Middleware {
     }
   };
 
-  return (request, response, next) => {
-    if (!matches(request)) return next();
-    run(request, response, 0);
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (matches(request)) run(request, response, 0);
+    else application.call(server, request, response);
+  });
+}
+
+/**
+ * Express's request and response over Node's, as Express's `app.handle` makes them for every
+ * request it takes: each linked to the other, their prototypes the application's.
+ */
+function asExpress(app: Express, request: IncomingMessage, response: ServerResponse): [Request, Response] {
+  const req = request as Request;
+  const res = response as Response;
+  if (Object.getPrototypeOf(req) !== app.request) {
+    req.res = res;
+    res.req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    res.locals ??= Object.create(null) as Record<string, unknown>;
+  }
+  return [req, res];
+}
+
+/**
+ * The headers a middleware sets on every response whatever the request (helmet's, for a fixed
+ * configuration), computed once: a middleware that sets them per request at the route's hot path
+ * costs a call, a check and an allocation per header. Refuses a middleware that does anything else
+ * (reads the request, answers, or goes on later): its headers could then differ per request.
+ */
+export function fixedHeadersOf(middleware: Middleware): Middleware {
+  const headers: [string, string][] = [];
+  const removed: string[] = [];
+  let calledOn = false;
+  const request = new Proxy({} as IncomingMessage, {
+    get: (_target, property) => {
+      throw new Error(`fixedHeadersOf: the middleware reads the request (${String(property)})`);
+    },
+  });
+  const response = {
+    setHeader: (name: string, value: string | number | readonly string[]) =>
+      headers.push([name, Array.isArray(value) ? value.join(', ') : String(value)]),
+    removeHeader: (name: string) => removed.push(name),
+  } as unknown as ServerResponse;
+  middleware(request, response, (error) => {
+    if (error) throw new Error('fixedHeadersOf: the middleware failed', { cause: error });
+    calledOn = true;
+  });
+  if (!calledOn) throw new Error('fixedHeadersOf: the middleware did not go on at once');
+  return (_request, res, next) => {
+    for (const name of removed) res.removeHeader(name);
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
   };
 }

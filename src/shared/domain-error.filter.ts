@@ -149,8 +149,8 @@ export class DomainErrorFilter implements ExceptionFilter {
  */
 export function bodyParserErrors(
   error: unknown,
-  _req: Request,
-  _res: Response,
+  _req: unknown,
+  _res: unknown,
   next: (error?: unknown) => void,
 ): void {
   const { type } = asRecord(error);

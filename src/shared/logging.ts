@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, type OnApplicationShutdown, RequestMethod } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { type Params, PinoLogger } from 'nestjs-pino';
 import { Store, storage } from 'nestjs-pino/storage';
 import pino from 'pino';
@@ -50,7 +49,7 @@ export function loggerParams(config: AppConfig): Params {
  */
 export function requestLog(
   config: AppConfig,
-): ((request: Request, response: Response, next: NextFunction) => void)[] {
+): ((request: IncomingMessage, response: ServerResponse, next: () => void) => void)[] {
   let log: HttpLogger | undefined;
   return [
     (request, response, next) => {

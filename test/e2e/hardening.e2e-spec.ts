@@ -1,11 +1,15 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { AppConfig } from '../../src/config';
 import { createTestApp, type TestApp } from '../support/app';
 import { countRows, truncateAll } from '../support/db';
 import { placeOrder, productBySku } from '../support/factories';
+import { stubStripeEnv } from '../support/payments';
 import { catalog, placeOrderAt } from '../support/service-api';
 import { startService } from '../support/service-process';
+import { stripeEvent } from '../support/stripe-events';
+import { signWithStripe } from '../support/stripe-signature';
+import { StripeStub } from '../support/stripe-stub';
 import { OrdersClient } from '../support/sockets';
 import { waitFor } from '../support/wait';
 
@@ -109,6 +113,63 @@ describe('Hardening', () => {
       await request(t.http()).get('/api/products').expect(200);
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('Logs of the webhook route (served ahead of Express)', () => {
+  it("carry the delivery's request id; a refusal is logged once at warn, without the signature", async () => {
+    const stub = new StripeStub();
+    await stub.start();
+    const service = await startService({ ...stubStripeEnv(stub), LOG_LEVEL: 'info' });
+    try {
+      const body = stripeEvent('checkout.session.expired', {
+        orderId: randomUUID(),
+        sessionId: 'cs_test_logged',
+        amount: 100,
+      });
+      const deliver = (signature: string, requestId: string) =>
+        fetch(`${service.url}/api/webhooks/stripe`, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'Stripe-Signature': signature,
+            'X-Request-Id': requestId,
+          },
+          body,
+        });
+      expect((await deliver(signWithStripe(body), 'delivery-logged-1')).status).toBe(200);
+      expect((await deliver('t=1,v1=00', 'delivery-refused-1')).status).toBe(400);
+
+      const linesOf = (requestId: string) =>
+        service
+          .output()
+          .split('\n')
+          .filter((line) => line.includes(`"id":"${requestId}"`))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      // Log lines leave asynchronously, after the response may have: wait for the refusal's last one.
+      await waitFor(() => linesOf('delivery-refused-1').length === 2, "the refusal's two lines");
+      const [applied, ...more] = linesOf('delivery-logged-1');
+      expect(more).toEqual([]); // a delivery taken is logged once, by the intake, not again per request
+      expect(applied).toMatchObject({
+        level: 30,
+        req: { id: 'delivery-logged-1', method: 'POST', url: '/api/webhooks/stripe' },
+        outcome: 'unmatched',
+        msg: expect.stringContaining('Webhook checkout.session.expired: unmatched'),
+      });
+      const refused = linesOf('delivery-refused-1');
+      expect(refused).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: 'Webhook rejected',
+          req: expect.objectContaining({ id: 'delivery-refused-1' }),
+        }),
+        expect.objectContaining({ level: 40, res: { statusCode: 400 }, responseTime: expect.any(Number) }),
+      ]);
+      expect(service.output()).not.toContain('v1=00');
+    } finally {
+      await service.stop();
+      await stub.stop();
     }
   });
 });

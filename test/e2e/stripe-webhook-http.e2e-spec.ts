@@ -50,6 +50,15 @@ describe('POST /api/webhooks/stripe: the HTTP contract', () => {
     expect(response.headers.etag).toMatch(/^W\/"/);
   }
 
+  /** The headers helmet sets: everything but the body's, the request's and CORS's. */
+  function securityHeaders(response: request.Response): Record<string, string> {
+    const own =
+      /^(content-|etag$|x-request-id$|date$|connection$|keep-alive$|vary$|access-control-|transfer-encoding$)/;
+    return Object.fromEntries(
+      Object.entries(response.headers as Record<string, string>).filter(([name]) => !own.test(name)),
+    );
+  }
+
   it('200 {received, outcome}, with the request id asked for, the security and CORS headers', async () => {
     const body = event();
     const response = await post()
@@ -61,6 +70,10 @@ describe('POST /api/webhooks/stripe: the HTTP contract', () => {
     expect(response.text).toBe('{"received":true,"outcome":"unmatched"}');
     expectApiHeaders(response);
     expect(response.headers['x-request-id']).toBe('stripe-delivery-1');
+    // Every security header another API answer carries, with the same value.
+    const other = await request(t.http()).get('/api/products').expect(200);
+    expect(securityHeaders(response)).toEqual(securityHeaders(other));
+    expect(Object.keys(securityHeaders(response)).length).toBeGreaterThanOrEqual(10);
     expect(response.headers['access-control-allow-origin']).toBe(origin);
     expect(response.headers.vary).toBe('Origin');
     expect(await countRows(t.orm, 'processed_webhook_events')).toBe(1);
@@ -146,13 +159,16 @@ describe('POST /api/webhooks/stripe: the HTTP contract', () => {
     ],
   ];
 
-  it.each(refusals)('%s: %d in the error shape, nothing written', async (_, send, status, code, message) => {
-    const response = await send().set('X-Request-Id', 'refused-1');
-    expect(response.status).toBe(status);
-    expect(response.body).toEqual({ statusCode: status, code, message, requestId: 'refused-1' });
-    expectApiHeaders(response);
-    expect(await countRows(t.orm, 'processed_webhook_events')).toBe(0);
-  });
+  it.each(refusals)(
+    '%s: refused in the error shape, nothing written',
+    async (_, send, status, code, message) => {
+      const response = await send().set('X-Request-Id', 'refused-1');
+      expect(response.status).toBe(status);
+      expect(response.body).toEqual({ statusCode: status, code, message, requestId: 'refused-1' });
+      expectApiHeaders(response);
+      expect(await countRows(t.orm, 'processed_webhook_events')).toBe(0);
+    },
+  );
 
   it('another method: 404 in the error shape, as any path no route serves', async () => {
     const response = await request(t.http()).get('/api/webhooks/stripe');

@@ -1,6 +1,7 @@
-import { Controller, Headers, HttpCode, HttpStatus, Post, type RawBodyRequest, Req } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { Controller, Headers, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import typeis from 'type-is';
 import { STRIPE_WEBHOOK_ROUTE } from '../../shared/webhook-route';
 import { WebhookContentTypeError } from '../payment.errors';
 import { WebhookIntake } from './webhook-intake.service';
@@ -38,11 +39,11 @@ export class StripeWebhookController {
       'Missing, malformed, stale, future-dated or wrong signature; a body that is not JSON; an event of the other mode (live/test)',
   })
   async receive(
-    @Req() request: RawBodyRequest<Request>,
+    @Req() request: IncomingMessage & { rawBody?: Buffer },
     @Headers('stripe-signature') signature?: string,
   ): Promise<{ received: true; outcome: string }> {
     // Stripe sends JSON, and only JSON is read: a signed body of another type is refused.
-    if (!request.is('application/json') || !request.rawBody) throw new WebhookContentTypeError();
+    if (!typeis(request, ['application/json']) || !request.rawBody) throw new WebhookContentTypeError();
     const receipt = await this.intake.receive(request.rawBody, signature);
     return { received: true, outcome: receipt.outcome };
   }

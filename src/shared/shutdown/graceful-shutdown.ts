@@ -1,7 +1,6 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { NextFunction, Request, Response } from 'express';
 import { AppConfig } from '../../config';
 
 /** Beyond the deadline, the rest of the shutdown (closing the database, Redis) gets this long. */
@@ -17,7 +16,7 @@ const CLOSE_GRACE_MS = 5000;
 @Injectable()
 export class GracefulShutdown implements BeforeApplicationShutdown {
   private readonly logger = new Logger(GracefulShutdown.name);
-  private readonly active = new Set<Response>();
+  private readonly active = new Set<ServerResponse>();
   private draining = false;
   private drained?: () => void;
 
@@ -27,7 +26,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
   ) {}
 
   /** Installed first (`configureApp`): counts requests in flight. */
-  readonly middleware = (_request: Request, response: Response, next: NextFunction): void => {
+  readonly middleware = (_request: IncomingMessage, response: ServerResponse, next: () => void): void => {
     this.active.add(response);
     if (this.draining) response.setHeader('Connection', 'close');
     response.once('close', () => {
