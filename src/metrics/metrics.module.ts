@@ -6,7 +6,7 @@ import { WebhookTimingMiddleware } from './webhook-timing.middleware';
 /**
  * `/metrics` (Prometheus) on `METRICS_PORT` when it is set; nothing otherwise. Webhook deliveries are
  * timed by `WebhookTimingMiddleware`, which the webhook's route runs (`configureApp`: the route is
- * served ahead of Nest's middleware and router).
+ * served by the HTTP server ahead of Express).
  */
 @Module({
   imports: [PaymentsModule],

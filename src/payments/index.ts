@@ -18,7 +18,7 @@ export {
   type ReplaySnapshot,
   type ReviewSnapshot,
 } from './payments-admin';
-// The webhook's route is served ahead of Nest's router, by the application's set-up (app.setup.ts).
+// The webhook's route is served ahead of Express, by the application's set-up (app.setup.ts).
 export { StripeWebhookController } from './stripe/stripe-webhook.controller';
 export { ReviewKind } from './review/review-item.entity';
 export type { RefundCommand } from './refunds/refunds.service';

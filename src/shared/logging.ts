@@ -42,7 +42,7 @@ export function loggerParams(config: AppConfig): Params {
 }
 
 /**
- * The request log of a route served ahead of Nest's middleware (`directRoute`), as every other
+ * The request log of a route served ahead of Express (`serveAhead`), as every other
  * request gets it from nestjs-pino: pino-http with the same options, on the same root logger (so
  * the same lines reach the same output), then that request's logger bound for the log lines
  * written while it is handled (they carry its `req`, with the request id).

@@ -8,9 +8,9 @@ import { WebhookIntake } from './webhook-intake.service';
 
 /**
  * Stripe's webhook: this route as documented (OpenAPI) and what it does. Its requests are served
- * ahead of Nest's router (`configureApp`, `directRoute`), which calls `receive` with the raw body
- * read as the route's middleware read it, answers `status` with its result, and hands what it
- * throws to the global exception filter, as Nest's router would.
+ * by the HTTP server ahead of Express (`configureApp`, `serveAhead`), which calls `receive` with the
+ * raw body read as the route's middleware read it, answers `status` with its result, and hands what
+ * it throws to the global exception filter, as Nest's router would.
  */
 @ApiTags('webhooks')
 @Controller(STRIPE_WEBHOOK_ROUTE.path)
