@@ -3,7 +3,7 @@ import request from 'supertest';
 import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
 import { Order } from '../../src/orders/order.entity';
 import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
-import { OutboxRelay } from '../../src/shared/outbox/outbox.relay';
+import { MAX_IN_HAND, OutboxRelay } from '../../src/shared/outbox/outbox.relay';
 import { type OutboxInsert, OutboxWriter } from '../../src/shared/outbox/outbox.writer';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
@@ -357,5 +357,69 @@ describe('Transactional outbox: a commit on an instance that is stopping', () =>
       'test.handover',
     ]);
     expect(ran).toEqual([`b ${order.id}`]);
+  });
+});
+
+describe('Transactional outbox: an instance with a backlog in hand', () => {
+  let a: TestApp;
+  let b: TestApp | undefined;
+  /** Which instance ran which order's delivery to `test.backlog`. */
+  const ran: string[] = [];
+  let releaseA!: () => void;
+  const heldInA = new Promise<void>((resolve) => (releaseA = resolve));
+
+  beforeAll(async () => {
+    // Neither polls: B learns of A's deliveries by their NOTIFY alone.
+    a = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    b = await createTestApp({ env: { OUTBOX_POLL_SECONDS: '3600' } });
+    await truncateAll(a.orm);
+    // A's subscriber is stuck (a slow consumer): every delivery it takes stays in its hands.
+    a.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.backlog', async (event) => {
+      ran.push(`a ${event.orderId}`);
+      await heldInA;
+    });
+    b.app.get(OutboxRegistry).subscribe(OrderPlacedEvent, 'test.backlog', (event) => {
+      ran.push(`b ${event.orderId}`);
+    });
+  });
+  afterAll(async () => {
+    releaseA();
+    await a.close();
+    await b?.close();
+  });
+
+  const backlogRows = async (orderId?: string) =>
+    (await deliveries(a, orderId)).filter((row) => row.subscriber === 'test.backlog');
+
+  it(`holds at most ${MAX_IN_HAND}: past that, its commits are relayed by another instance, or by itself once it has room`, async () => {
+    for (let i = 0; i < MAX_IN_HAND; i++) await placeOrder(a);
+    await waitFor(() => ran.length === MAX_IN_HAND, 'A to hold the backlog');
+    expect(a.app.get(OutboxRelay).takesHandOver()).toBe(false);
+
+    // A commit past the backlog: left unclaimed, and A, woken by its NOTIFY too, leaves it to B.
+    const next = await placeOrder(a);
+    const [row] = await waitFor(async () => {
+      const rows = await backlogRows(next.id);
+      return rows.length === 1 && rows[0].status === 'delivered' && rows;
+    }, 'the delivery committed past the backlog to be relayed by B');
+    expect(row.attempts).toBe(1);
+    expect(ran.filter((entry) => !entry.startsWith('a ') || entry.endsWith(next.id))).toEqual([
+      `b ${next.id}`,
+    ]);
+
+    // Alone now, A leaves a commit's deliveries unclaimed until its backlog drains, then relays them.
+    await b?.close();
+    b = undefined;
+    const later = await placeOrder(a);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ran).not.toContain(`a ${later.id}`);
+    expect((await backlogRows(later.id))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+    releaseA();
+    await waitFor(async () => {
+      const rows = await backlogRows();
+      return rows.length === MAX_IN_HAND + 2 && rows.every((one) => one.status === 'delivered');
+    }, "A's backlog, and what it left unclaimed, to be delivered");
+    expect(ran.filter((entry) => entry.endsWith(later.id))).toEqual([`a ${later.id}`]);
+    expect(a.app.get(OutboxRelay).takesHandOver()).toBe(true);
   });
 });

@@ -24,10 +24,11 @@ const CONCURRENCY = 4;
 /** Shortest wait of the timer, so that rows another instance holds do not spin this one. */
 const MIN_WAIT_MS = 50;
 /**
- * Deliveries this process may run straight after their commit at once. Beyond, a commit leaves its
- * deliveries unclaimed and wakes every instance (`NOTIFY`) to claim them: a backlog spreads out.
+ * Deliveries this process holds at most, handed over by its commits or claimed. Beyond, a commit
+ * leaves its deliveries unclaimed and wakes every instance (`NOTIFY`) to claim them, and this process
+ * claims nothing until some of its own finish: a backlog spreads out.
  */
-const MAX_IN_HAND = 1000;
+export const MAX_IN_HAND = 1000;
 /**
  * How long successes gather before one statement marks them delivered. Far inside the lease: a
  * process that dies meanwhile only means they run again (at least once).
@@ -101,6 +102,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private unreachable = false;
   /** Deliveries running now, claimed or handed over. */
   private inHand = 0;
+  /** A claim was skipped for want of room in hand: claim again once a delivery finishes. */
+  private clogged = false;
   /** Deliveries done but not yet marked so, and the statement marking the previous ones. */
   private delivered: { event_id: string; subscriber: string }[] = [];
   private marking?: Promise<void>;
@@ -173,8 +176,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       for (;;) {
         this.more = false;
+        // Never more in hand than MAX_IN_HAND: past it, what is due is left to the other instances.
+        const room = Math.min(BATCH, MAX_IN_HAND - this.inHand);
+        if (room <= 0) {
+          this.clogged = true;
+          return;
+        }
         const claimedAt = Date.now();
-        const claimed = await this.claim();
+        const claimed = await this.claim(room);
         await Promise.all(
           claimed.map(async (row) =>
             this.deliver({
@@ -186,7 +195,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             }),
           ),
         );
-        if (this.stopping || (claimed.length < BATCH && !this.more)) return;
+        if (this.stopping || (claimed.length < room && !this.more)) return;
       }
     } catch (error) {
       if (!this.unreachable) {
@@ -199,9 +208,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async claim(): Promise<Claimed[]> {
+  private async claim(limit: number): Promise<Claimed[]> {
     const leaseMs = this.config.outbox.leaseSeconds * 1000;
-    const claimed = await this.em().getConnection().execute<Claimed[]>(CLAIM, [BATCH, leaseMs]);
+    const claimed = await this.em().getConnection().execute<Claimed[]>(CLAIM, [limit, leaseMs]);
     if (this.unreachable) {
       this.unreachable = false;
       this.logger.log('Outbox relay reads its deliveries again');
@@ -221,15 +230,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       outcome = this.start(delivery);
     } catch (error) {
-      this.inHand--;
+      this.released();
       return this.tracked(this.recordFailure(delivery, error));
     }
     if (!isThenable(outcome)) {
-      this.inHand--;
+      this.released();
       this.markDelivered(delivery);
       return undefined;
     }
     return this.tracked(this.settle(delivery, outcome));
+  }
+
+  /** A delivery left this process's hands: if a claim was skipped for want of room, it runs now. */
+  private released(): void {
+    this.inHand--;
+    if (this.clogged && this.inHand < MAX_IN_HAND) {
+      this.clogged = false;
+      this.wake();
+    }
   }
 
   private async settle(delivery: HeldDelivery, outcome: PromiseLike<unknown>): Promise<void> {
@@ -238,10 +256,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       await withDeadline(outcome, deadlineMs);
     } catch (error) {
-      this.inHand--;
+      this.released();
       return this.recordFailure(delivery, error);
     }
-    this.inHand--;
+    this.released();
     this.markDelivered(delivery);
   }
 
