@@ -1,6 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import express, { type Response } from 'express';
 import helmet from 'helmet';
-import { fixedHeadersOf, type Middleware } from './direct-route';
+import { type DirectRoute, fixedHeadersOf, type Middleware, serveAhead } from './direct-route';
 
 function headersSetBy(middleware: Middleware): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -35,5 +39,95 @@ describe('fixedHeadersOf', () => {
   it('refuses a middleware that goes on later, or not at all', () => {
     const later: Middleware = (_request, _response, next) => setImmediate(next);
     expect(() => fixedHeadersOf(later)).toThrow('did not go on at once');
+  });
+});
+
+describe('serveAhead', () => {
+  /** A server whose application answers 418 to whatever reaches it, with `route` served ahead. */
+  async function serve(route: Partial<DirectRoute>): Promise<{ url: string; close: () => void }> {
+    const server = createServer((_request, response) => {
+      response.statusCode = 418;
+      response.end('application');
+    });
+    const filter: ExceptionFilter = {
+      catch: (error: Error, host: ArgumentsHost) =>
+        host.switchToHttp().getResponse<Response>().status(400).json({ message: error.message }),
+    };
+    serveAhead(server, {
+      method: 'POST',
+      url: '/api/hook',
+      before: [],
+      onError: [],
+      handle: () => Promise.resolve({ ok: true }),
+      status: 200,
+      filter,
+      express: express(),
+      ...route,
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+  }
+
+  it("answers the route as res.json would, and hands everything else to the server's listener", async () => {
+    const { url, close } = await serve({});
+    try {
+      const answer = await fetch(`${url}/API/Hook/?x=1`, { method: 'POST' });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(answer.headers.get('etag')).toMatch(/^W\/"/);
+      expect(await answer.text()).toBe('{"ok":true}');
+      for (const [path, method] of [
+        ['/api/hook', 'GET'],
+        ['/api/hooks', 'POST'],
+      ]) {
+        const other = await fetch(`${url}${path}`, { method });
+        expect([other.status, await other.text()]).toEqual([418, 'application']);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  it("runs the middleware in order; an error goes through onError, then the filter, on Express's response", async () => {
+    const order: string[] = [];
+    const { url, close } = await serve({
+      before: [
+        (_request, _response, next) => (order.push('first'), next()),
+        (_request, _response, next) => (order.push('second'), next(new Error('refused'))),
+        () => order.push('never'),
+      ],
+      onError: [(error, _request, _response, next) => next(new Error(`mapped: ${(error as Error).message}`))],
+    });
+    try {
+      const answer = await fetch(`${url}/api/hook`, { method: 'POST' });
+      expect([answer.status, await answer.json()]).toEqual([400, { message: 'mapped: refused' }]);
+      expect(order).toEqual(['first', 'second']);
+    } finally {
+      close();
+    }
+  });
+
+  it('a filter that throws: a bare 500 in the error shape', async () => {
+    const { url, close } = await serve({
+      handle: () => Promise.reject(new Error('handler failed')),
+      filter: {
+        catch: () => {
+          throw new Error('filter failed');
+        },
+      },
+    });
+    try {
+      const answer = await fetch(`${url}/api/hook`, { method: 'POST' });
+      expect(answer.status).toBe(500);
+      expect(await answer.json()).toEqual({
+        statusCode: 500,
+        code: 'HTTP.INTERNAL_SERVER_ERROR',
+        message: 'Internal server error',
+      });
+    } finally {
+      close();
+    }
   });
 });

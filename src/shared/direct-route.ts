@@ -75,9 +75,10 @@ export function serveAhead(server: Server, route: DirectRoute): void {
     try {
       route.filter.catch(error, new ExecutionContextHost([req, res, undefined]));
     } catch {
-      // The filter answers every HTTP error; should it throw, the answer is a bare 500.
-      if (!response.headersSent)
-        response.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
+      // The filter answers every HTTP error; should it throw, the answer is a bare 500, or, if an
+      // answer had begun, the connection is cut (the client must not take half an answer for one).
+      if (response.headersSent) return void response.destroy();
+      response.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
       response.end(
         '{"statusCode":500,"code":"HTTP.INTERNAL_SERVER_ERROR","message":"Internal server error"}',
       );
