@@ -27,6 +27,7 @@ import { readExpand, readNewCheckoutSession, SESSION_EXPANSIONS } from './checko
 import { fingerprint, type FormObject, ParamReader, parseStripeForm } from './form-params';
 import { type FaultSwitches, HANG_LIMIT_MS } from './faults';
 import { readCreatedFilter, readDeliverySuccessFilter, readEventTypeFilter } from './list-filters';
+import type { Handler } from './api-context';
 import type { IdempotencyStore } from './idempotency';
 import { paymentRoutes } from './payments.router';
 import { stripeCliRoutes } from '../cli/stripe-cli.routes';
@@ -35,16 +36,6 @@ import type { EventLog } from '../sandbox.events';
 import type { PaymentsService } from '../charges/payments.service';
 import type { RefundsService } from '../charges/refunds.service';
 import type { DisputesService } from '../charges/disputes.service';
-
-export interface ApiContext {
-  params: ParamReader;
-  requestId: string;
-  idempotencyKey: string | null;
-  /** The request's `Stripe-Version` (checked), or the account's default (`ACCOUNT_API_VERSION`). */
-  apiVersion: string;
-}
-
-export type Handler = (context: ApiContext, req: Request) => unknown;
 
 const KNOWN_API_VERSIONS = new Set(API_VERSIONS);
 

@@ -14,7 +14,7 @@ import {
   paymentIntentJson,
   paymentMethodJson,
 } from '../stripe/stripe-objects';
-import type { ApiContext, Handler } from './api.router';
+import type { ApiContext, Handler } from './api-context';
 import type { ParamReader } from './form-params';
 import {
   allowParams,

@@ -1,5 +1,5 @@
 import { type RequestHandler, Router } from 'express';
-import type { Handler } from '../api/api.router';
+import type { Handler } from '../api/api-context';
 import { allowParams } from '../api/payments.params';
 import { paramError } from '../stripe/stripe-error';
 import { type StripeCliHub, WEBHOOK_FEATURE } from './stripe-cli.hub';
