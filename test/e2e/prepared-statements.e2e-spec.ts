@@ -81,6 +81,20 @@ describe('Prepared statements', () => {
     }
   });
 
+  it('quotes strings as the platform does, and they reach PostgreSQL exactly as they were', async () => {
+    // The registry of the platform (its strings quoted without the platform's per-character loop).
+    const registry = PreparedStatements.of(platform);
+    const names = ["O'Brien", 'C:\\path\\to', "\\'\\''", 'é ✓ \u{1F600}', '', "E'x'"];
+    for (const [index, name] of names.entries()) {
+      const statement = sql`insert into prepared_probe (id, name) values (${index}, ${name}) returning name`;
+      const text = await registry.render(client, send, statement, false, inline);
+      expect(text).toContain(platform.quoteValue(name));
+      expect(rowsOf(await send(text))).toEqual([{ name }]);
+    }
+    const stored = await client.query<{ name: string }>('select name from prepared_probe order by id');
+    expect(stored.rows.map((row) => row.name)).toEqual(names);
+  });
+
   it('sends inline a number that a parameter would turn into text, and lists of values', async () => {
     const numberInSelectList = sql`select ${5} as n, ${true} as yes`;
     const text = await prepared.render(client, send, numberInSelectList, false, inline);
