@@ -49,12 +49,12 @@ describe('Prepared statements', () => {
     const insert = (id: number, name: string) =>
       sql`insert into prepared_probe (id, name, at) values (${id}, ${name}, ${new Date('2026-01-02T03:04:05Z')})
           returning id, name, at`;
-    const first = await prepared.render(client, send, insert(1, "O'Brien"), false, inline);
+    const first = await prepared.render(client, send, insert(1, "O'Brien"), false);
     expect(first).toMatch(/^execute pfs_[0-9a-f]{24}\(1, 'O''Brien', '2026-01-02/);
     expect(rowsOf(await send(first))).toEqual([
       { id: 1, name: "O'Brien", at: new Date('2026-01-02T03:04:05Z') },
     ]);
-    const second = await prepared.render(client, send, insert(2, 'Ada'), false, inline);
+    const second = await prepared.render(client, send, insert(2, 'Ada'), false);
     expect(rowsOf(await send(second))).toEqual([
       { id: 2, name: 'Ada', at: new Date('2026-01-02T03:04:05Z') },
     ]);
@@ -73,7 +73,6 @@ describe('Prepared statements', () => {
         async (query) => await otherClient.query(query),
         sql`select name from prepared_probe where id = ${2}`,
         false,
-        inline,
       );
       expect(rowsOf((await otherClient.query(text)) as unknown as PgResult)).toEqual([{ name: 'Ada' }]);
     } finally {
@@ -87,7 +86,7 @@ describe('Prepared statements', () => {
     const names = ["O'Brien", 'C:\\path\\to', "\\'\\''", 'é ✓ \u{1F600}', '', "E'x'"];
     for (const [index, name] of names.entries()) {
       const statement = sql`insert into prepared_probe (id, name) values (${index}, ${name}) returning name`;
-      const text = await registry.render(client, send, statement, false, inline);
+      const text = await registry.render(client, send, statement, false);
       expect(text).toContain(platform.quoteValue(name));
       expect(rowsOf(await send(text))).toEqual([{ name }]);
     }
@@ -97,12 +96,12 @@ describe('Prepared statements', () => {
 
   it('sends inline a number that a parameter would turn into text, and lists of values', async () => {
     const numberInSelectList = sql`select ${5} as n, ${true} as yes`;
-    const text = await prepared.render(client, send, numberInSelectList, false, inline);
+    const text = await prepared.render(client, send, numberInSelectList, false);
     expect(text).toBe('select 5 as n, true as yes');
     expect(rowsOf(await send(text))).toEqual([{ n: 5, yes: true }]);
 
     const list = sql`select count(*)::int as n from prepared_probe where id in (${[1, 2, 3]})`;
-    expect(await prepared.render(client, send, list, false, inline)).toBe(
+    expect(await prepared.render(client, send, list, false)).toBe(
       'select count(*)::int as n from prepared_probe where id in (1, 2, 3)',
     );
   });
@@ -112,7 +111,7 @@ describe('Prepared statements', () => {
     await client.query(`insert into prepared_probe (id, name) values (1, 'kept')`);
     // Inline, `'x' is null` is a text literal; as `$1 is null` its type cannot be determined.
     const refused = sql`select ${'x'} is null as missing`;
-    const text = await prepared.render(client, send, refused, true, inline);
+    const text = await prepared.render(client, send, refused, true);
     expect(text).toBe(`select 'x' is null as missing`);
     expect(rowsOf(await send(text))).toEqual([{ missing: false }]);
     await client.query('commit');
@@ -120,7 +119,7 @@ describe('Prepared statements', () => {
     expect((await client.query('select name from prepared_probe')).rows).toEqual([{ name: 'kept' }]);
     // Known now: not tried again.
     sent = [];
-    expect(await prepared.render(client, send, refused, false, inline)).toBe(text);
+    expect(await prepared.render(client, send, refused, false)).toBe(text);
     expect(sent).toEqual([]);
   });
 
@@ -131,17 +130,17 @@ describe('Prepared statements', () => {
       sql`select p.*, ${'x'}::text as extra from prepared_probe p where id = ${1}`,
       sql`update prepared_probe set name = ${'after'} where id = ${1} returning *`,
     ]) {
-      expect(await prepared.render(client, send, star, false, inline)).toBe(inline(star));
+      expect(await prepared.render(client, send, star, false)).toBe(inline(star));
     }
     // `*` inside a `with` entry the statement turns into JSON keeps its result type: prepared.
     const json = sql`with found as (select * from prepared_probe where id = ${1}) select row_to_json(found) as row from found`;
-    expect(await prepared.render(client, send, json, false, inline)).toMatch(/^execute pfs_/);
+    expect(await prepared.render(client, send, json, false)).toMatch(/^execute pfs_/);
   });
 
   it('prepares a statement anew on a connection where a migration changed what it returns', async () => {
     const read = sql`select name from prepared_probe where id = ${1}`;
     await client.query(`insert into prepared_probe (id, name) values (1, 'before')`);
-    const text = await prepared.render(client, send, read, false, inline);
+    const text = await prepared.render(client, send, read, false);
     expect(rowsOf(await send(text))).toEqual([{ name: 'before' }]);
 
     await client.query('alter table prepared_probe alter column name type varchar(100)');
@@ -152,7 +151,7 @@ describe('Prepared statements', () => {
     expect(PreparedStatements.isResultTypeChange(error)).toBe(true);
     prepared.failed(client, text, error);
 
-    const again = await prepared.render(client, send, read, false, inline);
+    const again = await prepared.render(client, send, read, false);
     expect(again).toBe(text);
     expect(rowsOf(await send(again))).toEqual([{ name: 'before' }]);
   });
@@ -223,7 +222,6 @@ describe('Prepared statements turned off (DATABASE_PREPARED_STATEMENTS=false)', 
       },
       statement,
       false,
-      (inline) => platform.formatQuery(inline.text, [...inline.values]),
     );
     expect(text).toBe(`select 'a'::text as value`);
     expect(sent).toEqual([]);

@@ -73,11 +73,9 @@ export async function execute<R = Record<string, unknown>>(em: EntityManager, st
   const knex = transaction?.client ?? (connection.getKnex().client as KnexClient);
   const client = (await knex.acquireConnection()) as Client;
   try {
-    const platform = em.getPlatform();
-    const prepared = PreparedStatements.of(platform);
+    const prepared = PreparedStatements.of(em.getPlatform());
     const query = async (text: string) => (await client.query(text)) as unknown as PgResult;
-    const inline = (sql: Sql) => platform.formatQuery(sql.text, [...sql.values]);
-    const render = () => prepared.render(client, query, statement, transaction !== undefined, inline);
+    const render = () => prepared.render(client, query, statement, transaction !== undefined);
     const log = em.config.getLogger();
     const startedAt = Date.now();
     const text = await render();
@@ -92,10 +90,10 @@ export async function execute<R = Record<string, unknown>>(em: EntityManager, st
         if (transaction || !PreparedStatements.isResultTypeChange(error)) throw error;
         result = await query(await render());
       }
-      logStatement(log, statement, inline, startedAt, { results: result.rows.length });
+      logStatement(log, statement, prepared.inline, startedAt, { results: result.rows.length });
       return result.rows as R[];
     } catch (error) {
-      logStatement(log, statement, inline, startedAt, { failed: true });
+      logStatement(log, statement, prepared.inline, startedAt, { failed: true });
       throw error;
     }
   } finally {

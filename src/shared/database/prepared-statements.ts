@@ -69,6 +69,16 @@ export class PreparedStatements {
   constructor(private readonly quote: (value: unknown) => string) {}
 
   /**
+   * The statement with its values quoted into its text, as it is sent when not prepared (and as it
+   * is logged with its values): the same quoting as the prepared form's arguments. Every `?` of an
+   * `Sql` is a placeholder (the `sql` tag refuses literal ones, `Sql.withValues` counts them).
+   */
+  readonly inline = (statement: Sql): string => {
+    let index = 0;
+    return statement.text.replace(/\?/g, () => this.quote(statement.values[index++]));
+  };
+
+  /**
    * The one registry for a database platform: which statements are prepared on which connection is
    * a fact about the connections, shared by every path that sends statements on them.
    */
@@ -86,24 +96,18 @@ export class PreparedStatements {
    * first, one extra round trip per connection and statement), or the statement inline.
    * `inTransaction`: a transaction is open there, so `PREPARE` goes under a savepoint.
    */
-  async render(
-    connection: object,
-    send: Send,
-    statement: Sql,
-    inTransaction: boolean,
-    inline: (statement: Sql) => string,
-  ): Promise<string> {
+  async render(connection: object, send: Send, statement: Sql, inTransaction: boolean): Promise<string> {
     const shape = this.enabled ? this.shapeOf(statement) : null;
-    if (!shape) return inline(statement);
+    if (!shape) return this.inline(statement);
     let names = this.prepared.get(connection);
     if (!names?.has(shape.name)) {
       if (!names) this.prepared.set(connection, (names = new Set()));
-      if (names.size >= MAX_PER_CONNECTION) return inline(statement);
+      if (names.size >= MAX_PER_CONNECTION) return this.inline(statement);
       if (!(await this.prepare(connection, send, shape, statement.values, inTransaction)))
-        return inline(statement);
+        return this.inline(statement);
       names.add(shape.name);
     }
-    if (!shape.types || !fits(statement.values, shape.types)) return inline(statement);
+    if (!shape.types || !fits(statement.values, shape.types)) return this.inline(statement);
     const args = statement.values.map((value) => this.quote(value));
     return args.length ? `execute ${shape.name}(${args.join(', ')})` : `execute ${shape.name}`;
   }

@@ -37,7 +37,8 @@ interface KnexPool {
  * Transactions of a few hand-written statements, for paths where round trips are the cost (the
  * webhook): on PostgreSQL, on one connection of MikroORM's pool, `BEGIN` travels with the first
  * statement and `COMMIT` with the last (one query string each), so a read-decide-write transaction
- * is two round trips. MikroORM's connection formats the values (the same quoting as its `execute`).
+ * is two round trips. Each statement is prepared on its connection where it can be, else sent with
+ * its values quoted into it (`PreparedStatements`).
  * On the embedded PGlite, which takes one statement per query, through MikroORM's own transaction.
  *
  * A failure rolls back; a connection whose state is unknown (no answer: a timeout, a lost socket)
@@ -73,12 +74,7 @@ export class SqlTransactions {
   ): Promise<T> {
     const pool = connection.getKnex().client as KnexPool;
     const client = (await pool.acquireConnection()) as PgConnection;
-    const tx = new OneTripTransaction(
-      client,
-      this.prepared,
-      (statement) => this.format(statement),
-      this.orm.config.getLogger(),
-    );
+    const tx = new OneTripTransaction(client, this.prepared, this.orm.config.getLogger());
     try {
       const result = await work(tx);
       if (!tx.done) await tx.commit();
@@ -101,10 +97,6 @@ export class SqlTransactions {
       return work({ query, commit: async (statement) => (statement ? query(statement) : []) });
     });
   }
-
-  private format(statement: Sql): string {
-    return this.orm.em.getPlatform().formatQuery(statement.text, [...statement.values]);
-  }
 }
 
 class OneTripTransaction implements SqlTransaction {
@@ -116,7 +108,6 @@ class OneTripTransaction implements SqlTransaction {
   constructor(
     private readonly client: PgConnection,
     private readonly prepared: PreparedStatements,
-    private readonly format: (statement: Sql) => string,
     private readonly log: QueryLog,
   ) {}
 
@@ -173,23 +164,17 @@ class OneTripTransaction implements SqlTransaction {
       const results = await sending;
       const all: PgResult[] = Array.isArray(results) ? results : [results];
       const rows = all.reduce((n, result) => n + result.rows.length, 0);
-      logStatement(this.log, statement, this.format, startedAt, { results: rows });
+      logStatement(this.log, statement, this.prepared.inline, startedAt, { results: rows });
       return results;
     } catch (error) {
-      logStatement(this.log, statement, this.format, startedAt, { failed: true });
+      logStatement(this.log, statement, this.prepared.inline, startedAt, { failed: true });
       throw error;
     }
   }
 
   /** The statement as sent: prepared on this connection where it can be, else inline. */
   private render(statement: Sql, inTransaction: boolean): Promise<string> {
-    return this.prepared.render(
-      this.client,
-      (text) => this.send(text),
-      statement,
-      inTransaction,
-      this.format,
-    );
+    return this.prepared.render(this.client, (text) => this.send(text), statement, inTransaction);
   }
 
   private async send(text: string): Promise<PgResult | PgResult[]> {
