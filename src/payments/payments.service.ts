@@ -6,7 +6,6 @@ import { DetachedEntities } from '../shared/database/detached-entities';
 import { insertOf } from '../shared/database/explicit-sql';
 import { sql, WriteStatement } from '../shared/database/sql';
 import { type SqlTransaction, SqlTransactions } from '../shared/database/sql-transactions';
-import { IdempotencyEffectMarker } from '../shared/idempotency';
 import { OutboxWriter } from '../shared/outbox';
 import { AttemptsInStatement } from './attempt-statements';
 import { CheckoutOutcomes } from './checkout-outcomes.service';
@@ -192,14 +191,7 @@ export class PaymentsService {
       ),
     );
     events.push(...inStatement.write(statement));
-    const mark = IdempotencyEffectMarker.writeInto(statement);
-    const outbox = this.outbox.write(statement, events);
-    const [result] = await tx.commit<{ ok: boolean }>(
-      statement.build(outbox ? { outbox: outbox.result } : {}),
-    );
-    if (!result.ok) return 'stale';
-    outbox?.committed();
-    mark.committed();
+    if (!(await this.outbox.commit(tx, statement, events))) return 'stale';
     return { kind: 'serve', order, payment };
   }
 
@@ -275,12 +267,7 @@ export class PaymentsService {
     if (!payable) payment.requestClose();
     // Both rows are locked: nothing can change them before the commit.
     const statement = new WriteStatement(sql`select true as ok`);
-    const events = attempts.write(statement);
-    const mark = IdempotencyEffectMarker.writeInto(statement);
-    const outbox = this.outbox.write(statement, events);
-    await tx.commit(statement.build(outbox ? { outbox: outbox.result } : {}));
-    outbox?.committed();
-    mark.committed();
+    await this.outbox.commit(tx, statement, attempts.write(statement));
     return payable;
   }
 

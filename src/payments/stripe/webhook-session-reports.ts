@@ -158,12 +158,7 @@ export class WebhookSessionReports {
     const events = [...attempts.write(statement), ...order.write(statement)];
     this.reviews.write(statement, raised);
     this.ledger.writeRecord(statement, event.id, decided.outcome, decided.orderId, decided.detail);
-    const outbox = this.outbox.write(statement, events);
-    const [result] = await tx.commit<{ ok: boolean }>(
-      statement.build(outbox ? { outbox: outbox.result } : {}),
-    );
-    if (!result.ok) return 'stale';
-    outbox?.committed();
+    if (!(await this.outbox.commit(tx, statement, events))) return 'stale';
     return decided;
   }
 
@@ -171,7 +166,7 @@ export class WebhookSessionReports {
   private async finish(tx: SqlTransaction, event: SessionReportEvent, decided: Outcome): Promise<Outcome> {
     const statement = new WriteStatement(sql`select true as ok`);
     this.ledger.writeRecord(statement, event.id, decided.outcome, decided.orderId, decided.detail);
-    await tx.commit(statement.build());
+    await this.outbox.commit(tx, statement, []);
     return decided;
   }
 }

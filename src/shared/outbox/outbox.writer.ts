@@ -3,6 +3,8 @@ import { type EventSubscriber, MikroORM, type TransactionEventArgs } from '@mikr
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import { Sql, sql, type WriteStatement } from '../database/sql';
+import type { SqlTransaction } from '../database/sql-transactions';
+import { IdempotencyEffectMarker } from '../idempotency/idempotency-effect.marker';
 import { eventNameOf, recordsDomainEvents } from '../domain-event';
 import { encodeEvent } from './event-codec';
 import { OutboxRegistry } from './outbox.registry';
@@ -11,8 +13,8 @@ import { type HeldDelivery, OutboxRelay } from './outbox.relay';
 /** The LISTEN/NOTIFY channel that wakes every instance's relay when deliveries commit. */
 export const OUTBOX_CHANNEL = 'outbox_deliveries';
 
-/** What `OutboxWriter.write` added to a write statement. */
-export interface OutboxWrite {
+/** What `OutboxWriter` added to a write statement. */
+interface OutboxWrite {
   /** An expression for the statement's final select (it sends the `NOTIFY`, when one is needed). */
   result: Sql;
   /** To call once the transaction committed. */
@@ -158,14 +160,30 @@ export class OutboxWriter implements EventSubscriber, OnModuleInit {
   }
 
   /**
-   * The outbox rows of `events`, for a transaction of explicit statements (the webhook's) instead
-   * of `beforeTransactionCommit`; the registry says who subscribes, as there, so that a new
-   * `@OnDurableEvent` gets its rows on this way too. Added to the transaction's write statement
-   * (applied only when its gate holds). Null when no durable subscriber listens to them.
-   * Otherwise `result`, an expression for the statement's final select (it sends the `NOTIFY`),
-   * whose value goes to `committed` once the transaction committed.
+   * Commits a transaction of explicit statements (the webhook's, a checkout's) with its write
+   * statement `into`, to which it adds what an ORM transaction's commit hooks would write: the
+   * outbox rows of `events` (`write`) and the mark of the request's `Idempotency-Key`. Once
+   * committed, with the gate holding, it runs what follows a commit (the relay's hand-over, the
+   * mark's bookkeeping) and answers true; false when the gate did not hold (nothing was written).
    */
-  write(into: WriteStatement, events: readonly object[]): OutboxWrite | null {
+  async commit(tx: SqlTransaction, into: WriteStatement, events: readonly object[]): Promise<boolean> {
+    const mark = IdempotencyEffectMarker.writeInto(into);
+    const outbox = this.write(into, events);
+    const [result] = await tx.commit<{ ok: boolean }>(into.build(outbox ? { outbox: outbox.result } : {}));
+    if (!result.ok) return false;
+    outbox?.committed();
+    mark.committed();
+    return true;
+  }
+
+  /**
+   * The outbox rows of `events` in a write statement of explicit statements, instead of
+   * `beforeTransactionCommit`; the registry says who subscribes, as there, so that a new
+   * `@OnDurableEvent` gets its rows on this way too (applied only when the statement's gate holds).
+   * Null when no durable subscriber listens to them. Otherwise `result`, an expression for the
+   * statement's final select (it sends the `NOTIFY`), and `committed`, to call once committed.
+   */
+  private write(into: WriteStatement, events: readonly object[]): OutboxWrite | null {
     const rows = this.rowsOf(events);
     if (!rows) return null;
     const gated = ({ table, columns, values, params }: OutboxInsert) =>
