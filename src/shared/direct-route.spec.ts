@@ -109,7 +109,18 @@ describe('serveAhead', () => {
     }
   });
 
-  it('a filter that throws: a bare 500 in the error shape', async () => {
+  it('an answer that cannot be written as JSON goes to the filter too', async () => {
+    const { url, close } = await serve({ handle: () => Promise.resolve({ amount: 10n }) });
+    try {
+      const answer = await fetch(`${url}/api/hook`, { method: 'POST' });
+      expect(answer.status).toBe(400);
+      expect(await answer.json()).toEqual({ message: expect.stringContaining('BigInt') });
+    } finally {
+      close();
+    }
+  });
+
+  it('a filter that throws: a bare 500 in the error shape, as the filter answers what it did not expect', async () => {
     const { url, close } = await serve({
       handle: () => Promise.reject(new Error('handler failed')),
       filter: {
@@ -123,7 +134,7 @@ describe('serveAhead', () => {
       expect(answer.status).toBe(500);
       expect(await answer.json()).toEqual({
         statusCode: 500,
-        code: 'HTTP.INTERNAL_SERVER_ERROR',
+        code: 'INTERNAL',
         message: 'Internal server error',
       });
     } finally {

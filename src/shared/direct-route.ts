@@ -3,6 +3,7 @@ import type { ExceptionFilter } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import etag from 'etag';
 import type { Express, Request, Response } from 'express';
+import { INTERNAL_ERROR } from './domain-error.filter';
 
 /** A Connect-style middleware: Node's own request and response, as Express hands them on. */
 export type Middleware = (
@@ -78,10 +79,8 @@ export function serveAhead(server: Server, route: DirectRoute): void {
       // The filter answers every HTTP error; should it throw, the answer is a bare 500, or, if an
       // answer had begun, the connection is cut (the client must not take half an answer for one).
       if (response.headersSent) return void response.destroy();
-      response.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
-      response.end(
-        '{"statusCode":500,"code":"HTTP.INTERNAL_SERVER_ERROR","message":"Internal server error"}',
-      );
+      response.writeHead(INTERNAL_ERROR.statusCode, { 'Content-Type': 'application/json; charset=utf-8' });
+      response.end(JSON.stringify(INTERNAL_ERROR));
     }
   };
 
@@ -93,17 +92,18 @@ export function serveAhead(server: Server, route: DirectRoute): void {
   };
 
   const answer = (request: IncomingMessage, response: ServerResponse): void => {
-    route.handle(request).then(
-      (result) => {
+    route
+      .handle(request)
+      .then((result) => {
         const body = JSON.stringify(result);
         response.statusCode = route.status;
         response.setHeader('Content-Type', 'application/json; charset=utf-8');
         response.setHeader('Content-Length', Buffer.byteLength(body));
         response.setHeader('ETag', etag(body, { weak: true }));
         response.end(body);
-      },
-      (error: unknown) => fail(error, request, response),
-    );
+      })
+      // The handler's error, or one writing its answer (a result that is not JSON).
+      .catch((error: unknown) => fail(error, request, response));
   };
 
   const run = (request: IncomingMessage, response: ServerResponse, at: number): void => {

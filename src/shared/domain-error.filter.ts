@@ -34,6 +34,13 @@ export interface ErrorBody {
   requestId?: string;
 }
 
+/** The answer to anything unexpected: never its message or its stack. */
+export const INTERNAL_ERROR: Readonly<ErrorBody> = {
+  statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+  code: 'INTERNAL',
+  message: 'Internal server error',
+};
+
 /**
  * What the client is told when the framework or a body parser refused the request: fixed wording,
  * never the framework's (class names, parser internals, fragments of the body it could not read).
@@ -134,11 +141,7 @@ export class DomainErrorFilter implements ExceptionFilter {
         message: FIXED_MESSAGES[status] ?? 'The request was refused.',
       };
     }
-    return {
-      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
-      code: 'INTERNAL',
-      message: 'Internal server error',
-    };
+    return { ...INTERNAL_ERROR };
   }
 }
 
