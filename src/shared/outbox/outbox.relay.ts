@@ -233,12 +233,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       this.released();
       return this.tracked(this.recordFailure(delivery, error));
     }
-    if (!isThenable(outcome)) {
-      this.released();
-      this.markDelivered(delivery);
-      return undefined;
-    }
-    return this.tracked(this.settle(delivery, outcome));
+    if (isThenable(outcome)) return this.tracked(this.settle(delivery, outcome));
+    this.released();
+    this.markDelivered(delivery);
+    return undefined;
   }
 
   /** A delivery left this process's hands: if a claim was skipped for want of room, it runs now. */
@@ -256,10 +254,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       await withDeadline(outcome, deadlineMs);
     } catch (error) {
-      this.released();
       return this.recordFailure(delivery, error);
+    } finally {
+      this.released();
     }
-    this.released();
     this.markDelivered(delivery);
   }
 
