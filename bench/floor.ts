@@ -1,17 +1,25 @@
 /**
- * The floor: the least a webhook endpoint can do for a `checkout.session.completed` event, as a
- * minimal `node:http` + `pg` server. It verifies the same `Stripe-Signature` on the raw bytes, parses
+ * The floors: the least a server can do for the benchmark's requests, as a minimal `node:http` +
+ * `pg` server. Its throughput is what the service's is measured against.
+ *
+ * The webhook: the least an endpoint can do for a `checkout.session.completed` event. It verifies the same `Stripe-Signature` on the raw bytes, parses
  * the event, and commits the rows the service commits, in one transaction: the ledger row (with its
  * outcome), the attempt `succeeded`, the order `paid`, its history row, and the transactional
  * outbox's rows for the status change (the event, and one delivery per durable subscriber of it,
  * as the service writes them). It delivers nothing after the commit: the service's pushes and its
- * marking of deliveries done are work the floor does not do. Its throughput is what the service's
- * is measured against. Started by the benchmark: `FLOOR_PORT`, `DATABASE_URL`,
- * `STRIPE_WEBHOOK_SECRET`, `FLOOR_POOL_SIZE`.
+ * marking of deliveries done are work the floor does not do.
+ *
+ * The customer path (`customerPath` below): an order placed, then its checkout session opened
+ * through the same Stripe SDK against the same sandbox, with the service's transactions and rows.
+ *
+ * Started by the benchmark: `FLOOR_PORT`, `DATABASE_URL`, `STRIPE_WEBHOOK_SECRET`,
+ * `FLOOR_POOL_SIZE`, and for the customer path `STRIPE_SECRET_KEY`, `STRIPE_API_PORT` (the sandbox
+ * on 127.0.0.1, over http) and `PUBLIC_URL`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
+import { customerPath } from './floor-customer';
 
 const TOLERANCE_SECONDS = 300;
 const secret = process.env.STRIPE_WEBHOOK_SECRET ?? '';
@@ -125,6 +133,12 @@ async function apply(event: CompletedEvent): Promise<string> {
   }
 }
 
+async function bodyOf(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 function answer(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -133,10 +147,12 @@ function answer(res: ServerResponse, status: number, body: object): void {
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && req.url === '/ready') return answer(res, 200, { ok: true });
+  if (req.method === 'POST' && req.url?.startsWith('/api/orders')) {
+    const { status, body } = await customer.handle(req.url, req.headers.authorization, await bodyOf(req));
+    return answer(res, status, body);
+  }
   if (req.method !== 'POST' || req.url !== '/api/webhooks/stripe') return answer(res, 404, {});
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks);
+  const raw = await bodyOf(req);
   const signature = req.headers['stripe-signature'];
   if (!verified(raw, typeof signature === 'string' ? signature : undefined)) {
     return answer(res, 400, { message: 'bad signature' });
@@ -150,6 +166,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     answer(res, 500, { message: 'failed' });
   }
 }
+
+const customer = customerPath(pool);
 
 const server = createServer((req, res) => {
   handle(req, res).catch((error: unknown) => {

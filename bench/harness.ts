@@ -91,6 +91,10 @@ export interface BenchResult {
     cpuMsPerPair?: { service: number; sandbox: number; postgres: number };
     transactionsPerPair?: number;
   };
+  /** The customer path's floor (`cpuMsPerPair.service` is the floor process's), same run. */
+  customerFloor?: BenchResult['customer'];
+  /** Service pairs per second over the floor's, same run. */
+  customerRatioToFloor?: number;
   /** Problems that make the figures untrustworthy (errors, rows missing); empty when all is well. */
   problems: string[];
 }
@@ -177,7 +181,9 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     log('seeding orders');
     const webhookOrders = want('webhooks') ? await seedOrders(db, options.warmup + options.events, 'w') : [];
     const mixedOrders = want('webhooks') ? await seedOrders(db, half, 'm') : [];
-    const floorOrders = want('floor') ? await seedOrders(db, options.warmup + options.events, 'f') : [];
+    // The floor takes turns with the scenarios it is the floor of: the webhooks, the customer path.
+    const floorOrders =
+      want('floor') && want('webhooks') ? await seedOrders(db, options.warmup + options.events, 'f') : [];
     const followedOrders =
       options.clients > 0 && (want('push') || want('webhooks'))
         ? await seedOrders(db, options.clients, 'p')
@@ -195,6 +201,9 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
           DATABASE_URL: options.databaseUrl,
           STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
           FLOOR_POOL_SIZE: '10',
+          // The customer path's floor calls the same sandbox as the service.
+          STRIPE_SECRET_KEY: SANDBOX_KEY,
+          STRIPE_API_PORT: String(sandboxPort),
         },
         port: floorPort,
         readyPath: '/ready',
@@ -249,7 +258,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       // Scenario 1 and its floor, in interleaved rounds: a shared machine's load drifts, and both
       // sides of the ratio should see the same drift.
       const targets: Target[] = [];
-      if (floorHttp) {
+      if (floorHttp && floorOrders.length) {
         targets.push({ name: 'floor', pid: floorPid, http: floorHttp, events: completedEvents(floorOrders) });
       }
       if (want('webhooks')) {
@@ -311,8 +320,21 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       }
 
       if (want('customer') && options.pairs > 0) {
-        log('customer path');
-        result.customer = await customerRun(db, http, options, { service: service.pid, sandbox: sandboxPid });
+        log(floorHttp ? 'customer path, service and floor taking turns' : 'customer path');
+        const runs = await customerRuns(
+          db,
+          [
+            { name: 'service', http, pid: service.pid },
+            ...(floorHttp ? [{ name: 'floor' as const, http: floorHttp, pid: floorPid }] : []),
+          ],
+          options,
+          sandboxPid,
+        );
+        result.customer = runs.get('service');
+        result.customerFloor = runs.get('floor');
+        if (result.customer && result.customerFloor) {
+          result.customerRatioToFloor = round(result.customer.perSecond / result.customerFloor.perSecond, 2);
+        }
       }
     } finally {
       followers?.close();
@@ -346,14 +368,17 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     }
     if (run.cutShort) result.problems.push(`${name}: stopped by the phase time limit`);
   }
-  if (result.customer) {
-    const c = result.customer;
-    if (c.errors) result.problems.push(`customer: ${c.errors} pairs failed`);
+  for (const [name, c] of [
+    ['customer', result.customer],
+    ['customer floor', result.customerFloor],
+  ] as const) {
+    if (!c) continue;
+    if (c.errors) result.problems.push(`${name}: ${c.errors} pairs failed`);
     if (c.checkoutsInDb !== c.pairs - c.errors)
       result.problems.push(
-        `customer: ${c.checkoutsInDb} checkouts in the database for ${c.pairs - c.errors} answered`,
+        `${name}: ${c.checkoutsInDb} checkouts in the database for ${c.pairs - c.errors} answered`,
       );
-    if (c.cutShort) result.problems.push('customer: stopped by the phase time limit');
+    if (c.cutShort) result.problems.push(`${name}: stopped by the phase time limit`);
   }
   return result;
 }
@@ -543,23 +568,42 @@ async function pushRun(
   };
 }
 
-/** `POST /api/orders` then `POST /api/orders/:id/checkout`, the sandbox answering as Stripe. */
-async function customerRun(
+/** Who answers the customer path: the service, or the floor (`bench/floor-customer.ts`). */
+interface CustomerTarget {
+  name: 'service' | 'floor';
+  http: Pool;
+  pid: number;
+}
+
+type CustomerRun = NonNullable<BenchResult['customer']>;
+
+/**
+ * `POST /api/orders` then `POST /api/orders/:id/checkout`, the sandbox answering as Stripe: each
+ * target warmed up, then the targets taking turns in `options.rounds` slices (a shared machine's
+ * load drifts, and both sides of the ratio should see the same drift).
+ */
+async function customerRuns(
   db: PgPool,
-  http: Pool,
+  targets: readonly CustomerTarget[],
   options: BenchOptions,
-  pids: { service: number; sandbox: number },
-): Promise<NonNullable<BenchResult['customer']>> {
-  const catalog = (await (await http.request({ path: '/api/products', method: 'GET' })).body.json()) as {
+  sandboxPid: number,
+): Promise<Map<CustomerTarget['name'], CustomerRun>> {
+  const catalog = (await (
+    await targets[0].http.request({ path: '/api/products', method: 'GET' })
+  ).body.json()) as {
     id: string;
     currency: string;
   }[];
   const product = catalog.find((p) => p.currency === 'usd') ?? catalog[0];
-  const orderBody = JSON.stringify({
-    customerEmail: 'bench@example.com',
-    items: [{ productId: product.id, quantity: 2 }],
-  });
-  const pair = async (): Promise<{ ms: number; orderId: string | null }> => {
+  // Each target's orders are told apart by their e-mail address.
+  const pairOf = (target: CustomerTarget) => {
+    const orderBody = JSON.stringify({
+      customerEmail: `bench+${target.name}@example.com`,
+      items: [{ productId: product.id, quantity: 2 }],
+    });
+    return () => pair(target.http, orderBody);
+  };
+  const pair = async (http: Pool, orderBody: string): Promise<{ ms: number; orderId: string | null }> => {
     const started = performance.now();
     const placed = await http.request({
       path: '/api/orders',
@@ -577,7 +621,14 @@ async function customerRun(
     await checkout.body.text();
     return { ms: performance.now() - started, orderId: checkout.statusCode === 201 ? order.id : null };
   };
-  await runPhase(Math.ceil(options.warmup / 10), options.connections, options.phaseTimeoutSeconds, pair);
+  for (const target of targets) {
+    await runPhase(
+      Math.ceil(options.warmup / 10),
+      options.connections,
+      options.phaseTimeoutSeconds,
+      pairOf(target),
+    );
+  }
   const database = new URL(options.databaseUrl).pathname.slice(1);
   const commits = async () =>
     Number(
@@ -588,38 +639,76 @@ async function customerRun(
       ).rows[0]?.n ?? NaN,
     );
   // PostgreSQL publishes a backend's counters within a second or so of its last transaction.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const commitsBefore = await commits();
-  const before = {
-    service: cpuSecondsOf(pids.service) ?? NaN,
-    sandbox: cpuSecondsOf(pids.sandbox) ?? NaN,
-    postgres: postgresCpuSecondsOf(database),
-  };
-  const phase = await runPhase(options.pairs, options.connections, options.phaseTimeoutSeconds, pair);
-  const perPair = (seconds: number) => round((seconds * 1000) / Math.max(1, phase.completed), 2);
-  const cpuMsPerPair = {
-    service: perPair((cpuSecondsOf(pids.service) ?? NaN) - before.service),
-    sandbox: perPair((cpuSecondsOf(pids.sandbox) ?? NaN) - before.sandbox),
-    postgres: perPair(postgresCpuSince(database, before.postgres)),
-  };
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  // Less the two statements of these reads themselves.
-  const transactionsPerPair = round((await commits()) - commitsBefore - 2) / Math.max(1, phase.completed);
-  const done = phase.results.filter((p): p is { ms: number; orderId: string | null } => p !== undefined);
-  const ok = done.filter((p) => p.orderId !== null);
-  return {
-    pairs: phase.completed,
-    perSecond: round(phase.completed / phase.seconds, 0),
-    latency: latency(done.map((p) => p.ms)),
-    errors: done.length - ok.length,
-    checkoutsInDb: await countCheckouts(
-      db,
-      ok.map((p) => p.orderId!),
-    ),
-    cutShort: phase.cutShort,
-    cpuMsPerPair,
-    transactionsPerPair: round(transactionsPerPair, 1),
-  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
+  const totals = new Map(
+    targets.map((target) => [
+      target.name,
+      {
+        done: [] as { ms: number; orderId: string | null }[],
+        seconds: 0,
+        completed: 0,
+        cutShort: false,
+        cpu: { service: 0, sandbox: 0, postgres: 0 },
+        commits: 0,
+      },
+    ]),
+  );
+  await settle();
+  let commitsBefore = await commits();
+  const size = Math.ceil(options.pairs / options.rounds);
+  for (let turn = 0; turn < options.rounds; turn++) {
+    for (const target of targets) {
+      const total = totals.get(target.name)!;
+      const before = {
+        service: cpuSecondsOf(target.pid) ?? NaN,
+        sandbox: cpuSecondsOf(sandboxPid) ?? NaN,
+        postgres: postgresCpuSecondsOf(database),
+      };
+      const phase = await runPhase(
+        Math.min(size, options.pairs - turn * size),
+        options.connections,
+        options.phaseTimeoutSeconds / options.rounds,
+        pairOf(target),
+      );
+      total.cpu.service += (cpuSecondsOf(target.pid) ?? NaN) - before.service;
+      total.cpu.sandbox += (cpuSecondsOf(sandboxPid) ?? NaN) - before.sandbox;
+      total.cpu.postgres += postgresCpuSince(database, before.postgres);
+      total.done.push(
+        ...phase.results.filter((p): p is { ms: number; orderId: string | null } => p !== undefined),
+      );
+      total.seconds += phase.seconds;
+      total.completed += phase.completed;
+      total.cutShort ||= phase.cutShort;
+      await settle();
+      const commitsAfter = await commits();
+      // Less the statement of this read itself.
+      total.commits += commitsAfter - commitsBefore - 1;
+      commitsBefore = commitsAfter;
+    }
+  }
+  const runs = new Map<CustomerTarget['name'], CustomerRun>();
+  for (const [name, total] of totals) {
+    const perPair = (seconds: number) => round((seconds * 1000) / Math.max(1, total.completed), 2);
+    const ok = total.done.filter((p) => p.orderId !== null);
+    runs.set(name, {
+      pairs: total.completed,
+      perSecond: round(total.completed / total.seconds, 0),
+      latency: latency(total.done.map((p) => p.ms)),
+      errors: total.done.length - ok.length,
+      checkoutsInDb: await countCheckouts(
+        db,
+        ok.map((p) => p.orderId!),
+      ),
+      cutShort: total.cutShort,
+      cpuMsPerPair: {
+        service: perPair(total.cpu.service),
+        sandbox: perPair(total.cpu.sandbox),
+        postgres: perPair(total.cpu.postgres),
+      },
+      transactionsPerPair: round(total.commits / Math.max(1, total.completed), 1),
+    });
+  }
+  return runs;
 }
 
 /** Builds the service (`nest build`) unless dist/ is newer than every file under src/. */

@@ -64,26 +64,34 @@ export function formatTable(result: BenchResult): string {
       `${push.concurrent.lost} lost${cpu(push.concurrent.cpuMsPerEvent)}`,
     ]);
   }
-  if (customer) {
-    rows.push([
-      'customer path (order + checkout)',
-      String(customer.pairs),
-      String(customer.perSecond),
-      ...lat(customer.latency),
-      `${customer.errors} errors`,
-    ]);
-    if (customer.cpuMsPerPair) {
-      const cpu = customer.cpuMsPerPair;
+  for (const [name, run, processName] of [
+    ['customer path (order + checkout)', customer, 'service'],
+    ['customer floor (node:http + pg)', result.customerFloor, 'floor'],
+  ] as const) {
+    if (!run) continue;
+    rows.push([name, String(run.pairs), String(run.perSecond), ...lat(run.latency), `${run.errors} errors`]);
+    if (run.cpuMsPerPair) {
+      const cpu = run.cpuMsPerPair;
       rows.push([
         '  CPU per pair',
         '',
         '',
         '',
         '',
-        `service ${cpu.service} ms, sandbox ${cpu.sandbox} ms, PostgreSQL ${cpu.postgres} ms; ` +
-          `${customer.transactionsPerPair ?? '?'} commits/pair`,
+        `${processName} ${cpu.service} ms, sandbox ${cpu.sandbox} ms, PostgreSQL ${cpu.postgres} ms; ` +
+          `${run.transactionsPerPair ?? '?'} commits/pair`,
       ]);
     }
+  }
+  if (result.customerRatioToFloor !== undefined) {
+    rows.push([
+      'service / floor',
+      '',
+      String(result.customerRatioToFloor),
+      '',
+      '',
+      'customer path, pairs per second',
+    ]);
   }
   if (memory)
     rows.push([

@@ -49,7 +49,8 @@ describe('npm run bench (harness at tiny scale)', () => {
       oneAtATime: { webhooks: 5, lost: 0 },
       concurrent: { webhooks: 5, lost: 0 },
     });
-    expect(result.customer).toMatchObject({ pairs: 10, errors: 0 });
+    expect(result.customer).toMatchObject({ pairs: 10, errors: 0, checkoutsInDb: 10 });
+    expect(result.customerFloor).toMatchObject({ pairs: 10, errors: 0, checkoutsInDb: 10 });
     expect(result.startup?.readyMs).toHaveLength(1);
     expect(result.memory?.peakMb).toBeGreaterThan(0);
   });
@@ -81,11 +82,46 @@ describe('npm run bench (harness at tiny scale)', () => {
   });
 
   it('the customer path placed its orders through the API, each with a Checkout Session from the sandbox', async () => {
-    expect(
-      await count(
-        `select count(*) from payments p join orders o on o.id = p.order_id
-         where p.session_id like 'cs_test_%' and p.session_id not like 'cs_test_bench%' and o.status = 'pending'`,
-      ),
-    ).toBe(10);
+    for (const who of ['service', 'floor']) {
+      expect(
+        await count(
+          `select count(*) from payments p join orders o on o.id = p.order_id
+           where p.session_id like 'cs_test_%' and p.session_id not like 'cs_test_bench%' and p.status = 'open'
+             and o.status = 'pending' and o.customer_email = $1`,
+          [`bench+${who}@example.com`],
+        ),
+      ).toBe(10);
+    }
+  });
+
+  it("the customer path's floor commits the rows the service commits, order for order", async () => {
+    // What each order of one side holds: items, history, attempts, and its outbox rows by name and subscriber.
+    const shape = async (who: string) =>
+      (
+        await db.query<{ shape: unknown }>(
+          `select json_build_object(
+             'items', (select json_agg(json_build_object('name', i.name, 'quantity', i.quantity,
+                        'amount', i.unit_amount, 'position', i.position)) from order_items i where i.order_id = o.id),
+             'history', (select json_agg(json_build_object('from', h.from_status, 'to', h.to_status,
+                          'reason', h.reason, 'source', h.source_kind)) from order_history h where h.order_id = o.id),
+             'attempts', (select json_agg(json_build_object('attempt', p.attempt, 'status', p.status,
+                           'amount', p.amount, 'currency', p.currency, 'session', p.session_id is not null,
+                           'url', p.url is not null, 'checks', p.checks,
+                           'lifetime', round(extract(epoch from p.expires_at - p.created_at) / 60)))
+                          from payments p where p.order_id = o.id),
+             'outbox', (select json_agg(e.name || ' → ' || d.subscriber order by e.name, d.subscriber)
+                        from outbox_events e join outbox_deliveries d on d.event_id = e.id
+                        where e.payload->>'orderId' = o.id::text),
+             'order', json_build_object('status', o.status, 'total', o.total_amount, 'currency', o.total_currency,
+                        'review', o.needs_review, 'refunded', o.refunded_amount)) as shape
+           from orders o where o.customer_email = $1`,
+          [`bench+${who}@example.com`],
+        )
+      ).rows.map((row) => JSON.stringify(row.shape));
+    const service = await shape('service');
+    const floor = await shape('floor');
+    expect(service).toHaveLength(10);
+    expect(new Set(service).size).toBe(1);
+    expect(floor).toEqual(service);
   });
 });
