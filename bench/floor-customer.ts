@@ -4,7 +4,7 @@
  *
  * - placing: the catalog's prices (read once, as the service caches them), then one statement that
  *   commits the order, its items, its first history row, and the outbox's rows of `orders.placed`
- *   and `orders.status_changed` (one delivery per durable subscriber);
+ *   (the event, one delivery per durable subscriber);
  * - the checkout: the order and its attempts locked and read, the token checked, the attempt
  *   inserted and committed before Stripe is called; the session created with the same Stripe SDK
  *   call and idempotency key against the same sandbox; then the order and the attempt locked again
@@ -34,9 +34,8 @@ export interface FloorAnswer {
   body: object;
 }
 
-/** The durable subscribers of the events of a placed order, as the service registers them. */
+/** The durable subscribers of `orders.placed`, as the service registers them. */
 const PLACED_SUBSCRIBERS = ['staff.push-order-placed'];
-const STATUS_SUBSCRIBERS = ['notifications.push-status', 'staff.push-order-updated'];
 /** The service's defaults: 30 minutes' lifetime, 5 minutes' grace; reconciliation after 5 minutes. */
 const EXPIRY_MS = 35 * 60_000;
 const CHECK_AFTER_MS = 5 * 60_000;
@@ -54,17 +53,14 @@ with o as (
 ), history as (
   insert into order_history (order_id, from_status, to_status, reason, source_kind, source_ref, occurred_at, internal)
   values ($1, null, 'pending', 'Order placed', 'api', null, $6, false)
-), events as (
+), event as (
   insert into outbox_events (id, name, payload, created_at)
   values ($8, 'orders.placed', jsonb_build_object('orderId', $1::uuid, 'totalAmount', $3::int,
-            'currency', $4::text, 'occurredAt', jsonb_build_object('$date', $6::timestamptz)), now()),
-         ($9, 'orders.status_changed', jsonb_build_object('orderId', $1::uuid, 'status', 'pending',
-            'previousStatus', null, 'reason', null, 'updatedAt', jsonb_build_object('$date', $6::timestamptz)), now())
+            'currency', $4::text, 'occurredAt', jsonb_build_object('$date', $6::timestamptz)), now())
 )
 insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
-select event_id, subscriber, 'pending', 1, now(), clock_timestamp() + interval '30 seconds', now()
-from (select $8::uuid as event_id, unnest($10::text[]) as subscriber
-      union all select $9::uuid, unnest($11::text[])) as d`;
+select $8, subscriber, 'pending', 1, now(), clock_timestamp() + interval '30 seconds', now()
+from unnest($9::text[]) as subscriber`;
 
 const LOCK_ORDER_AND_ATTEMPTS = `
 with locked_order as (
@@ -169,9 +165,7 @@ export function customerPath(pool: Pool) {
         })),
       ),
       randomUUID(),
-      randomUUID(),
       PLACED_SUBSCRIBERS,
-      STATUS_SUBSCRIBERS,
     ]);
     return {
       status: 201,

@@ -73,9 +73,11 @@ describe('Order.place', () => {
     expect(order.customerEmail).toBe('buyer@example.com');
     expect(order.items.getItems().map((i) => i.lineTotal.amount)).toEqual([2900, 1800]);
     expect(order.history.getItems().map((h) => [h.fromStatus, h.toStatus])).toEqual([[null, 'pending']]);
+    // Announced once, as placed: no status has changed yet.
     const events = order.pullDomainEvents();
+    expect(events).toHaveLength(1);
     expect(events[0]).toBeInstanceOf(OrderPlacedEvent);
-    expect(events[1]).toMatchObject({ status: 'pending', previousStatus: null });
+    expect(events[0]).toMatchObject({ orderId: order.id, totalAmount: 4700, currency: 'usd' });
   });
 
   it('issues an unguessable token and keeps only its hash', () => {

@@ -30,7 +30,8 @@ const PAYABLE: ReadonlySet<OrderStatus> = new Set([OrderStatus.Pending, OrderSta
 /**
  * The order aggregate and its state machine (ARCHITECTURE.md, "Order states"). Status changes only
  * through the methods below; each writes a history entry, and each change of what the customer sees
- * records an `OrderStatusChangedEvent`, published after commit.
+ * records an `OrderStatusChangedEvent`, published after commit. A new order records
+ * `OrderPlacedEvent` only.
  */
 @Entity({ tableName: 'orders' })
 @Check({ name: 'orders_total_amount_check', expression: 'total_amount >= 0' })
@@ -126,8 +127,8 @@ export class Order implements RecordsDomainEvents {
       order.items.add(new OrderItem(order, index, line.productId, line.name, line.unitPrice, line.quantity)),
     );
     order.history.add(new OrderHistoryEntry(order, null, OrderStatus.Pending, 'Order placed', source, now));
+    // Announced once, as placed (its status is pending): no status changed yet.
     order.record(new OrderPlacedEvent(order.id, total.amount, total.currency, now));
-    order.record(new OrderStatusChangedEvent(order.id, OrderStatus.Pending, null, null, now));
     return { order, accessToken };
   }
 
