@@ -14,6 +14,13 @@ class FireAndForgetRedis extends Redis {
     if (result instanceof Promise) result.catch(() => undefined);
     return result;
   }
+
+  /** Auto-pipelined, a PUBLISH answers through a promise of its pipeline's, not `sendCommand`'s. */
+  override publish(...args: Parameters<Redis['publish']>): ReturnType<Redis['publish']> {
+    const result = super.publish(...args);
+    result.catch(() => undefined);
+    return result;
+  }
 }
 
 /**
@@ -48,6 +55,9 @@ export class RedisPubSubConnection {
       ...common,
       connectionName: 'socket.io-pub',
       enableOfflineQueue: false,
+      // The commands of one turn of the event loop leave in one write: a commit's pushes (the
+      // customer's and the consoles'), and those of the other commits answered in the same turn.
+      enableAutoPipelining: true,
     });
     this.sub = new FireAndForgetRedis(url, {
       ...common,
