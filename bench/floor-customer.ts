@@ -8,14 +8,16 @@
  * - the checkout: the order and its attempts locked and read, the token checked, the attempt
  *   inserted and committed before Stripe is called; the session created with the same Stripe SDK
  *   call and idempotency key against the same sandbox; then the order and the attempt locked again
- *   and the attempt stored `open` with its session.
+ *   and the attempt stored `open` with its session. Each transaction is two round trips of prepared
+ *   statements, as the service's (`floor-sql.ts`).
  *
  * Like the webhook floor, it delivers nothing after the commit (the service's pushes are work the
  * floor does not do), and it answers the service's bodies.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import Stripe from 'stripe';
+import { batch, execute, prepare, type Value } from './floor-sql';
 
 interface Product {
   id: string;
@@ -88,6 +90,14 @@ select (select row_to_json(locked_order) from locked_order) as "order",
 const STORE_OPENED = `
 update payments set status = 'open', session_id = $2, url = $3, updated_at = now() where id = $1`;
 
+const STATEMENTS = {
+  floor_place: PLACE,
+  floor_lock_order_and_attempts: LOCK_ORDER_AND_ATTEMPTS,
+  floor_insert_attempt: INSERT_ATTEMPT,
+  floor_lock_order_and_attempt: LOCK_ORDER_AND_ATTEMPT,
+  floor_store_opened: STORE_OPENED,
+};
+
 interface LockedOrder {
   id: string;
   status: string;
@@ -148,25 +158,33 @@ export function customerPath(pool: Pool) {
     const id = randomUUID();
     const accessToken = randomBytes(32).toString('base64url');
     const now = new Date();
-    await pool.query(PLACE, [
-      id,
-      email,
-      total,
-      currency,
-      hash(accessToken),
-      now,
-      JSON.stringify(
-        lines.map((line, position) => ({
-          position,
-          product_id: line.product.id,
-          name: line.product.name,
-          quantity: line.quantity,
-          unit_amount: line.product.amount,
-        })),
-      ),
-      randomUUID(),
-      PLACED_SUBSCRIBERS,
-    ]);
+    const client = await pool.connect();
+    try {
+      await prepare(client, STATEMENTS);
+      await client.query(
+        execute(client, 'floor_place', [
+          id,
+          email,
+          total,
+          currency,
+          hash(accessToken),
+          now,
+          JSON.stringify(
+            lines.map((line, position) => ({
+              position,
+              product_id: line.product.id,
+              name: line.product.name,
+              quantity: line.quantity,
+              unit_amount: line.product.amount,
+            })),
+          ),
+          randomUUID(),
+          PLACED_SUBSCRIBERS,
+        ]),
+      );
+    } finally {
+      client.release();
+    }
     return {
       status: 201,
       body: {
@@ -191,12 +209,20 @@ export function customerPath(pool: Pool) {
     };
   }
 
-  async function transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * One transaction of two round trips, as the service's: begin and the read (its rows locked);
+   * then what `decide` makes of them, written with the commit.
+   */
+  async function transaction<R extends QueryResultRow, T>(
+    read: { name: keyof typeof STATEMENTS; values: Value[] },
+    decide: (row: R) => { write?: { name: keyof typeof STATEMENTS; values: Value[] }; result: T },
+  ): Promise<T> {
     const client = await pool.connect();
     try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
+      await prepare(client, STATEMENTS);
+      const [, found] = await batch<R>(client, `begin; ${execute(client, read.name, read.values)}`);
+      const { write, result } = decide(found.rows[0]);
+      await client.query(write ? `${execute(client, write.name, write.values)}; commit` : 'commit');
       return result;
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
@@ -209,16 +235,15 @@ export function customerPath(pool: Pool) {
   async function checkout(orderId: string, authorization: string | undefined): Promise<FloorAnswer> {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
     const now = new Date();
-    const planned = await transaction(async (client) => {
-      const { rows } = await client.query<{ order: LockedOrder | null; attempts: Attempt[] | null }>(
-        LOCK_ORDER_AND_ATTEMPTS,
-        [orderId],
-      );
-      const order = rows[0].order;
-      if (!order || !token || order.access_token_hash !== hash(token)) return null;
-      if (order.status !== 'pending' && order.status !== 'failed') return 'conflict' as const;
-      const latest = rows[0].attempts?.[0];
-      if (latest?.status === 'open') return { order, attempt: latest, fresh: false };
+    const planned = await transaction<
+      { order: LockedOrder | null; attempts: Attempt[] | null },
+      { order: LockedOrder; attempt: Attempt; fresh: boolean } | 'conflict' | null
+    >({ name: 'floor_lock_order_and_attempts', values: [orderId] }, (row) => {
+      const order = row.order;
+      if (!order || !token || order.access_token_hash !== hash(token)) return { result: null };
+      if (order.status !== 'pending' && order.status !== 'failed') return { result: 'conflict' };
+      const latest = row.attempts?.[0];
+      if (latest?.status === 'open') return { result: { order, attempt: latest, fresh: false } };
       const attempt: Attempt = {
         id: randomUUID(),
         attempt: (latest?.attempt ?? 0) + 1,
@@ -227,17 +252,22 @@ export function customerPath(pool: Pool) {
         url: null,
         expires_at: new Date(Math.floor((now.getTime() + EXPIRY_MS) / 1000) * 1000).toISOString(),
       };
-      await client.query(INSERT_ATTEMPT, [
-        attempt.id,
-        order.id,
-        attempt.attempt,
-        order.total_amount,
-        order.total_currency,
-        attempt.expires_at,
-        new Date(now.getTime() + CHECK_AFTER_MS),
-        now,
-      ]);
-      return { order, attempt, fresh: true };
+      return {
+        write: {
+          name: 'floor_insert_attempt',
+          values: [
+            attempt.id,
+            order.id,
+            attempt.attempt,
+            order.total_amount,
+            order.total_currency,
+            attempt.expires_at,
+            new Date(now.getTime() + CHECK_AFTER_MS),
+            now,
+          ],
+        },
+        result: { order, attempt, fresh: true },
+      };
     });
     if (planned === null) return notFound;
     if (planned === 'conflict') return { status: 409, body: { code: 'CHECKOUT_NOT_ALLOWED' } };
@@ -273,14 +303,13 @@ export function customerPath(pool: Pool) {
       },
       { idempotencyKey: `checkout:${order.id}:${attempt.attempt}` },
     );
-    const payable = await transaction(async (client) => {
-      const { rows } = await client.query<{ order: { status: string } | null; attempt: Attempt | null }>(
-        LOCK_ORDER_AND_ATTEMPT,
-        [order.id, attempt.id],
-      );
-      await client.query(STORE_OPENED, [attempt.id, session.id, session.url]);
-      return rows[0].order?.status === 'pending' || rows[0].order?.status === 'failed';
-    });
+    const payable = await transaction<{ order: { status: string } | null; attempt: Attempt | null }, boolean>(
+      { name: 'floor_lock_order_and_attempt', values: [order.id, attempt.id] },
+      (row) => ({
+        write: { name: 'floor_store_opened', values: [attempt.id, session.id, session.url] },
+        result: row.order?.status === 'pending' || row.order?.status === 'failed',
+      }),
+    );
     if (!payable) return { status: 409, body: { code: 'CHECKOUT_NOT_ALLOWED' } };
     return { status: 201, body: { sessionId: session.id, url: session.url, expiresAt: attempt.expires_at } };
   }

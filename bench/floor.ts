@@ -2,12 +2,14 @@
  * The floors: the least a server can do for the benchmark's requests, as a minimal `node:http` +
  * `pg` server. Its throughput is what the service's is measured against.
  *
- * The webhook: the least an endpoint can do for a `checkout.session.completed` event. It verifies the same `Stripe-Signature` on the raw bytes, parses
- * the event, and commits the rows the service commits, in one transaction: the ledger row (with its
- * outcome), the attempt `succeeded`, the order `paid`, its history row, and the transactional
- * outbox's rows for the status change (the event, and one delivery per durable subscriber of it,
- * as the service writes them). It delivers nothing after the commit: the service's pushes and its
- * marking of deliveries done are work the floor does not do.
+ * The webhook: the least an endpoint can do for a `checkout.session.completed` event. It verifies
+ * the same `Stripe-Signature` on the raw bytes, parses the event, and commits the rows the service
+ * commits: the ledger row (with its outcome), the attempt `succeeded`, the order `paid`, its history
+ * row, and the transactional outbox's rows for the status change (the event, and one delivery per
+ * durable subscriber of it, as the service writes them), in one transaction of two round trips of
+ * prepared statements, as the service sends its own (`floor-sql.ts`). It delivers nothing after
+ * the commit: the service's pushes and its marking of deliveries done are work the floor does not
+ * do.
  *
  * The customer path (`customerPath` below): an order placed, then its checkout session opened
  * through the same Stripe SDK against the same sandbox, with the service's transactions and rows.
@@ -20,6 +22,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import { customerPath } from './floor-customer';
+import { batch, execute, prepare } from './floor-sql';
 
 const TOLERANCE_SECONDS = 300;
 const secret = process.env.STRIPE_WEBHOOK_SECRET ?? '';
@@ -97,34 +100,42 @@ set outcome = case when exists (select 1 from ord) then 'applied' else 'ignored'
 where id = $1
 returning outcome`;
 
+const CLAIM = `
+insert into processed_webhook_events (id, type, deliveries, received_at, last_delivery_at)
+values ($1, $2, 1, now(), now())
+on conflict (id) do update
+  set deliveries = processed_webhook_events.deliveries + 1, last_delivery_at = now()
+returning deliveries`;
+
+const STATEMENTS = { floor_claim: CLAIM, floor_apply: APPLY };
+
+/** One transaction of two round trips, as the service's: begin and the claim; then the effect and commit. */
 async function apply(event: CompletedEvent): Promise<string> {
   const session = event.data.object;
   const client = await pool.connect();
   try {
-    await client.query('begin');
-    const claim = await client.query<{ deliveries: number }>(
-      `insert into processed_webhook_events (id, type, deliveries, received_at, last_delivery_at)
-       values ($1, $2, 1, now(), now())
-       on conflict (id) do update
-         set deliveries = processed_webhook_events.deliveries + 1, last_delivery_at = now()
-       returning deliveries`,
-      [event.id, event.type],
+    await prepare(client, STATEMENTS);
+    const [, claim] = await batch<{ deliveries: number }>(
+      client,
+      `begin; ${execute(client, 'floor_claim', [event.id, event.type])}`,
     );
-    let outcome = 'duplicate';
-    if (claim.rows[0].deliveries === 1) {
-      const applied = await client.query<{ outcome: string }>(APPLY, [
+    if (claim.rows[0].deliveries !== 1) {
+      await client.query('commit');
+      return 'duplicate';
+    }
+    const [applied] = await batch<{ outcome: string }>(
+      client,
+      `${execute(client, 'floor_apply', [
         event.id,
         session.id,
         session.payment_intent,
-        session.metadata.orderId,
+        session.metadata.orderId ?? null,
         session.amount_total,
         session.currency,
         STATUS_SUBSCRIBERS,
-      ]);
-      outcome = applied.rows[0].outcome;
-    }
-    await client.query('commit');
-    return outcome;
+      ])}; commit`,
+    );
+    return applied.rows[0].outcome;
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;
