@@ -14,7 +14,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { AppConfig } from '../../config';
-import { PreparedStatements } from '../database/prepared-statements';
+import { execute } from '../database/explicit-sql';
 import { sql } from '../database/sql';
 import { decodeEvent } from './event-codec';
 import { OutboxRegistry } from './outbox.registry';
@@ -312,16 +312,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       const done = this.delivered;
       this.delivered = [];
       try {
-        const connection = this.em().getConnection();
-        // The batch's JSON is quoted as the explicit statements' strings are (two native
-        // replacements), not by MikroORM's per-character quoting of a string as long as the batch.
-        await connection.execute(
-          PreparedStatements.of(connection.getPlatform()).inline(
-            sql`update outbox_deliveries d
-                   set status = 'delivered', delivered_at = now(), locked_until = null
-                  from json_to_recordset(${JSON.stringify(done)}::json) as done (event_id uuid, subscriber text)
-                 where d.event_id = done.event_id and d.subscriber = done.subscriber and d.status = 'pending'`,
-          ),
+        // An explicit statement (prepared, its JSON quoted natively), not MikroORM's `execute`,
+        // which quotes a string parameter as long as the batch a character at a time.
+        await execute(
+          this.em(),
+          sql`update outbox_deliveries d
+                 set status = 'delivered', delivered_at = now(), locked_until = null
+                from json_to_recordset(${JSON.stringify(done)}::json) as done (event_id uuid, subscriber text)
+               where d.event_id = done.event_id and d.subscriber = done.subscriber and d.status = 'pending'`,
         );
         if (this.markFailed) {
           this.markFailed = false;
