@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { IdempotencyStore } from '../../src/shared/idempotency/idempotency.store';
 import { createTestApp, type TestApp } from '../support/app';
 import { countRows, truncateAll } from '../support/db';
 import { type PlacedOrderBody, productBySku } from '../support/factories';
@@ -143,6 +144,38 @@ describe('Idempotency-Key', () => {
     expect((await place(key).expect(201)).headers['idempotent-replayed']).toBeUndefined();
   });
 
+  it('keeps a key under its route pattern, parameters and caller, as keys were always kept', async () => {
+    const order = (await place(undefined).expect(201)).body as PlacedOrderBody;
+    const key = randomUUID();
+    await onOrder(order, 'cancel', key).expect(200);
+    // Keys stored before a deploy must still be found after it: the scope is part of the hash.
+    const scope = [
+      'POST',
+      '/api/orders/:id/cancel',
+      JSON.stringify({ id: order.id }),
+      createHash('sha256').update(order.accessToken, 'utf8').digest('hex'),
+    ].join(' ');
+    const rows = await t
+      .em()
+      .getConnection()
+      .execute<{ key_hash: string }[]>(`select key_hash from idempotency_keys`);
+    expect(rows.map((row) => row.key_hash)).toEqual([IdempotencyStore.keyHash(scope, key)]);
+  });
+
+  it('a route without @Idempotent() ignores the header: nothing claimed, nothing replayed', async () => {
+    const order = (await place(undefined).expect(201)).body as PlacedOrderBody;
+    const key = randomUUID();
+    for (let i = 0; i < 2; i++) {
+      const read = await request(t.http())
+        .get(`/api/orders/${order.id}`)
+        .set('Authorization', `Bearer ${order.accessToken}`)
+        .set('Idempotency-Key', key)
+        .expect(200);
+      expect(read.headers['idempotent-replayed']).toBeUndefined();
+    }
+    expect(await countRows(t.orm, 'idempotency_keys')).toBe(0);
+  });
+
   it('a request refused as invalid keeps nothing: the key then works with a valid body', async () => {
     const key = randomUUID();
     await place(key, { customerEmail: 'nope', items: [] }).expect(400);
@@ -189,6 +222,37 @@ describe('Idempotency-Key', () => {
     const retried = await place(key).expect(409);
     expect(retried.body).toMatchObject({ code: 'IDEMPOTENCY.OUTCOME_LOST' });
     expect(await countRows(t.orm, 'orders')).toBe(1);
+  });
+});
+
+describe('Idempotency-Key and the rate limit', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: '1' } });
+    await truncateAll(t.orm);
+  });
+  afterAll(() => t.close());
+
+  it('a request refused by the rate limit (429) keeps nothing: its key then works for another client', async () => {
+    const body = {
+      customerEmail: 'buyer@example.com',
+      items: [{ productId: (await productBySku(t, 'BEANS-250')).id, quantity: 1 }],
+    };
+    const place = (client: string, key: string) =>
+      request(t.http())
+        .post('/api/orders')
+        .set('X-Forwarded-For', client)
+        .set('Idempotency-Key', key)
+        .send(body);
+    await place('203.0.113.7', randomUUID()).expect(201);
+    const key = randomUUID();
+    const limited = await place('203.0.113.7', key).expect(429);
+    expect(limited.body).toMatchObject({ code: 'HTTP.TOO_MANY_REQUESTS' });
+    // The 429 is sent once its key is released: only the first request's key is kept.
+    expect(await countRows(t.orm, 'idempotency_keys')).toBe(1);
+    const elsewhere = await place('198.51.100.4', key).expect(201);
+    expect(elsewhere.headers['idempotent-replayed']).toBeUndefined();
+    expect(await countRows(t.orm, 'orders')).toBe(2);
   });
 });
 

@@ -1,3 +1,3 @@
-export { Idempotent } from './idempotency.interceptor';
+export { Idempotent } from './idempotency.middleware';
 export { IdempotencyModule } from './idempotency.module';
 export { IdempotencyEffectMarker } from './idempotency-effect.marker';
