@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { StripeStub } from '../../../test/support/stripe-stub';
-import { signWithStripe, WEBHOOK_SECRET } from '../../../test/support/stripe-signature';
+import { signWithHmac, signWithStripe, WEBHOOK_SECRET } from '../../../test/support/stripe-signature';
 import { AppConfig, parseEnv } from '../../config';
 import { Money } from '../../shared/money';
 import {
@@ -168,6 +168,21 @@ describe('StripePaymentGateway', () => {
       expect(() => gateway.verifyWebhook(Buffer.from(body), undefined)).toThrow(
         'Missing Stripe-Signature header',
       );
+    });
+
+    it('verifies the bytes as signed when they hold multi-byte UTF-8, and refuses one byte changed', () => {
+      const body = fixture('checkout.session.completed.paid').replace(
+        '"livemode": false',
+        '"livemode": false, "note": "Café, 東京 ✓ \u{1F600}"',
+      );
+      expect(body).toContain('東京');
+      const bytes = Buffer.from(body, 'utf8');
+      const signature = signWithHmac(body);
+      expect(gateway.verifyWebhook(bytes, signature)).toMatchObject({ type: 'checkout.completed' });
+      // The last byte of "東" (0xE6 0x9D 0xB1) changed: another character, another signature.
+      const altered = Buffer.from(bytes);
+      altered[altered.indexOf(Buffer.from('東', 'utf8')) + 2] ^= 0x01;
+      expect(() => gateway.verifyWebhook(altered, signature)).toThrow(WebhookSignatureError);
     });
 
     it('refuses malformed headers with a signature error, never a crash: empty v1, non-hex, future t', () => {

@@ -148,12 +148,15 @@ export class StripePaymentGateway extends PaymentGateway {
     checkSignatureHeader(signatureHeader, Date.now());
     const verifier = this.stripe.webhooks.signature;
     if (!verifier) throw new Error('The stripe SDK has no webhook signature verifier');
+    // Decoded once, as the SDK decodes bytes it is given (UTF-8, a bad sequence replaced), for the
+    // signature under each secret and for reading the event.
+    const payload = rawBody.toString('utf8');
     let lastError: unknown;
     // Every configured secret is tried, so a rotation never drops an event.
     for (const secret of this.webhookSecrets) {
       try {
-        verifier.verifyHeader(rawBody, signatureHeader, secret, SIGNATURE_TOLERANCE_SECONDS);
-        return toPaymentEvent(rawBody);
+        verifier.verifyHeader(payload, signatureHeader, secret, SIGNATURE_TOLERANCE_SECONDS);
+        return toPaymentEvent(rawBody, payload);
       } catch (error) {
         if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw error;
         lastError = error;
@@ -259,8 +262,7 @@ function settlementOf(intent: Stripe.PaymentIntent): CheckoutSession['settlement
  * Turns the signed bytes into what they mean for us. Authentic bytes we cannot read never throw
  * (that would answer 5xx and have Stripe retry them for days): they become a `malformed` event.
  */
-function toPaymentEvent(rawBody: Buffer): PaymentEvent {
-  const payload = rawBody.toString('utf8');
+function toPaymentEvent(rawBody: Buffer, payload = rawBody.toString('utf8')): PaymentEvent {
   const malformed = (problem: string, id?: unknown, type?: unknown): PaymentEvent => ({
     id:
       typeof id === 'string' && id.length > 0 && id.length <= MAX_EVENT_ID
