@@ -13,3 +13,6 @@ export {
   type OrderSnapshot,
   type OrderSummary,
 } from './orders.reader';
+// Order placement is served ahead of Express, by the application's set-up (app.direct-routes.ts).
+export { OrdersController } from './orders.controller';
+export { PlaceOrderDto } from './dto/place-order.dto';

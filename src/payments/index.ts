@@ -18,7 +18,9 @@ export {
   type ReplaySnapshot,
   type ReviewSnapshot,
 } from './payments-admin';
-// The webhook's route is served ahead of Express, by the application's set-up (app.setup.ts).
+// The webhook's route and the checkout's are served ahead of Express, by the application's set-up
+// (app.setup.ts, app.direct-routes.ts).
 export { StripeWebhookController } from './stripe/stripe-webhook.controller';
+export { CheckoutController } from './checkout.controller';
 export { ReviewKind } from './review/review-item.entity';
 export type { RefundCommand } from './refunds/refunds.service';

@@ -20,7 +20,10 @@ export type ErrorMiddleware = (
 
 export interface DirectRoute {
   method: 'POST';
-  /** As requested, under the global prefix (`/api/webhooks/stripe`). */
+  /**
+   * As requested, under the global prefix (`/api/webhooks/stripe`); a segment `:name` matches one
+   * segment of the path, given to the handler decoded (`/api/orders/:id/checkout`).
+   */
   url: string;
   /**
    * What runs before the handler, in order, as Express would run it: an error skips the rest and
@@ -32,7 +35,11 @@ export interface DirectRoute {
   /** Express error middleware that map the errors of `before` (body-parser's refusals). */
   onError: ErrorMiddleware[];
   /** The handler: resolves to the JSON body of a `status` answer, or throws for the filter. */
-  handle: (request: IncomingMessage) => Promise<unknown>;
+  handle: (
+    request: IncomingMessage,
+    params: Record<string, string>,
+    response: ServerResponse,
+  ) => Promise<unknown>;
   status: number;
   /** The application's global exception filter: errors get the answer every other route gives. */
   filter: ExceptionFilter;
@@ -41,17 +48,20 @@ export interface DirectRoute {
 }
 
 /**
- * One route served by the HTTP server itself, ahead of Express, for the request that is sent most
- * (Stripe's webhook). Express would spend more on a request than the route's own middleware do:
- * its dispatch through every layer mounted before the route, and its response helpers (`res.json`).
- * The route's middleware run on Node's request and response, as Connect-style middleware do; the
- * answer is the one `res.json` gives (JSON, UTF-8, its length and a weak ETag). An error is answered
- * by the global filter, given the request and response made Express's as Express makes them.
+ * One route served by the HTTP server itself, ahead of Express, for the requests that are sent most
+ * (Stripe's webhook; placing an order and opening its checkout, `app.direct-routes.ts`). Express
+ * would spend more on a request than the route's own middleware do: its dispatch through every
+ * layer mounted before the route, its response helpers (`res.json`), and its prototypes, set on
+ * Node's request and response for every request. The route's middleware run on Node's request and
+ * response, as Connect-style middleware do, with `params` and `route` set as Express sets them; the
+ * answer is the one `res.json` gives (JSON, UTF-8, its length and a weak ETag), through a `json` a
+ * middleware put on the response if one did (the idempotency key's, to keep the answer). An error is
+ * answered by the global filter, given the request and response made Express's as Express makes them.
  *
- * The path matches as Express matches a route: without the query string, any case, with or without a
- * trailing slash. Any other request (another method, another path) goes to the listeners the server
- * had (Express), untouched. Installed on the server before anything else wraps its listeners
- * (Socket.IO, on `init`), which then hands this one what it does not serve itself.
+ * The path matches as Express matches a route (`matcherOf`). Any other request (another method,
+ * another path) goes to the listeners the server had (Express), untouched. Installed on the server
+ * before anything else wraps its listeners (Socket.IO, on `init`), which then hands this one what
+ * it does not serve itself; several routes are several calls, each wrapping the one before.
  */
 export function serveAhead(server: Server, route: DirectRoute): void {
   const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
@@ -61,14 +71,11 @@ export function serveAhead(server: Server, route: DirectRoute): void {
     );
   }
   const [application] = listeners;
-  const url = route.url.toLowerCase();
-  const matches = (request: IncomingMessage): boolean => {
-    if (request.method !== route.method) return false;
-    const raw = request.url ?? '';
-    if (raw === route.url) return true;
-    const query = raw.indexOf('?');
-    const path = (query === -1 ? raw : raw.slice(0, query)).toLowerCase();
-    return path === url || path === `${url}/`;
+  const matches = matcherOf(route.url);
+  /** The route's parameters if `request` is for the route, else null. */
+  const paramsOf = (request: IncomingMessage): Record<string, string> | null => {
+    if (request.method !== route.method) return null;
+    return matches(request.url ?? '') ?? null;
   };
 
   const fail = (error: unknown, request: IncomingMessage, response: ServerResponse): void => {
@@ -91,28 +98,38 @@ export function serveAhead(server: Server, route: DirectRoute): void {
     );
   };
 
-  const answer = (request: IncomingMessage, response: ServerResponse): void => {
+  const answer = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    params: Record<string, string>,
+  ): void => {
     route
-      .handle(request)
+      .handle(request, params, response)
       .then((result) => {
-        const body = JSON.stringify(result);
         response.statusCode = route.status;
-        response.setHeader('Content-Type', 'application/json; charset=utf-8');
-        response.setHeader('Content-Length', Buffer.byteLength(body));
-        response.setHeader('ETag', etag(body, { weak: true }));
-        response.end(body);
+        // A middleware that must see the answer (the idempotency key's) puts its `json` on the response.
+        const json = (response as { json?: (body: unknown) => unknown }).json;
+        if (typeof json === 'function') json.call(response, result);
+        else writeJson(response, result);
       })
       // The handler's error, or one writing its answer (a result that is not JSON).
       .catch((error: unknown) => fail(error, request, response));
   };
 
-  const run = (request: IncomingMessage, response: ServerResponse, at: number): void => {
-    if (at === route.before.length) return answer(request, response);
+  const run = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    params: Record<string, string>,
+    at: number,
+  ): void => {
+    if (at === route.before.length) return answer(request, response, params);
     try {
-      route.before[at](request, response, (error?: unknown) => {
+      const going = route.before[at](request, response, (error?: unknown) => {
         if (error) return mapError(error, request, response);
-        run(request, response, at + 1);
-      });
+        run(request, response, params, at + 1);
+      }) as unknown;
+      // As Express 5 does with a middleware whose promise rejects.
+      if (going instanceof Promise) going.catch((error: unknown) => mapError(error, request, response));
     } catch (error) {
       // As Express does with a middleware that throws.
       mapError(error, request, response);
@@ -121,9 +138,64 @@ export function serveAhead(server: Server, route: DirectRoute): void {
 
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (matches(request)) run(request, response, 0);
-    else application.call(server, request, response);
+    const params = paramsOf(request);
+    if (!params) return void application.call(server, request, response);
+    // As a route of Express's own sets them, for middleware that read them (the idempotency key's
+    // scope); Node's request and response are otherwise left as they are (see `serveAhead`).
+    Object.assign(request, { params, route: { path: route.url } });
+    run(request, response, params, 0);
   });
+}
+
+/**
+ * Whether a request's URL is for `url` as Express matches a route: without the query string, any
+ * case, with or without a trailing slash; `:name` segments match one segment each, decoded. Returns
+ * the parameters (none: a shared empty object), or undefined. A parameter that cannot be decoded
+ * does not match: Express answers it (400).
+ */
+export function matcherOf(url: string): (requested: string) => Record<string, string> | undefined {
+  const none: Record<string, string> = {};
+  const names: string[] = [];
+  const source = url
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  const pattern = new RegExp(`^${source}/?$`, 'i');
+  const lower = url.toLowerCase();
+  return (requested) => {
+    if (names.length === 0 && requested === url) return none;
+    const query = requested.indexOf('?');
+    const path = query === -1 ? requested : requested.slice(0, query);
+    if (names.length === 0) {
+      const lowered = path.toLowerCase();
+      return lowered === lower || lowered === `${lower}/` ? none : undefined;
+    }
+    const match = pattern.exec(path);
+    if (!match) return undefined;
+    const params: Record<string, string> = {};
+    try {
+      names.forEach((name, index) => (params[name] = decodeURIComponent(match[index + 1])));
+    } catch {
+      return undefined;
+    }
+    return params;
+  };
+}
+
+/**
+ * `body` as JSON on Node's response, as `res.json` answers it (UTF-8, its length, a weak ETag), with
+ * the status already set on the response.
+ */
+export function writeJson(response: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.setHeader('Content-Type', 'application/json; charset=utf-8');
+  response.setHeader('Content-Length', Buffer.byteLength(text));
+  response.setHeader('ETag', etag(text, { weak: true }));
+  response.end(text);
 }
 
 /**

@@ -10,11 +10,17 @@ import type { Request } from 'express';
 import { type FieldError, RequestValidationError } from './domain-error.filter';
 
 /** The bearer token of the request (`Authorization: Bearer <token>`), or undefined. */
-export const BearerToken = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
-  const header = ctx.switchToHttp().getRequest<Request>().headers.authorization;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
+export const BearerToken = createParamDecorator(function bearerToken(
+  _: unknown,
+  ctx: ExecutionContext,
+): string | undefined {
+  return bearerTokenOf(ctx.switchToHttp().getRequest<Request>().headers.authorization);
 });
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+}
 
 /** `:id` route parameters: a malformed id is a 400 naming the field, before anything is looked up. */
 export const ParseId = new ParseUUIDPipe({

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { applyDecorators, Injectable, Logger, SetMetadata } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction } from 'express';
+import { writeJson } from '../direct-route';
 import {
   IdempotencyKeyInFlightError,
   IdempotencyKeyInvalidError,
@@ -49,6 +51,19 @@ export function Idempotent(options: IdempotentOptions = {}): MethodDecorator & C
   );
 }
 
+/**
+ * The request as the middleware reads it: Express's, or Node's own as a route served ahead of
+ * Express gives it (`serveAhead` sets `params` and `route` as Express would).
+ */
+type KeyedRequest = IncomingMessage & {
+  body?: unknown;
+  params?: Record<string, string>;
+  route?: { path?: string };
+};
+
+/** The response: Express's (`res.json`), or Node's own, answered as `res.json` answers. */
+type KeyedResponse = ServerResponse & { json?: (body: unknown) => unknown };
+
 /** Express middleware of one idempotent route, in front of its handler (`IdempotencyModule`). */
 @Injectable()
 export class IdempotencyMiddleware {
@@ -59,7 +74,7 @@ export class IdempotencyMiddleware {
   /** The middleware of a route with these options. A request without a key passes straight on. */
   for(
     options: IdempotentOptions,
-  ): (request: Request, response: Response, next: NextFunction) => Promise<void> {
+  ): (request: KeyedRequest, response: KeyedResponse, next: NextFunction) => Promise<void> {
     return async (request, response, next) => {
       const key = request.headers['idempotency-key'];
       if (key === undefined) return next();
@@ -77,7 +92,9 @@ export class IdempotencyMiddleware {
         case 'replay': {
           const body = IdempotencyStore.open(key, keyHash, claim.response.body as Buffer);
           response.setHeader('Idempotent-Replayed', 'true');
-          response.status(claim.response.status).json(body);
+          response.statusCode = claim.response.status;
+          if (response.json) response.json(body);
+          else writeJson(response, body);
           return;
         }
         case 'proceed':
@@ -88,15 +105,15 @@ export class IdempotencyMiddleware {
 
   /** Runs the route, and keeps (or releases) the key with the response before it is sent. */
   private proceed(
-    _request: Request,
-    response: Response,
+    _request: KeyedRequest,
+    response: KeyedResponse,
     next: NextFunction,
     key: string,
     keyHash: string,
     options: IdempotentOptions,
   ): void {
     const state: IdempotentRequest = { keyHash, effectCommitted: false };
-    const send = response.json.bind(response);
+    const send = response.json ? response.json.bind(response) : (body: unknown) => writeJson(response, body);
     // Every answer of the route goes through `res.json`: the handler's (Nest's reply) and every
     // refusal's (the global filter), including a guard's (429) or a pipe's (400).
     response.json = (body: unknown) => {
@@ -120,8 +137,8 @@ export class IdempotencyMiddleware {
 }
 
 /** Route, its parameters and the caller: the same key elsewhere or from someone else is another key. */
-function scopeOf(request: Request): string {
-  const route = (request.route as { path?: string } | undefined)?.path ?? request.path;
+function scopeOf(request: KeyedRequest): string {
+  const route = request.route?.path ?? (request as { path?: string }).path;
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   return [request.method, route, canonicalJson(request.params), bearer ? sha256(bearer) : '-'].join(' ');
 }

@@ -1,5 +1,12 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { Global, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import {
+  Global,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+  type Type,
+} from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { IdempotencyKey } from './idempotency-key.entity';
@@ -32,6 +39,21 @@ export class IdempotencyModule implements NestModule {
         .apply(this.middleware.for(route.options))
         .forRoutes({ path: route.path, method: route.method });
     }
+  }
+
+  /**
+   * The middleware of a route served outside Express's router (`serveAhead`), which runs its route's
+   * middleware itself: the one `configure` mounts for that handler, or none if it is not marked.
+   */
+  middlewareOf(
+    controller: Type,
+    handler: (...args: never[]) => unknown,
+  ): ReturnType<IdempotencyMiddleware['for']> | undefined {
+    const options = this.reflector.getAllAndOverride<IdempotentOptions | undefined>(IDEMPOTENT, [
+      handler,
+      controller,
+    ]);
+    return options && this.middleware.for(options);
   }
 
   /** Every route marked `@Idempotent()`, on its handler or its controller (the handler's mark wins). */

@@ -1,0 +1,71 @@
+import {
+  Body,
+  Controller,
+  Injectable,
+  type NestInterceptor,
+  Param,
+  Post,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { HttpCode } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import { checkServedAsDeclared } from './app.direct-routes';
+import { PlaceOrderDto } from './orders';
+import { BearerToken, ParseId } from './shared/http';
+
+@Injectable()
+class Stamp implements NestInterceptor {
+  intercept(): never {
+    throw new Error('not run');
+  }
+}
+
+@Controller('parcels')
+class ParcelsController {
+  @Post()
+  @UseGuards(ThrottlerGuard)
+  send(@Body() _body: PlaceOrderDto): void {}
+
+  @Post(':id/send')
+  @UseGuards(ThrottlerGuard)
+  sendOne(@Param('id', ParseId) _id: string, @BearerToken() _token?: string): void {}
+
+  @Post('stamped')
+  @UseGuards(ThrottlerGuard)
+  @UseInterceptors(Stamp)
+  stamped(@Body() _body: PlaceOrderDto): void {}
+
+  @Post('quiet')
+  @HttpCode(204)
+  @UseGuards(ThrottlerGuard)
+  quiet(@Body() _body: PlaceOrderDto): void {}
+
+  @Post('open')
+  open(@Body() _body: PlaceOrderDto): void {}
+}
+
+describe('checkServedAsDeclared: a route served ahead runs what Nest would run for it, or the service does not start', () => {
+  const served = { status: 201, guards: [ThrottlerGuard], args: ['body:PlaceOrderDto'] };
+
+  it('accepts a handler whose guards, parameters and status are the ones served', () => {
+    expect(() => checkServedAsDeclared(ParcelsController, 'send', served)).not.toThrow();
+    expect(() =>
+      checkServedAsDeclared(ParcelsController, 'sendOne', {
+        ...served,
+        args: ['param:id:ParseId', 'custom:bearerToken'],
+      }),
+    ).not.toThrow();
+  });
+
+  it('refuses one with an interceptor, another status, another guard or other parameters', () => {
+    expect(() => checkServedAsDeclared(ParcelsController, 'stamped', served)).toThrow(
+      'ParcelsController.stamped is served ahead of Express (app.direct-routes.ts), which does not run its interceptors Stamp',
+    );
+    expect(() => checkServedAsDeclared(ParcelsController, 'quiet', served)).toThrow('status 204');
+    expect(() => checkServedAsDeclared(ParcelsController, 'open', served)).toThrow('guards none');
+    expect(() => checkServedAsDeclared(ParcelsController, 'sendOne', served)).toThrow(
+      'parameters param:id:ParseId, custom:bearerToken',
+    );
+  });
+});
