@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MikroORM, RequestContext } from '@mikro-orm/core';
 import proxyAddr from 'proxy-addr';
-import type { CanActivate, INestApplication, Type } from '@nestjs/common';
+import type { CanActivate, INestApplication, Type, ValidationPipe } from '@nestjs/common';
 import {
+  CUSTOM_ROUTE_ARGS_METADATA,
   GUARDS_METADATA,
   HEADERS_METADATA,
   HTTP_CODE_METADATA,
@@ -11,13 +12,14 @@ import {
   REDIRECT_METADATA,
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { OrdersController, PlaceOrderDto } from './orders';
 import { CheckoutController } from './payments';
 import type { DirectRoute, Middleware } from './shared/direct-route';
-import { bearerTokenOf, createValidationPipe, ParseId } from './shared/http';
+import { bearerTokenOf, ParseId } from './shared/http';
 import { IdempotencyModule } from './shared/idempotency';
 
 /** What every API route gets from the application's middleware, in its order (`configureApp`). */
@@ -26,6 +28,8 @@ export interface ApiRouteBasics {
   before: Middleware[];
   onError: DirectRoute['onError'];
   filter: DirectRoute['filter'];
+  /** The application's global validation pipe. */
+  validation: ValidationPipe;
 }
 
 /**
@@ -51,7 +55,6 @@ export function customerRoutesAhead(app: INestApplication, basics: ApiRouteBasic
   const orm = app.get(MikroORM);
   const idempotency = app.get(IdempotencyModule);
   const throttler = app.get(ThrottlerGuard, { strict: false });
-  const validation = createValidationPipe();
   const requestContext: Middleware = (_request, _response, next) => RequestContext.create(orm.em, next);
   const express = app.getHttpAdapter().getInstance() as DirectRoute['express'];
 
@@ -59,9 +62,12 @@ export function customerRoutesAhead(app: INestApplication, basics: ApiRouteBasic
     controller: Type<C>,
     method: keyof C & string,
     url: string,
-    status: number,
+    /** What the handler declares (checked): its status and its parameters (`describeArgs`). */
+    served: { status: number; args: string[] },
     args: (request: Request, params: Record<string, string>) => Promise<unknown[]>,
   ): DirectRoute => {
+    // The guard it runs is the rate limit's, whatever the route.
+    checkServedAsDeclared(controller, method, { ...served, guards: [ThrottlerGuard] });
     const handler = (controller.prototype as Record<string, unknown>)[method] as (
       ...args: never[]
     ) => unknown;
@@ -86,7 +92,7 @@ export function customerRoutesAhead(app: INestApplication, basics: ApiRouteBasic
       onError: basics.onError,
       filter: basics.filter,
       express,
-      status,
+      status: served.status,
       handle: async (request, params, response) => {
         await guard(request, response);
         const values = await args(request as Request, params);
@@ -95,30 +101,31 @@ export function customerRoutesAhead(app: INestApplication, basics: ApiRouteBasic
     };
   };
 
-  const routes = [
-    route(OrdersController, 'place', '/api/orders', 201, async (request) => [
-      (await validation.transform(request.body as unknown, {
-        type: 'body',
-        metatype: PlaceOrderDto,
-        data: undefined,
-      })) as unknown,
-    ]),
-    route(CheckoutController, 'start', '/api/orders/:id/checkout', 201, async (request, params) => [
-      await ParseId.transform(params.id, { type: 'param', metatype: String, data: 'id' }),
-      bearerTokenOf(request.headers.authorization),
-    ]),
+  return [
+    route(
+      OrdersController,
+      'place',
+      '/api/orders',
+      { status: 201, args: ['body:PlaceOrderDto'] },
+      async (request) => [
+        (await basics.validation.transform(request.body as unknown, {
+          type: 'body',
+          metatype: PlaceOrderDto,
+          data: undefined,
+        })) as unknown,
+      ],
+    ),
+    route(
+      CheckoutController,
+      'start',
+      '/api/orders/:id/checkout',
+      { status: 201, args: ['param:id:ParseId', 'custom:bearerToken'] },
+      async (request, params) => [
+        await ParseId.transform(params.id, { type: 'param', metatype: String, data: 'id' }),
+        bearerTokenOf(request.headers.authorization),
+      ],
+    ),
   ];
-  checkServedAsDeclared(OrdersController, 'place', {
-    status: 201,
-    guards: [ThrottlerGuard],
-    args: ['body:PlaceOrderDto'],
-  });
-  checkServedAsDeclared(CheckoutController, 'start', {
-    status: 201,
-    guards: [ThrottlerGuard],
-    args: ['param:id:ParseId', 'custom:bearerToken'],
-  });
-  return routes;
 }
 
 /**
@@ -165,7 +172,10 @@ export function checkServedAsDeclared(
   }
 }
 
-const ROUTE_PARAM_KINDS: Record<number, string> = { 3: 'body', 5: 'param' };
+const ROUTE_PARAM_KINDS: Partial<Record<RouteParamtypes, string>> = {
+  [RouteParamtypes.BODY]: 'body',
+  [RouteParamtypes.PARAM]: 'param',
+};
 
 /** A handler's parameters as Nest will resolve them: `body:PlaceOrderDto`, `param:id:ParseId`, `custom:BearerToken`. */
 function describeArgs(controller: Type, method: string): string[] {
@@ -179,11 +189,12 @@ function describeArgs(controller: Type, method: string): string[] {
     .sort(([, a], [, b]) => a.index - b.index)
     .map(([key, arg]) => {
       const pipes = (arg.pipes ?? []).map(nameOf);
-      if (key.includes('__customRouteArgs__')) {
+      if (key.includes(CUSTOM_ROUTE_ARGS_METADATA)) {
         const factory = arg.factory as { name?: string } | undefined;
         return ['custom', factory?.name || 'anonymous', ...pipes].join(':');
       }
-      const kind = ROUTE_PARAM_KINDS[Number(key.split(':')[0])] ?? `kind${key.split(':')[0]}`;
+      const type = Number(key.split(':')[0]) as RouteParamtypes;
+      const kind = ROUTE_PARAM_KINDS[type] ?? `kind${type}`;
       const data =
         typeof arg.data === 'string' ? [arg.data] : kind === 'body' ? [types[arg.index]?.name] : [];
       return [kind, ...data, ...pipes].join(':');

@@ -21,6 +21,8 @@ import { addStaffSecuritySchemes } from './staff';
 
 /** Largest JSON body accepted; an order or a Stripe event is a few kilobytes. */
 export const BODY_LIMIT = '100kb';
+const JSON_BODY = { limit: BODY_LIMIT };
+const FORM_BODY = { limit: BODY_LIMIT, extended: false };
 
 /**
  * Everything about the HTTP application that is not a module: shared by `main.ts` and the tests, so
@@ -37,21 +39,23 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use('/api', security.middleware);
   const filter = new DomainErrorFilter({ notFoundPage: (res) => StorefrontModule.notFoundPage(res) });
   const allowOrigins = cors({ origin: config.corsOrigins });
+  /** What every API route gets from the application's middleware, in its order, around its body's reading. */
+  const apiMiddleware = (readBody: Middleware[]): Middleware[] => [
+    inFlight,
+    assignRequestId,
+    security.api,
+    ...readBody,
+    allowOrigins as Middleware,
+    ...requestLog(config),
+  ];
+  const validation = createValidationPipe();
   // Stripe's webhook, the busiest route, is served by the HTTP server ahead of Express, with the
   // middleware it would get from the application, in the same order (see serveAhead).
   const webhooks = app.get(StripeWebhookController);
   serveAhead(app.getHttpServer(), {
     method: 'POST',
     url: STRIPE_WEBHOOK_ROUTE.url,
-    before: [
-      inFlight,
-      assignRequestId,
-      security.api,
-      ...webhookBody(),
-      allowOrigins as Middleware,
-      ...requestLog(config),
-      app.get(WebhookTimingMiddleware).use,
-    ],
+    before: [...apiMiddleware(webhookBody()), app.get(WebhookTimingMiddleware).use],
     onError: [bodyParserErrors],
     handle: (request) => webhooks.receive(request, request.headers['stripe-signature'] as string | undefined),
     status: StripeWebhookController.status,
@@ -61,25 +65,18 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   // The customer's two busiest routes (placing an order, opening its checkout), likewise, with
   // what every API route gets and what Nest runs for them (see customerRoutesAhead).
   for (const route of customerRoutesAhead(app, {
-    before: [
-      inFlight,
-      assignRequestId,
-      security.api,
-      express.json({ limit: BODY_LIMIT }),
-      express.urlencoded({ limit: BODY_LIMIT, extended: false }),
-      allowOrigins as Middleware,
-      ...requestLog(config),
-    ],
+    before: apiMiddleware([express.json(JSON_BODY), express.urlencoded(FORM_BODY)]),
     onError: [bodyParserErrors],
     filter,
+    validation,
   })) {
     serveAhead(app.getHttpServer(), route);
   }
-  app.useBodyParser('json', { limit: BODY_LIMIT });
-  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.useBodyParser('json', JSON_BODY);
+  app.useBodyParser('urlencoded', FORM_BODY);
   app.use(bodyParserErrors);
   app.setGlobalPrefix('api');
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(validation);
   app.useGlobalFilters(filter);
   app.use(allowOrigins); // CORS, as Nest's enableCors installs it
   app.useWebSocketAdapter(NotificationsModule.socketAdapter(app, config));

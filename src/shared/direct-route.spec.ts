@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import express, { type Response } from 'express';
 import helmet from 'helmet';
-import { type DirectRoute, fixedHeadersOf, type Middleware, serveAhead } from './direct-route';
+import { type DirectRoute, fixedHeadersOf, matcherOf, type Middleware, serveAhead } from './direct-route';
 
 function headersSetBy(middleware: Middleware): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -140,5 +140,22 @@ describe('serveAhead', () => {
     } finally {
       close();
     }
+  });
+});
+
+describe('matcherOf', () => {
+  it('matches as Express matches a route, and gives its parameters decoded, a new object each time', () => {
+    const checkout = matcherOf('/api/orders/:id/checkout');
+    expect(checkout('/api/orders/a%20b/checkout')).toEqual({ id: 'a b' });
+    expect(checkout('/API/Orders/abc/Checkout/?x=1')).toEqual({ id: 'abc' });
+    expect(checkout('/api/orders/abc/checkout')).not.toBe(checkout('/api/orders/abc/checkout'));
+    for (const other of ['/api/orders//checkout', '/api/orders/a/b/checkout', '/api/orders/abc/checkoutx'])
+      expect(checkout(other)).toBeUndefined();
+    // Undecodable: left to Express, which refuses it.
+    expect(checkout('/api/orders/%E0%A4%A/checkout')).toBeUndefined();
+    const hook = matcherOf('/api/web.hook');
+    expect(hook('/api/web.hook')).toEqual({});
+    expect(hook('/api/web.hook/?a=1')).toEqual({});
+    expect(hook('/api/webxhook')).toBeUndefined();
   });
 });

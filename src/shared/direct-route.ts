@@ -150,11 +150,10 @@ export function serveAhead(server: Server, route: DirectRoute): void {
 /**
  * Whether a request's URL is for `url` as Express matches a route: without the query string, any
  * case, with or without a trailing slash; `:name` segments match one segment each, decoded. Returns
- * the parameters (none: a shared empty object), or undefined. A parameter that cannot be decoded
- * does not match: Express answers it (400).
+ * the parameters (a new object per request, as Express gives), or undefined. A parameter that
+ * cannot be decoded does not match: Express answers it (400).
  */
 export function matcherOf(url: string): (requested: string) => Record<string, string> | undefined {
-  const none: Record<string, string> = {};
   const names: string[] = [];
   const source = url
     .split('/')
@@ -165,16 +164,11 @@ export function matcherOf(url: string): (requested: string) => Record<string, st
     })
     .join('/');
   const pattern = new RegExp(`^${source}/?$`, 'i');
-  const lower = url.toLowerCase();
   return (requested) => {
-    if (names.length === 0 && requested === url) return none;
+    // As the route is written, as clients send it: no query string to cut, no pattern to run.
+    if (names.length === 0 && requested === url) return {};
     const query = requested.indexOf('?');
-    const path = query === -1 ? requested : requested.slice(0, query);
-    if (names.length === 0) {
-      const lowered = path.toLowerCase();
-      return lowered === lower || lowered === `${lower}/` ? none : undefined;
-    }
-    const match = pattern.exec(path);
+    const match = pattern.exec(query === -1 ? requested : requested.slice(0, query));
     if (!match) return undefined;
     const params: Record<string, string> = {};
     try {

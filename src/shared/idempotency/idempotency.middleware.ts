@@ -4,6 +4,7 @@ import { ApiHeader } from '@nestjs/swagger';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction } from 'express';
 import { writeJson } from '../direct-route';
+import { bearerTokenOf } from '../http';
 import {
   IdempotencyKeyInFlightError,
   IdempotencyKeyInvalidError,
@@ -36,7 +37,7 @@ export interface IdempotentOptions {
  *
  * The route gets `IdempotencyMiddleware` in front of it (`IdempotencyModule` finds the marked
  * routes at start-up), not an interceptor: Nest runs every request of a route with an interceptor
- * through an RxJS pipeline and binds two async resources for it, about a quarter of the CPU of
+ * through an RxJS pipeline and binds two async resources for it, about a fifth of the CPU of
  * placing an order, even when the request carries no key.
  */
 export function Idempotent(options: IdempotentOptions = {}): MethodDecorator & ClassDecorator {
@@ -98,14 +99,13 @@ export class IdempotencyMiddleware {
           return;
         }
         case 'proceed':
-          return this.proceed(request, response, next, key, keyHash, options);
+          return this.proceed(response, next, key, keyHash, options);
       }
     };
   }
 
   /** Runs the route, and keeps (or releases) the key with the response before it is sent. */
   private proceed(
-    _request: KeyedRequest,
     response: KeyedResponse,
     next: NextFunction,
     key: string,
@@ -139,7 +139,7 @@ export class IdempotencyMiddleware {
 /** Route, its parameters and the caller: the same key elsewhere or from someone else is another key. */
 function scopeOf(request: KeyedRequest): string {
   const route = request.route?.path ?? (request as { path?: string }).path;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const bearer = bearerTokenOf(request.headers.authorization);
   return [request.method, route, canonicalJson(request.params), bearer ? sha256(bearer) : '-'].join(' ');
 }
 

@@ -49,10 +49,7 @@ export class IdempotencyModule implements NestModule {
     controller: Type,
     handler: (...args: never[]) => unknown,
   ): ReturnType<IdempotencyMiddleware['for']> | undefined {
-    const options = this.reflector.getAllAndOverride<IdempotentOptions | undefined>(IDEMPOTENT, [
-      handler,
-      controller,
-    ]);
+    const options = this.optionsOf(handler, controller);
     return options && this.middleware.for(options);
   }
 
@@ -64,10 +61,7 @@ export class IdempotencyModule implements NestModule {
       const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name] as () => unknown;
-        const options = this.reflector.getAllAndOverride<IdempotentOptions | undefined>(IDEMPOTENT, [
-          handler,
-          metatype,
-        ]);
+        const options = this.optionsOf(handler, metatype as Type);
         const method = this.reflector.get<RequestMethod | undefined>(METHOD_METADATA, handler);
         if (!options || method === undefined) continue;
         for (const base of pathsOf(this.reflector.get(PATH_METADATA, metatype))) {
@@ -78,6 +72,11 @@ export class IdempotencyModule implements NestModule {
       }
     }
     return routes;
+  }
+
+  /** The options of a handler's mark, or of its controller's (the handler's wins); none if unmarked. */
+  private optionsOf(handler: (...args: never[]) => unknown, controller: Type): IdempotentOptions | undefined {
+    return this.reflector.getAllAndOverride<IdempotentOptions | undefined>(IDEMPOTENT, [handler, controller]);
   }
 }
 
