@@ -17,7 +17,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import Stripe from 'stripe';
-import { batch, execute, prepare, type Value } from './floor-sql';
+import { batch, execute, FLOOR_DELIVERY_LEASE, prepare, type Value } from './floor-sql';
 
 interface Product {
   id: string;
@@ -61,7 +61,7 @@ with o as (
             'currency', $4::text, 'occurredAt', jsonb_build_object('$date', $6::timestamptz)), now())
 )
 insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
-select $8, subscriber, 'pending', 1, now(), clock_timestamp() + interval '30 seconds', now()
+select $8, subscriber, 'pending', 1, now(), clock_timestamp() + ${FLOOR_DELIVERY_LEASE}, now()
 from unnest($9::text[]) as subscriber`;
 
 const LOCK_ORDER_AND_ATTEMPTS = `

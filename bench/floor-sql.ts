@@ -6,6 +6,14 @@
  */
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 
+/**
+ * The lease the floors' outbox deliveries are written under: as long a value as the service's
+ * 30 s costs the same to write, but the service's relay must never claim them. With the service's
+ * lease, every delivery a floor wrote fell due 30 s later and the service delivered it (a push, a
+ * mark) in the middle of its own measured rounds, charged to it.
+ */
+export const FLOOR_DELIVERY_LEASE = "interval '1 day'";
+
 const preparedOn = new WeakMap<PoolClient, Set<string>>();
 
 export type Value = string | number | boolean | Date | null | readonly string[];

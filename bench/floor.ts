@@ -22,7 +22,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
 import { customerPath } from './floor-customer';
-import { batch, execute, prepare } from './floor-sql';
+import { batch, execute, FLOOR_DELIVERY_LEASE, prepare } from './floor-sql';
 
 const TOLERANCE_SECONDS = 300;
 const secret = process.env.STRIPE_WEBHOOK_SECRET ?? '';
@@ -91,7 +91,7 @@ with pay as (
   returning id
 ), deliveries as (
   insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
-  select event.id, subscriber, 'pending', 1, now(), clock_timestamp() + interval '30 seconds', now()
+  select event.id, subscriber, 'pending', 1, now(), clock_timestamp() + ${FLOOR_DELIVERY_LEASE}, now()
   from event, unnest($7::text[]) as subscriber
 )
 update processed_webhook_events

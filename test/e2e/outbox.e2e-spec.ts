@@ -3,7 +3,8 @@ import request from 'supertest';
 import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
 import { Order } from '../../src/orders/order.entity';
 import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
-import { MAX_IN_HAND, OutboxRelay } from '../../src/shared/outbox/outbox.relay';
+import { execute } from '../../src/shared/database/explicit-sql';
+import { MAX_IN_HAND, markDeliveredStatement, OutboxRelay } from '../../src/shared/outbox/outbox.relay';
 import { type OutboxInsert, OutboxWriter } from '../../src/shared/outbox/outbox.writer';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
@@ -153,6 +154,58 @@ describe('Transactional outbox', () => {
       ['test.flaky', 'explicit-order', 1],
     ]);
     expect(await deliveries(t, 'explicit-refused')).toEqual([]);
+  });
+
+  it('marks deliveries done by their key alone: never through the pending rows, never a dead one', async () => {
+    const em = t.em();
+    const connection = em.getConnection();
+    // Statistics taken while little is pending; then a backlog of 3,000 pending deliveries (leased
+    // far ahead, so that the relay leaves them alone) and one dead-lettered.
+    await connection.execute('analyze outbox_deliveries');
+    await connection.execute(`
+      with events as (
+        insert into outbox_events (id, name, payload, created_at)
+        select gen_random_uuid(), 'test.backlog', jsonb_build_object('n', n), now()
+          from generate_series(1, 3001) as n
+        returning id, (payload->>'n')::int as n)
+      insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
+      select id, 'test.backlog', case when n = 3001 then 'dead' else 'pending' end, 1, now(),
+             now() + interval '1 hour', now()
+        from events`);
+    const keys = await connection.execute<{ event_id: string; subscriber: string; status: string }[]>(
+      `select d.event_id, d.subscriber, d.status from outbox_deliveries d join outbox_events e on e.id = d.event_id
+        where (e.payload->>'n')::int in (1, 2, 3001) order by (e.payload->>'n')::int`,
+    );
+    const done = keys.map(({ event_id, subscriber }) => ({ event_id, subscriber }));
+    const statement = markDeliveredStatement(done);
+
+    const [{ 'QUERY PLAN': plan }] = await connection.execute<{ 'QUERY PLAN': unknown }[]>(
+      `explain (format json) ${statement.text}`,
+      [...statement.values],
+    );
+    // Every way the plan reads outbox_deliveries: the indexes it goes through, and any full scan.
+    const reads: string[] = [];
+    const walk = (node: Record<string, unknown>) => {
+      if (typeof node['Index Name'] === 'string') reads.push(node['Index Name']);
+      if (node['Node Type'] === 'Seq Scan') reads.push(`seq scan of ${String(node['Relation Name'])}`);
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
+    expect([...new Set(reads)].sort()).toEqual([
+      'outbox_deliveries_event_id_subscriber_unique',
+      'outbox_deliveries_pkey',
+    ]);
+
+    await execute(em.fork(), statement);
+    const after = await connection.execute<{ n: number; status: string }[]>(
+      `select (e.payload->>'n')::int as n, d.status from outbox_deliveries d join outbox_events e on e.id = d.event_id
+        where e.name = 'test.backlog' and d.status <> 'pending' order by 1`,
+    );
+    expect(after).toEqual([
+      { n: 1, status: 'delivered' },
+      { n: 2, status: 'delivered' },
+      { n: 3001, status: 'dead' },
+    ]);
   });
 
   it('a subscriber failing every retry is dead-lettered, listed for staff, and can be retried', async () => {
