@@ -27,6 +27,14 @@ import {
   startProcess,
 } from './processes';
 import { Followers } from './sockets';
+import {
+  addStatements,
+  perRequest,
+  type StatementCost,
+  type StatementShare,
+  StatementStats,
+  statementsBetween,
+} from './statements';
 
 /** The offline sandbox's key: the service's Stripe adapter talks to the sandbox process with it. */
 const SANDBOX_KEY = 'sk_test_sandbox_51OfflineOrderFlow';
@@ -46,6 +54,8 @@ export interface WebhookRun {
   cpuMsPerEvent?: number;
   /** CPU the bench database's PostgreSQL backends used per request meanwhile, in ms. */
   postgresCpuMsPerEvent?: number;
+  /** PostgreSQL's account of the statements per request (where it keeps one: `statements.ts`). */
+  statements?: StatementShare[];
 }
 
 export interface MixedRun extends WebhookRun {
@@ -90,6 +100,8 @@ export interface BenchResult {
      */
     cpuMsPerPair?: { service: number; sandbox: number; postgres: number };
     transactionsPerPair?: number;
+    /** PostgreSQL's account of the statements per pair, the sandbox's included (`statements.ts`). */
+    statements?: StatementShare[];
   };
   /** The customer path's floor (`cpuMsPerPair.service` is the floor process's), same run. */
   customerFloor?: BenchResult['customer'];
@@ -189,6 +201,8 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         ? await seedOrders(db, options.clients, 'p')
         : [];
     await db.query('analyze');
+    const statements = await StatementStats.open(db);
+    if (statements) log('pg_stat_statements: statements per request are reported');
 
     let floorHttp: Pool | undefined;
     let floorPid = 0;
@@ -275,7 +289,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
         target.events = target.events.slice(options.warmup);
       }
       const before = memoryOf(service.pid);
-      const measured = await interleaved(db, targets, options, log);
+      const measured = await interleaved(db, targets, options, log, statements);
       const after = memoryOf(service.pid);
       result.floor = measured.get('floor');
       result.webhooks = measured.get('service');
@@ -329,6 +343,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
           ],
           options,
           sandboxPid,
+          statements,
         );
         result.customer = runs.get('service');
         result.customerFloor = runs.get('floor');
@@ -430,6 +445,7 @@ async function interleaved(
   targets: readonly Target[],
   options: BenchOptions,
   log: Log,
+  statements?: StatementStats,
 ): Promise<Map<Target['name'], WebhookRun>> {
   const runs = new Map<
     Target['name'],
@@ -440,6 +456,7 @@ async function interleaved(
       cutShort: boolean;
       cpu: number;
       postgresCpu: number;
+      statements: Map<string, StatementCost>;
     }
   >();
   const database = new URL(options.databaseUrl).pathname.slice(1);
@@ -451,6 +468,7 @@ async function interleaved(
       cutShort: false,
       cpu: 0,
       postgresCpu: 0,
+      statements: new Map(),
     });
   for (let turn = 0; turn < options.rounds; turn++) {
     for (const target of targets) {
@@ -458,6 +476,7 @@ async function interleaved(
       const slice = target.events.slice(turn * size, (turn + 1) * size);
       const cpuBefore = cpuSecondsOf(target.pid) ?? NaN;
       const postgresBefore = postgresCpuSecondsOf(database);
+      const statementsBefore = await statements?.snapshot();
       const phase = await webhookPhase(
         target.http,
         slice,
@@ -465,6 +484,8 @@ async function interleaved(
         options,
       );
       const run = runs.get(target.name)!;
+      if (statements && statementsBefore)
+        addStatements(run.statements, statementsBetween(statementsBefore, await statements.snapshot()));
       run.deliveries.push(...phase.results);
       run.seconds += phase.seconds;
       run.completed += phase.completed;
@@ -493,6 +514,7 @@ async function interleaved(
       cutShort: run.cutShort,
       cpuMsPerEvent: Number.isNaN(run.cpu) ? undefined : round((1000 * run.cpu) / run.completed, 2),
       postgresCpuMsPerEvent: round((1000 * run.postgresCpu) / run.completed, 2),
+      statements: statements ? perRequest(run.statements.values(), run.completed) : undefined,
     });
   }
   return results;
@@ -587,6 +609,7 @@ async function customerRuns(
   targets: readonly CustomerTarget[],
   options: BenchOptions,
   sandboxPid: number,
+  statements?: StatementStats,
 ): Promise<Map<CustomerTarget['name'], CustomerRun>> {
   const catalog = (await (
     await targets[0].http.request({ path: '/api/products', method: 'GET' })
@@ -650,6 +673,7 @@ async function customerRuns(
         cutShort: false,
         cpu: { service: 0, sandbox: 0, postgres: 0 },
         commits: 0,
+        statements: new Map<string, StatementCost>(),
       },
     ]),
   );
@@ -664,6 +688,7 @@ async function customerRuns(
         sandbox: cpuSecondsOf(sandboxPid) ?? NaN,
         postgres: postgresCpuSecondsOf(database),
       };
+      const statementsBefore = await statements?.snapshot();
       const phase = await runPhase(
         Math.min(size, options.pairs - turn * size),
         options.connections,
@@ -673,6 +698,8 @@ async function customerRuns(
       total.cpu.service += (cpuSecondsOf(target.pid) ?? NaN) - before.service;
       total.cpu.sandbox += (cpuSecondsOf(sandboxPid) ?? NaN) - before.sandbox;
       total.cpu.postgres += postgresCpuSince(database, before.postgres);
+      if (statements && statementsBefore)
+        addStatements(total.statements, statementsBetween(statementsBefore, await statements.snapshot()));
       total.done.push(
         ...phase.results.filter((p): p is { ms: number; orderId: string | null } => p !== undefined),
       );
@@ -706,6 +733,7 @@ async function customerRuns(
         postgres: perPair(total.cpu.postgres),
       },
       transactionsPerPair: round(total.commits / Math.max(1, total.completed), 1),
+      statements: statements ? perRequest(total.statements.values(), total.completed) : undefined,
     });
   }
   return runs;

@@ -1,10 +1,31 @@
 import type { BenchResult } from './harness';
 import type { Latency } from './load';
+import type { StatementShare } from './statements';
 
 const ms = (value: number) => (Number.isNaN(value) ? '–' : `${value} ms`);
 const lat = (l: Latency) => [ms(l.p50), ms(l.p99)];
 const cpu = (value: number | undefined) =>
   value === undefined || Number.isNaN(value) ? '' : `; ${value} ms CPU/event`;
+
+/** How many statements PostgreSQL ran per request, and the costliest of them (where it says). */
+export function statementRows(shares: readonly StatementShare[] | undefined, unit: string): string[][] {
+  if (!shares?.length) return [];
+  const calls = shares.reduce((sum, share) => sum + share.callsPerRequest, 0);
+  const execMs = shares.reduce((sum, share) => sum + share.execMsPerRequest, 0);
+  return [
+    ['  statements', '', '', '', '', `${calls.toFixed(1)} per ${unit}, ${execMs.toFixed(2)} ms executing`],
+    ...shares
+      .slice(0, 5)
+      .map((share) => [
+        '',
+        '',
+        '',
+        '',
+        '',
+        `  ${share.execMsPerRequest.toFixed(3)} ms, ${share.callsPerRequest}x: ${share.query.slice(0, 70)}`,
+      ]),
+  ];
+}
 
 /** The run as a plain-text table (what `npm run bench` prints). */
 export function formatTable(result: BenchResult): string {
@@ -18,6 +39,7 @@ export function formatTable(result: BenchResult): string {
       ...lat(webhooks.latency),
       `${webhooks.verified.paidOrders} orders paid in DB; CPU/event ${webhooks.cpuMsPerEvent ?? '?'} ms, PostgreSQL ${webhooks.postgresCpuMsPerEvent ?? '?'} ms`,
     ]);
+    rows.push(...statementRows(webhooks.statements, 'event'));
   }
   if (duplicates) {
     rows.push([
@@ -38,6 +60,7 @@ export function formatTable(result: BenchResult): string {
       ...lat(floor.latency),
       `${floor.verified.paidOrders} orders paid in DB; CPU/event ${floor.cpuMsPerEvent ?? '?'} ms, PostgreSQL ${floor.postgresCpuMsPerEvent ?? '?'} ms`,
     ]);
+    rows.push(...statementRows(floor.statements, 'event'));
   }
   if (result.ratioToFloor !== undefined)
     rows.push([
@@ -82,6 +105,7 @@ export function formatTable(result: BenchResult): string {
           `${run.transactionsPerPair ?? '?'} commits/pair`,
       ]);
     }
+    rows.push(...statementRows(run.statements, 'pair'));
   }
   if (result.customerRatioToFloor !== undefined) {
     rows.push([

@@ -124,4 +124,20 @@ describe('npm run bench (harness at tiny scale)', () => {
     expect(new Set(service).size).toBe(1);
     expect(floor).toEqual(service);
   });
+
+  it("reports PostgreSQL's statements per request exactly where the server keeps their account", async () => {
+    const { rows } = await db.query<{ loaded: boolean }>(
+      `select coalesce(current_setting('shared_preload_libraries', true), '') like '%pg_stat_statements%' as loaded`,
+    );
+    if (!rows[0].loaded) {
+      expect(result.webhooks?.statements).toBeUndefined();
+      expect(result.customer?.statements).toBeUndefined();
+      return;
+    }
+    // Each new event: at least the read with its claim and the write with its commit.
+    const perEvent = result.webhooks!.statements!.reduce((sum, s) => sum + s.callsPerRequest, 0);
+    expect(perEvent).toBeGreaterThanOrEqual(2);
+    expect(result.webhooks!.statements!.some((s) => s.query.includes('processed_webhook_events'))).toBe(true);
+    expect(result.customer!.statements!.some((s) => s.query.includes('insert into "orders"'))).toBe(true);
+  });
 });
