@@ -4,7 +4,12 @@ import { OrderCanceledEvent, OrderPlacedEvent } from '../../src/orders';
 import { Order } from '../../src/orders/order.entity';
 import { OutboxMonitor, OutboxRegistry } from '../../src/shared/outbox';
 import { execute } from '../../src/shared/database/explicit-sql';
-import { MAX_IN_HAND, markDeliveredStatement, OutboxRelay } from '../../src/shared/outbox/outbox.relay';
+import {
+  CLAIM,
+  MAX_IN_HAND,
+  markDeliveredStatement,
+  OutboxRelay,
+} from '../../src/shared/outbox/outbox.relay';
 import { type OutboxInsert, OutboxWriter } from '../../src/shared/outbox/outbox.writer';
 import { createTestApp, type TestApp } from '../support/app';
 import { truncateAll } from '../support/db';
@@ -206,6 +211,65 @@ describe('Transactional outbox', () => {
       { n: 2, status: 'delivered' },
       { n: 3001, status: 'dead' },
     ]);
+  });
+
+  it('claims what is due through the index of due moments, past a backlog that instances hold, and finds the earliest there too', async () => {
+    // Uncommitted, so that the running relay never sees these rows: the transaction is rolled back.
+    const rolledBack = new Error('rolled back on purpose');
+    await expect(
+      t.em().transactional(async (tx) => {
+        await tx.execute('analyze outbox_deliveries');
+        // 3,000 deliveries held by instances (leased an hour ahead), one free and due, one whose
+        // holder died (lease over), one not due for an hour.
+        await tx.execute(`
+          with events as (
+            insert into outbox_events (id, name, payload, created_at)
+            select gen_random_uuid(), 'test.backlog', jsonb_build_object('n', n), now()
+              from generate_series(1, 3003) as n
+            returning id, (payload->>'n')::int as n)
+          insert into outbox_deliveries (event_id, subscriber, status, attempts, next_attempt_at, locked_until, created_at)
+          select id, 'test.backlog', 'pending', 1,
+                 case when n = 3003 then now() + interval '1 hour' else now() - interval '1 minute' end,
+                 case when n <= 3000 then now() + interval '1 hour'
+                      when n = 3002 then now() - interval '1 second' end,
+                 now()
+            from events`);
+        const reads = async (statement: string, params: unknown[]) => {
+          const [{ 'QUERY PLAN': plan }] = await tx.execute<{ 'QUERY PLAN': unknown }[]>(
+            `explain (format json) ${statement}`,
+            params,
+          );
+          const found: string[] = [];
+          const walk = (node: Record<string, unknown>) => {
+            // An index read whole (no condition on its key) is marked so: it would read every held row.
+            if (typeof node['Index Name'] === 'string')
+              found.push(`${node['Index Name']}${node['Index Cond'] === undefined ? ' (whole)' : ''}`);
+            if (node['Node Type'] === 'Seq Scan') found.push(`seq scan of ${String(node['Relation Name'])}`);
+            for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+          };
+          walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
+          return [...new Set(found)].sort();
+        };
+        expect(await reads(CLAIM, [50, 30_000])).toEqual([
+          'outbox_deliveries_due_at_index',
+          'outbox_deliveries_pkey',
+          'outbox_events_pkey',
+        ]);
+        expect(
+          await reads(
+            `select min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) from outbox_deliveries where status = 'pending'`,
+            [],
+          ),
+        ).toEqual(['outbox_deliveries_due_at_index']);
+
+        const claimed = await tx.execute<{ payload: { n: number }; attempts: number }[]>(CLAIM, [50, 30_000]);
+        expect(claimed.map((row) => [row.payload.n, row.attempts]).sort()).toEqual([
+          [3001, 2],
+          [3002, 2],
+        ]);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
   });
 
   it('a subscriber failing every retry is dead-lettered, listed for staff, and can be retried', async () => {

@@ -57,16 +57,22 @@ export interface HeldDelivery {
 }
 
 /**
+ * When a pending delivery may be claimed: its next attempt, or the end of its lease if an instance
+ * holds it. Written exactly as `outbox_deliveries_due_at_index` is built, so that a claim reads only
+ * the deliveries that are due, however many are held, and the earliest is the index's first entry.
+ */
+const DUE_AT = 'greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))';
+
+/**
  * Claims due deliveries (`FOR UPDATE SKIP LOCKED`, so instances never take the same row), reserves
  * them for the lease, and marks them pending again only after a failure. Claimed rows whose lease
- * ran out (their instance died) are due again.
+ * ran out (their instance died) are due again. The longest due first.
  */
-const CLAIM = `
+export const CLAIM = `
   with due as (
     select id from outbox_deliveries
-     where status = 'pending' and next_attempt_at <= now()
-       and (locked_until is null or locked_until <= now())
-     order by next_attempt_at, id
+     where status = 'pending' and ${DUE_AT} <= now()
+     order by ${DUE_AT}, id
      limit ?
      for update skip locked
   )
@@ -368,7 +374,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       const [next] = await this.em()
         .getConnection()
         .execute<{ ms: number | string | null }[]>(
-          `select extract(epoch from min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) - now()) * 1000 as ms
+          `select extract(epoch from min(${DUE_AT}) - now()) * 1000 as ms
              from outbox_deliveries where status = 'pending'`,
         );
       if (next?.ms !== null && next?.ms !== undefined) waitMs = Math.min(waitMs, Number(next.ms));

@@ -9,6 +9,7 @@ import { Migration20261129073000 } from './Migration20261129073000_idempotency_k
 import { Migration20261129080000 } from './Migration20261129080000_fail_closed';
 import { Migration20261129081000 } from './Migration20261129081000_refunds';
 import { Migration20261129100000 } from './Migration20261129100000_refund_checks';
+import { Migration20261129230000 } from './Migration20261129230000_outbox_due_at';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed from disk) so that the compiled service,
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261129080000_fail_closed', class: Migration20261129080000 },
   { name: 'Migration20261129081000_refunds', class: Migration20261129081000 },
   { name: 'Migration20261129100000_refund_checks', class: Migration20261129100000 },
+  { name: 'Migration20261129230000_outbox_due_at', class: Migration20261129230000 },
 ];

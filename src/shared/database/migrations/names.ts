@@ -15,4 +15,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261129080000_fail_closed',
   'Migration20261129081000_refunds',
   'Migration20261129100000_refund_checks',
+  'Migration20261129230000_outbox_due_at',
 ];
