@@ -1,6 +1,8 @@
 import {
   Body,
   Controller,
+  type ExecutionContext,
+  ForbiddenException,
   Injectable,
   type NestInterceptor,
   Param,
@@ -10,7 +12,8 @@ import {
 } from '@nestjs/common';
 import { HttpCode } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { checkServedAsDeclared } from './app.direct-routes';
+import { type Observable, of } from 'rxjs';
+import { activate, checkServedAsDeclared } from './app.direct-routes';
 import { PlaceOrderDto } from './orders';
 import { BearerToken, ParseId } from './shared/http';
 
@@ -67,5 +70,44 @@ describe('checkServedAsDeclared: a route served ahead runs what Nest would run f
     expect(() => checkServedAsDeclared(ParcelsController, 'sendOne', served)).toThrow(
       'parameters param:id:ParseId, custom:bearerToken',
     );
+  });
+});
+
+describe('activate: the guards of a route served ahead, as Nest runs them', () => {
+  const parcels = new ParcelsController();
+  const request = { url: '/parcels' };
+  const guard = (
+    answer: (context: ExecutionContext) => boolean | Promise<boolean> | Observable<boolean>,
+  ) => ({
+    canActivate: answer,
+  });
+
+  it('lets the request on when every guard says yes, at once, later or as an observable', async () => {
+    const seen: unknown[] = [];
+    await expect(
+      activate(
+        [
+          guard((context) => {
+            seen.push(context.getType(), context.getClass(), context.getHandler());
+            seen.push(context.switchToHttp().getRequest());
+            return true;
+          }),
+          guard(() => Promise.resolve(true)),
+          guard(() => of(true)),
+        ],
+        [request, {}, undefined],
+        parcels,
+        ParcelsController.prototype.send,
+      ),
+    ).resolves.toBeUndefined();
+    expect(seen).toEqual(['http', ParcelsController, ParcelsController.prototype.send, request]);
+  });
+
+  it("refuses with Nest's 403 when a guard says no, at once or later", async () => {
+    for (const no of [() => false, () => Promise.resolve(false), () => of(false)]) {
+      await expect(
+        activate([guard(no)], [request, {}, undefined], parcels, ParcelsController.prototype.send),
+      ).rejects.toEqual(new ForbiddenException('Forbidden resource'));
+    }
   });
 });

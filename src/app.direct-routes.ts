@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MikroORM, RequestContext } from '@mikro-orm/core';
 import proxyAddr from 'proxy-addr';
-import type { CanActivate, INestApplication, Type, ValidationPipe } from '@nestjs/common';
+import {
+  type CanActivate,
+  ForbiddenException,
+  type INestApplication,
+  type Type,
+  type ValidationPipe,
+} from '@nestjs/common';
 import {
   CUSTOM_ROUTE_ARGS_METADATA,
   GUARDS_METADATA,
@@ -13,7 +19,8 @@ import {
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { FORBIDDEN_MESSAGE } from '@nestjs/core/guards/constants';
+import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { OrdersController, PlaceOrderDto } from './orders';
@@ -81,9 +88,7 @@ export function customerRoutesAhead(app: INestApplication, basics: ApiRouteBasic
         enumerable: true,
         get: () => proxyAddr(request, express.get('trust proxy fn') as Parameters<typeof proxyAddr>[1]),
       });
-      return (throttler as CanActivate).canActivate(
-        new ExecutionContextHost([request, response, undefined], controller, handler),
-      );
+      return activate([throttler], [request, response, undefined], instance, handler);
     };
     return {
       method: 'POST',
@@ -126,6 +131,31 @@ export function customerRoutesAhead(app: INestApplication, basics: ApiRouteBasic
       ],
     ),
   ];
+}
+
+const guardsConsumer = new GuardsConsumer();
+
+/**
+ * Runs a handler's guards as Nest's router does (its `GuardsConsumer`, on an HTTP context of the
+ * handler's): a guard that says no refuses the request with Nest's 403; one that throws refuses it
+ * with its own error.
+ */
+export async function activate(
+  guards: CanActivate[],
+  args: unknown[],
+  instance: object,
+  handler: (...args: never[]) => unknown,
+): Promise<void> {
+  if (
+    !(await guardsConsumer.tryActivate(
+      guards,
+      args,
+      instance,
+      handler as (...args: unknown[]) => unknown,
+      'http',
+    ))
+  )
+    throw new ForbiddenException(FORBIDDEN_MESSAGE);
 }
 
 /**
