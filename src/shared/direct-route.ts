@@ -107,10 +107,8 @@ export function serveAhead(server: Server, route: DirectRoute): void {
       .handle(request, params, response)
       .then((result) => {
         response.statusCode = route.status;
-        // A middleware that must see the answer (the idempotency key's) puts its `json` on the response.
-        const json = (response as { json?: (body: unknown) => unknown }).json;
-        if (typeof json === 'function') json.call(response, result);
-        else writeJson(response, result);
+        // Through the `json` a middleware that must see the answer (the idempotency key's) put there.
+        jsonAnswerOf(response)(result);
       })
       // The handler's error, or one writing its answer (a result that is not JSON).
       .catch((error: unknown) => fail(error, request, response));
@@ -178,6 +176,19 @@ export function matcherOf(url: string): (requested: string) => Record<string, st
     }
     return params;
   };
+}
+
+/**
+ * How `response` answers a JSON body now: through its `json` if it has one (Express's, or one a
+ * middleware put on it to see the answer), else as `res.json` would (`writeJson`).
+ */
+export function jsonAnswerOf(
+  response: ServerResponse & { json?: (body: unknown) => unknown },
+): (body: unknown) => void {
+  const { json } = response;
+  return typeof json === 'function'
+    ? (body) => void json.call(response, body)
+    : (body) => writeJson(response, body);
 }
 
 /**

@@ -3,7 +3,7 @@ import { applyDecorators, Injectable, Logger, SetMetadata } from '@nestjs/common
 import { ApiHeader } from '@nestjs/swagger';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction } from 'express';
-import { writeJson } from '../direct-route';
+import { jsonAnswerOf } from '../direct-route';
 import { bearerTokenOf } from '../http';
 import {
   IdempotencyKeyInFlightError,
@@ -94,9 +94,7 @@ export class IdempotencyMiddleware {
           const body = IdempotencyStore.open(key, keyHash, claim.response.body as Buffer);
           response.setHeader('Idempotent-Replayed', 'true');
           response.statusCode = claim.response.status;
-          if (response.json) response.json(body);
-          else writeJson(response, body);
-          return;
+          return jsonAnswerOf(response)(body);
         }
         case 'proceed':
           return this.proceed(response, next, key, keyHash, options);
@@ -113,7 +111,7 @@ export class IdempotencyMiddleware {
     options: IdempotentOptions,
   ): void {
     const state: IdempotentRequest = { keyHash, effectCommitted: false };
-    const send = response.json ? response.json.bind(response) : (body: unknown) => writeJson(response, body);
+    const send = jsonAnswerOf(response);
     // Every answer of the route goes through `res.json`: the handler's (Nest's reply) and every
     // refusal's (the global filter), including a guard's (429) or a pipe's (400).
     response.json = (body: unknown) => {
