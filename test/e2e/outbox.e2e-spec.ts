@@ -40,6 +40,27 @@ async function deliveries(t: TestApp, orderId?: string): Promise<DeliveryRow[]> 
 }
 
 /**
+ * How PostgreSQL would run `statement`: every index its plan goes through (marked `(whole)` if read
+ * without a condition on its key, as a scan of every entry) and every table it reads in full.
+ */
+async function planReads(
+  explain: (text: string, params: unknown[]) => Promise<{ 'QUERY PLAN': unknown }[]>,
+  statement: string,
+  params: readonly unknown[],
+): Promise<string[]> {
+  const [{ 'QUERY PLAN': plan }] = await explain(`explain (format json) ${statement}`, [...params]);
+  const reads: string[] = [];
+  const walk = (node: Record<string, unknown>) => {
+    if (typeof node['Index Name'] === 'string')
+      reads.push(`${node['Index Name']}${node['Index Cond'] === undefined ? ' (whole)' : ''}`);
+    if (node['Node Type'] === 'Seq Scan') reads.push(`seq scan of ${String(node['Relation Name'])}`);
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+  };
+  walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
+  return [...new Set(reads)].sort();
+}
+
+/**
  * The transactional outbox in one process: what a change writes, in its own transaction; delivery
  * per subscriber with retries and a dead-letter state; the wake-up by NOTIFY. (The crash between
  * commit and reaction: outbox-crash.e2e-spec.ts.)
@@ -177,26 +198,15 @@ describe('Transactional outbox', () => {
       select id, 'test.backlog', case when n = 3001 then 'dead' else 'pending' end, 1, now(),
              now() + interval '1 hour', now()
         from events`);
-    const keys = await connection.execute<{ event_id: string; subscriber: string; status: string }[]>(
-      `select d.event_id, d.subscriber, d.status from outbox_deliveries d join outbox_events e on e.id = d.event_id
+    const done = await connection.execute<{ event_id: string; subscriber: string }[]>(
+      `select d.event_id, d.subscriber from outbox_deliveries d join outbox_events e on e.id = d.event_id
         where (e.payload->>'n')::int in (1, 2, 3001) order by (e.payload->>'n')::int`,
     );
-    const done = keys.map(({ event_id, subscriber }) => ({ event_id, subscriber }));
     const statement = markDeliveredStatement(done);
 
-    const [{ 'QUERY PLAN': plan }] = await connection.execute<{ 'QUERY PLAN': unknown }[]>(
-      `explain (format json) ${statement.text}`,
-      [...statement.values],
-    );
-    // Every way the plan reads outbox_deliveries: the indexes it goes through, and any full scan.
-    const reads: string[] = [];
-    const walk = (node: Record<string, unknown>) => {
-      if (typeof node['Index Name'] === 'string') reads.push(node['Index Name']);
-      if (node['Node Type'] === 'Seq Scan') reads.push(`seq scan of ${String(node['Relation Name'])}`);
-      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-    };
-    walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
-    expect([...new Set(reads)].sort()).toEqual([
+    const explain = (text: string, params: unknown[]) =>
+      connection.execute<{ 'QUERY PLAN': unknown }[]>(text, params);
+    expect(await planReads(explain, statement.text, statement.values)).toEqual([
       'outbox_deliveries_event_id_subscriber_unique',
       'outbox_deliveries_pkey',
     ]);
@@ -234,29 +244,16 @@ describe('Transactional outbox', () => {
                       when n = 3002 then now() - interval '1 second' end,
                  now()
             from events`);
-        const reads = async (statement: string, params: unknown[]) => {
-          const [{ 'QUERY PLAN': plan }] = await tx.execute<{ 'QUERY PLAN': unknown }[]>(
-            `explain (format json) ${statement}`,
-            params,
-          );
-          const found: string[] = [];
-          const walk = (node: Record<string, unknown>) => {
-            // An index read whole (no condition on its key) is marked so: it would read every held row.
-            if (typeof node['Index Name'] === 'string')
-              found.push(`${node['Index Name']}${node['Index Cond'] === undefined ? ' (whole)' : ''}`);
-            if (node['Node Type'] === 'Seq Scan') found.push(`seq scan of ${String(node['Relation Name'])}`);
-            for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-          };
-          walk((plan as { Plan: Record<string, unknown> }[])[0].Plan);
-          return [...new Set(found)].sort();
-        };
-        expect(await reads(CLAIM, [50, 30_000])).toEqual([
+        const explain = (text: string, params: unknown[]) =>
+          tx.execute<{ 'QUERY PLAN': unknown }[]>(text, params);
+        expect(await planReads(explain, CLAIM, [50, 30_000])).toEqual([
           'outbox_deliveries_due_at_index',
           'outbox_deliveries_pkey',
           'outbox_events_pkey',
         ]);
         expect(
-          await reads(
+          await planReads(
+            explain,
             `select min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) from outbox_deliveries where status = 'pending'`,
             [],
           ),
