@@ -7,6 +7,7 @@
  * undefined and the run goes on without it.
  */
 import type { Pool } from 'pg';
+import { round } from './load';
 
 /** One statement's account over a phase, keyed by its text as PostgreSQL normalises it. */
 export interface StatementCost {
@@ -120,5 +121,3 @@ export function readable(query: string): string {
     .trim()
     .replace(/^prepare \S+ as /i, '');
 }
-
-const round = (value: number, digits: number) => Number(value.toFixed(digits));
