@@ -6,14 +6,14 @@ import { Logger, LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigError, ConfigModule, parseEnv } from '../config';
 import { loggerParams } from '../shared/logging';
 import { startFailure } from '../shared/start-up';
-import { SandboxModule } from './sandbox.module';
+import { SandboxServerModule } from './sandbox-server.module';
 import { SandboxServer } from './sandbox.server';
 
 @Module({
   imports: [
     ConfigModule,
     LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams }),
-    SandboxModule.standalone(),
+    SandboxServerModule.standalone(),
   ],
 })
 class StandaloneSandboxModule {}

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Pool } from 'pg';
-import { SANDBOX_SCHEMA_SQL } from '../../shared/database/migrations/Migration20261129072000_sandbox';
+import { SANDBOX_SCHEMA_SQL } from '../../shared/database/migrations/sandbox-schema';
 import { redactUrl } from '../../shared/redact-url';
 import { MemoryStorage, numberedPlaceholders, type SandboxStorage, SqlStorage } from './sandbox-storage';
 
@@ -51,6 +50,8 @@ export class StandaloneStorageFactory extends SandboxStorageFactory {
   async open(account: string): Promise<SandboxStorage> {
     if (this.target.kind === 'pglite') {
       mkdirSync(this.target.dataDir, { recursive: true });
+      // Loaded only here: a sandbox on PostgreSQL never needs it.
+      const { PGlite } = await import('@electric-sql/pglite');
       const db = new PGlite(this.target.dataDir);
       for (const sql of SANDBOX_SCHEMA_SQL) await db.exec(sql);
       return new SqlStorage(
