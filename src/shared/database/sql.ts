@@ -29,8 +29,15 @@ export class Sql {
 
   /** `parts` one after the other, `separator` (trusted text) between them. */
   static join(parts: readonly Sql[], separator: string): Sql {
+    let node = texts.after(JOINS, separator);
+    for (const part of parts) node = node && texts.after(node, part.text);
+    let text = node?.text;
+    if (text === undefined) {
+      text = parts.map((part) => part.text).join(separator);
+      if (node) node.text = text;
+    }
     return new Sql(
-      parts.map((part) => part.text).join(separator),
+      text,
       parts.flatMap((part) => part.values),
     );
   }
@@ -47,23 +54,70 @@ export class Sql {
  * (a forgotten field), `null` is SQL null.
  */
 export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
-  // A literal `?` would shift every value after it.
-  if (strings.some((part) => part.includes('?'))) throw new Error('No literal "?" in SQL text');
-  let text = strings[0];
+  let node = texts.templates.get(strings);
+  if (!node) {
+    // A literal `?` would shift every value after it.
+    if (strings.some((part) => part.includes('?'))) throw new Error('No literal "?" in SQL text');
+    texts.templates.set(strings, (node = {}));
+  }
+  let next: TextNode | undefined = node;
   const params: unknown[] = [];
-  values.forEach((value, index) => {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
     if (value instanceof Sql) {
-      text += value.text;
       params.push(...value.values);
+      next = next && texts.after(next, value.text);
     } else {
       if (value === undefined) throw new Error(`Undefined value in SQL after: ${strings[index].slice(-40)}`);
-      text += '?';
       params.push(value);
+      next = next && texts.after(next, PLACEHOLDER);
     }
-    text += strings[index + 1];
-  });
+  }
+  let text = next?.text;
+  if (text === undefined) {
+    text = strings[0];
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index];
+      text += (value instanceof Sql ? value.text : PLACEHOLDER) + strings[index + 1];
+    }
+    if (next) next.text = text;
+  }
   return Sql.of(text, params);
 }
+
+const PLACEHOLDER = '?';
+
+/** A step in composing a text: the text so far, once composed, and the steps that follow it. */
+interface TextNode {
+  text?: string;
+  next?: Map<string, TextNode>;
+}
+
+/**
+ * The texts composed so far, by what they were composed of: a template (or a separator) and the
+ * texts put in it, in order. The hot paths compose the same statements on every request, a dozen
+ * fragments deep: each is concatenated once and then found, the same string each time (so the
+ * prepared statements' lookup by text hashes it once, not on every request). The fragments a text
+ * is made of decide it; values never do. Bounded: past `MAX` steps, texts are concatenated anew.
+ */
+const texts = {
+  MAX: 5000,
+  steps: 0,
+  /** By tagged template (one per place in the code). */
+  templates: new WeakMap<TemplateStringsArray, TextNode>(),
+  /** The step after `node` for the next fragment `text`; undefined once the cache is full. */
+  after(node: TextNode, text: string): TextNode | undefined {
+    let next = node.next?.get(text);
+    if (next) return next;
+    if (this.steps >= this.MAX) return undefined;
+    this.steps++;
+    (node.next ??= new Map()).set(text, (next = {}));
+    return next;
+  },
+};
+
+/** Where `Sql.join`'s steps start (by separator, then each part's text). */
+const JOINS: TextNode = {};
 
 /**
  * One statement made of several writes: a `with` list of data-modifying statements, each added by
