@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +14,13 @@ import {
   verifyPaid,
 } from './database';
 import { BENCH_WEBHOOK_SECRET, completedEvents, sign, type WebhookEvent } from './events';
+import {
+  callgrindControl,
+  callgrindMissing,
+  firstDump,
+  type InstructionCount,
+  underCallgrind,
+} from './instructions';
 import { httpPool, latency, type Latency, round, runPhase } from './load';
 import type { BenchOptions } from './options';
 import {
@@ -107,6 +114,10 @@ export interface BenchResult {
   customerFloor?: BenchResult['customer'];
   /** Service pairs per second over the floor's, same run. */
   customerRatioToFloor?: number;
+  /** Instructions per new webhook event under callgrind (scenario `instructions`): the service's and the floor's. */
+  instructions?: { service?: InstructionCount; floor?: InstructionCount };
+  /** The floor's instructions per event on its JavaScript thread over the service's. */
+  instructionRatioToFloor?: number;
   /** Problems that make the figures untrustworthy (errors, rows missing); empty when all is well. */
   problems: string[];
 }
@@ -156,14 +167,39 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     REDIS_URL: options.redisUrl,
     NODE_OPTIONS: options.serviceNodeOptions,
   };
-  const startService = (extraArgs: string[] = []) =>
+  const startService = (extraArgs: string[] = [], wrapper?: string[], port = servicePort) =>
     startProcess({
       args: [...extraArgs, join(ROOT, 'dist', 'main.js')],
-      env: serviceEnv,
-      port: servicePort,
+      wrapper,
+      env: { ...serviceEnv, PORT: String(port) },
+      port,
       readyPath: '/api/health/ready',
       logFile: join(logs, `service-${stamp}.log`),
+      // Under valgrind, start-up takes a minute or more.
+      timeoutMs: wrapper ? 600_000 : undefined,
     });
+  const startFloor = async (wrapper?: string[]) => {
+    const floorPort = await freePort();
+    return startProcess({
+      args: [require.resolve('ts-node/dist/bin.js'), '--swc', join(ROOT, 'bench', 'floor.ts')],
+      wrapper,
+      env: {
+        FLOOR_PORT: String(floorPort),
+        DATABASE_URL: options.databaseUrl,
+        STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
+        FLOOR_POOL_SIZE: '10',
+        // The customer path's floor calls the same sandbox as the service.
+        STRIPE_SECRET_KEY: SANDBOX_KEY,
+        STRIPE_API_PORT: String(sandboxPort),
+      },
+      port: floorPort,
+      readyPath: '/ready',
+      logFile: join(logs, `floor-${stamp}.log`),
+      timeoutMs: wrapper ? 600_000 : undefined,
+    });
+  };
+  const instructionsMissing = want('instructions') ? callgrindMissing() : undefined;
+  if (instructionsMissing) throw new Error(instructionsMissing);
 
   // Start-up: the first start migrates the empty database; the timed ones find it migrated.
   log('service: first start (migrations)');
@@ -200,6 +236,12 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       options.clients > 0 && (want('push') || want('webhooks'))
         ? await seedOrders(db, options.clients, 'p')
         : [];
+    const instructionOrders = want('instructions')
+      ? {
+          service: await seedOrders(db, options.warmup + options.instructionEvents, 'is'),
+          floor: await seedOrders(db, options.warmup + options.instructionEvents, 'if'),
+        }
+      : undefined;
     await db.query('analyze');
     const statements = await StatementStats.open(db);
     if (statements) log('pg_stat_statements: statements per request are reported');
@@ -207,22 +249,7 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
     let floorHttp: Pool | undefined;
     let floorPid = 0;
     if (want('floor')) {
-      const floorPort = await freePort();
-      const floor = await startProcess({
-        args: [require.resolve('ts-node/dist/bin.js'), '--swc', join(ROOT, 'bench', 'floor.ts')],
-        env: {
-          FLOOR_PORT: String(floorPort),
-          DATABASE_URL: options.databaseUrl,
-          STRIPE_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
-          FLOOR_POOL_SIZE: '10',
-          // The customer path's floor calls the same sandbox as the service.
-          STRIPE_SECRET_KEY: SANDBOX_KEY,
-          STRIPE_API_PORT: String(sandboxPort),
-        },
-        port: floorPort,
-        readyPath: '/ready',
-        logFile: join(logs, `floor-${stamp}.log`),
-      });
+      const floor = await startFloor();
       children.push(floor);
       floorHttp = httpPool(floor.url, options.connections);
       floorPid = floor.pid;
@@ -356,6 +383,44 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
       await http.close();
       await floorHttp?.close();
     }
+
+    if (instructionOrders) {
+      // Alone on the machine: the service and the floor of the other scenarios stop first.
+      for (const child of children.splice(0).reverse()) await child.stop();
+      const profiles = join(ROOT, options.resultsDir, 'callgrind');
+      mkdirSync(profiles, { recursive: true });
+      result.instructions = {};
+      for (const name of ['service', 'floor'] as const) {
+        log(`${name}: instructions per event, under callgrind (minutes)`);
+        const outPrefix = join(profiles, `${name}-${stamp}`);
+        const wrapper = underCallgrind(outPrefix);
+        const started =
+          name === 'service' ? await startService([], wrapper, await freePort()) : await startFloor(wrapper);
+        children.push(started);
+        const target = httpPool(started.url, options.connections);
+        try {
+          const counted = await countInstructions(
+            target,
+            started.pid,
+            outPrefix,
+            completedEvents(instructionOrders[name]),
+            options,
+          );
+          result.instructions[name] = counted.count;
+          const unexpected = Object.keys(counted.outcomes).filter((outcome) => outcome !== 'applied');
+          if (unexpected.length)
+            result.problems.push(
+              `instructions, ${name}: unexpected answers ${JSON.stringify(counted.outcomes)}`,
+            );
+        } finally {
+          await target.close();
+          await started.stop();
+          children.pop();
+        }
+      }
+      const { service, floor } = result.instructions;
+      if (service && floor) result.instructionRatioToFloor = round(floor.mainThread / service.mainThread, 2);
+    }
   } finally {
     for (const child of children.reverse()) await child.stop();
     await db.end();
@@ -401,6 +466,40 @@ export async function runBench(options: BenchOptions, log: Log = () => undefined
 interface Delivery {
   ms: number;
   outcome: string;
+}
+
+/**
+ * Sends the warm-up, then counts the instructions of `events` (after the warm-up's) in the process
+ * `pid` running under callgrind: counting is switched on and zeroed just before them and dumped a
+ * moment after the last answer (so that the work after each commit, the pushes, is counted).
+ */
+async function countInstructions(
+  http: Pool,
+  pid: number,
+  outPrefix: string,
+  events: readonly WebhookEvent[],
+  options: BenchOptions,
+): Promise<{ count: InstructionCount; outcomes: Record<string, number> }> {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
+  await webhookPhase(http, events.slice(0, options.warmup), options.phaseTimeoutSeconds, options);
+  await settle();
+  callgrindControl(pid, '-i', 'on');
+  callgrindControl(pid, '-z');
+  const measured = events.slice(options.warmup);
+  const phase = await webhookPhase(http, measured, options.phaseTimeoutSeconds, options);
+  await settle();
+  callgrindControl(pid, '-d');
+  callgrindControl(pid, '-i', 'off');
+  const { mainThread, allThreads } = firstDump(outPrefix, pid);
+  const millionsPer = (instructions: number) => round(instructions / phase.completed / 1e6, 3);
+  return {
+    count: {
+      events: phase.completed,
+      mainThread: millionsPer(mainThread),
+      allThreads: millionsPer(allThreads),
+    },
+    outcomes: tally(phase.results),
+  };
 }
 
 async function deliver(http: Pool, event: WebhookEvent): Promise<Delivery> {

@@ -21,6 +21,8 @@ export interface BenchOptions {
   pushes: number;
   /** Order + checkout pairs of the customer path. */
   pairs: number;
+  /** Events whose instructions are counted under callgrind (scenario `instructions`), after the warm-up. */
+  instructionEvents: number;
   /** Starts of the service timed to readiness (on an already migrated database). */
   starts: number;
   /** Longest a load phase may run before it stops sending (it then reports what it measured). */
@@ -37,7 +39,7 @@ export interface BenchOptions {
   verbose: boolean;
 }
 
-export const SCENARIOS = ['webhooks', 'floor', 'push', 'customer', 'startup'] as const;
+export const SCENARIOS = ['webhooks', 'floor', 'push', 'customer', 'startup', 'instructions'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 const DEFAULTS = {
@@ -51,11 +53,13 @@ const DEFAULTS = {
   /** Empty: half the clients. */
   PUSHES: '',
   PAIRS: '2000',
+  INSTRUCTION_EVENTS: '600',
   STARTS: '3',
   PHASE_TIMEOUT_SECONDS: '900',
   SERVICE_NODE_OPTIONS: '',
   CPU_PROFILE: '0',
-  SCENARIOS: SCENARIOS.join(','),
+  // `instructions` (under valgrind, minutes more) runs only when asked for.
+  SCENARIOS: 'webhooks,floor,push,customer,startup',
   RESULTS_DIR: 'bench/results',
   VERBOSE: '1',
 } as const;
@@ -112,6 +116,7 @@ export function parseOptions(
     clients,
     pushes,
     pairs: count('PAIRS', 0),
+    instructionEvents: count('INSTRUCTION_EVENTS', 1),
     starts: count('STARTS', 0),
     phaseTimeoutSeconds: count('PHASE_TIMEOUT_SECONDS', 1),
     serviceNodeOptions: read('SERVICE_NODE_OPTIONS'),

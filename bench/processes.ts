@@ -36,20 +36,23 @@ export function killAll(): void {
 /**
  * Runs `node <args>` from the repository root with `env` on top of this process's environment, its
  * output appended to `logFile`, and waits until `http://127.0.0.1:<port><readyPath>` answers 2xx.
+ * `wrapper`: a program that runs node itself (valgrind and its arguments), started instead.
  */
 export async function startProcess(options: {
   args: string[];
+  wrapper?: string[];
   env: Record<string, string>;
   port: number;
   readyPath: string;
   logFile: string;
   timeoutMs?: number;
 }): Promise<Started> {
-  const { args, env, port, readyPath, logFile, timeoutMs = 60_000 } = options;
+  const { args, env, port, readyPath, logFile, timeoutMs = 60_000, wrapper = [] } = options;
   mkdirSync(join(logFile, '..'), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
   const began = performance.now();
-  const child = spawn(process.execPath, args, {
+  const [command, ...commandArgs] = [...wrapper, process.execPath, ...args];
+  const child = spawn(command, commandArgs, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -135,6 +135,29 @@ export function formatTable(result: BenchResult): string {
       '',
       `runs: ${startup.readyMs.join(', ')} ms; first (migrating): ${startup.firstStartMs} ms`,
     ]);
+  for (const [name, count] of [
+    ['service', result.instructions?.service],
+    ['floor', result.instructions?.floor],
+  ] as const) {
+    if (!count) continue;
+    rows.push([
+      `instructions, ${name}`,
+      String(count.events),
+      '',
+      '',
+      '',
+      `per new event: ${count.mainThread} M on the JavaScript thread, ${count.allThreads} M on all threads (callgrind)`,
+    ]);
+  }
+  if (result.instructionRatioToFloor !== undefined)
+    rows.push([
+      'service / floor, instructions',
+      '',
+      String(result.instructionRatioToFloor),
+      '',
+      '',
+      "floor's instructions per event over the service's, JavaScript thread",
+    ]);
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   const line = (row: string[]) =>
     row

@@ -141,3 +141,64 @@ describe('npm run bench (harness at tiny scale)', () => {
     expect(result.customer!.statements!.some((s) => s.query.includes('insert into "orders"'))).toBe(true);
   });
 });
+
+/**
+ * The instructions scenario at a tiny scale: the service and the floor each run under callgrind,
+ * and what it counts are events that were applied (their orders paid in the database).
+ */
+describe('npm run bench, instructions per event (callgrind, tiny scale)', () => {
+  let result: BenchResult;
+  let db: Client;
+
+  beforeAll(async () => {
+    const options = parseOptions(
+      {
+        BENCH_DATABASE_URL: process.env.DATABASE_URL,
+        BENCH_REDIS_URL: '',
+        BENCH_SCENARIOS: 'instructions',
+        BENCH_WARMUP: '10',
+        BENCH_INSTRUCTION_EVENTS: '20',
+        BENCH_CONNECTIONS: '4',
+        BENCH_CLIENTS: '0',
+        BENCH_RESULTS_DIR: 'test/artifacts/bench',
+        BENCH_VERBOSE: '0',
+      },
+      [],
+    );
+    result = await runBench(options);
+    db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+  }, 900_000);
+
+  afterAll(async () => {
+    await db?.end();
+  });
+
+  it('counts each side over the events asked for, on the JavaScript thread and on all threads', () => {
+    expect(result.problems).toEqual([]);
+    for (const side of [result.instructions?.service, result.instructions?.floor]) {
+      expect(side?.events).toBe(20);
+      // A verified signature and a committed transaction take more than 50,000 instructions.
+      expect(side!.mainThread).toBeGreaterThan(0.05);
+      expect(side!.allThreads).toBeGreaterThanOrEqual(side!.mainThread);
+    }
+    expect(result.instructionRatioToFloor).toBe(
+      Math.round((result.instructions!.floor!.mainThread / result.instructions!.service!.mainThread) * 100) /
+        100,
+    );
+    // Only when asked for: none of the other scenarios ran.
+    expect(result.webhooks).toBeUndefined();
+    expect(result.floor).toBeUndefined();
+  });
+
+  it("the events it counted were applied: each side's orders are paid, warm-up included", async () => {
+    for (const label of ['is', 'if']) {
+      const { rows } = await db.query<{ status: string; count: string }>(
+        `select o.status, count(*) from orders o join payments p on p.order_id = o.id
+         where p.session_id like $1 group by o.status`,
+        [`cs_test_bench${label}%`],
+      );
+      expect(rows.map((row) => [row.status, Number(row.count)])).toEqual([['paid', 30]]);
+    }
+  });
+});
