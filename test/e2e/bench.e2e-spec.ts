@@ -3,6 +3,28 @@ import { runBench, type BenchResult } from '../../bench/harness';
 import { parseOptions } from '../../bench/options';
 
 /**
+ * Runs the harness on the test database with `env` over what every tiny run shares (no Redis, four
+ * connections, quiet, results under test/artifacts), and connects to that database to check it.
+ */
+async function benchAtTinyScale(env: Record<string, string>): Promise<{ result: BenchResult; db: Client }> {
+  const options = parseOptions(
+    {
+      BENCH_DATABASE_URL: process.env.DATABASE_URL,
+      BENCH_REDIS_URL: '',
+      BENCH_CONNECTIONS: '4',
+      BENCH_RESULTS_DIR: 'test/artifacts/bench',
+      BENCH_VERBOSE: '0',
+      ...env,
+    },
+    [],
+  );
+  const result = await runBench(options);
+  const db = new Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  return { result, db };
+}
+
+/**
  * The benchmark harness at a tiny scale, so that it cannot silently measure nothing: what it reports
  * as applied must be in the database, found by queries of this test's own. Time is never asserted.
  */
@@ -11,25 +33,14 @@ describe('npm run bench (harness at tiny scale)', () => {
   let db: Client;
 
   beforeAll(async () => {
-    const options = parseOptions(
-      {
-        BENCH_DATABASE_URL: process.env.DATABASE_URL,
-        BENCH_REDIS_URL: '',
-        BENCH_EVENTS: '50',
-        BENCH_WARMUP: '0',
-        BENCH_CONNECTIONS: '4',
-        BENCH_CLIENTS: '10',
-        BENCH_PUSHES: '5',
-        BENCH_PAIRS: '10',
-        BENCH_STARTS: '1',
-        BENCH_RESULTS_DIR: 'test/artifacts/bench',
-        BENCH_VERBOSE: '0',
-      },
-      [],
-    );
-    result = await runBench(options);
-    db = new Client({ connectionString: process.env.DATABASE_URL });
-    await db.connect();
+    ({ result, db } = await benchAtTinyScale({
+      BENCH_EVENTS: '50',
+      BENCH_WARMUP: '0',
+      BENCH_CLIENTS: '10',
+      BENCH_PUSHES: '5',
+      BENCH_PAIRS: '10',
+      BENCH_STARTS: '1',
+    }));
   }, 180_000);
 
   afterAll(async () => {
@@ -151,23 +162,12 @@ describe('npm run bench, instructions per event (callgrind, tiny scale)', () => 
   let db: Client;
 
   beforeAll(async () => {
-    const options = parseOptions(
-      {
-        BENCH_DATABASE_URL: process.env.DATABASE_URL,
-        BENCH_REDIS_URL: '',
-        BENCH_SCENARIOS: 'instructions',
-        BENCH_WARMUP: '10',
-        BENCH_INSTRUCTION_EVENTS: '20',
-        BENCH_CONNECTIONS: '4',
-        BENCH_CLIENTS: '0',
-        BENCH_RESULTS_DIR: 'test/artifacts/bench',
-        BENCH_VERBOSE: '0',
-      },
-      [],
-    );
-    result = await runBench(options);
-    db = new Client({ connectionString: process.env.DATABASE_URL });
-    await db.connect();
+    ({ result, db } = await benchAtTinyScale({
+      BENCH_SCENARIOS: 'instructions',
+      BENCH_WARMUP: '10',
+      BENCH_INSTRUCTION_EVENTS: '20',
+      BENCH_CLIENTS: '0',
+    }));
   }, 900_000);
 
   afterAll(async () => {
