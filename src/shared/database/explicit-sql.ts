@@ -74,11 +74,12 @@ export async function execute<R = Record<string, unknown>>(em: EntityManager, st
   const client = (await knex.acquireConnection()) as Client;
   try {
     const prepared = PreparedStatements.of(em.getPlatform());
-    const query = async (text: string) => (await client.query(text)) as unknown as PgResult;
+    const query = (text: string) => client.query(text) as unknown as Promise<PgResult>;
     const render = () => prepared.render(client, query, statement, transaction !== undefined);
     const log = em.config.getLogger();
     const startedAt = Date.now();
-    const text = await render();
+    // At once when prepared on this connection before (the usual case), else prepared first.
+    const text = prepared.renderNow(client, statement) ?? (await render());
     try {
       let result: PgResult;
       try {

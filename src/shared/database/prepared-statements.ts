@@ -92,21 +92,37 @@ export class PreparedStatements {
   }
 
   /**
+   * The text to send for `statement` on `connection` when nothing has to be sent first: the
+   * statement inline (not preparable), or `EXECUTE` of its form already prepared there. Undefined
+   * when it is still to be prepared on that connection (`render` does that).
+   */
+  renderNow(connection: object, statement: Sql): string | undefined {
+    const shape = this.enabled ? this.shapeOf(statement) : null;
+    if (!shape) return this.inline(statement);
+    if (!this.prepared.get(connection)?.has(shape.name)) return undefined;
+    return this.execute(shape, statement);
+  }
+
+  /**
    * The text to send for `statement` on `connection`: `EXECUTE` of its prepared form (preparing it
    * first, one extra round trip per connection and statement), or the statement inline.
    * `inTransaction`: a transaction is open there, so `PREPARE` goes under a savepoint.
    */
   async render(connection: object, send: Send, statement: Sql, inTransaction: boolean): Promise<string> {
-    const shape = this.enabled ? this.shapeOf(statement) : null;
-    if (!shape) return this.inline(statement);
+    const now = this.renderNow(connection, statement);
+    if (now !== undefined) return now;
+    const shape = this.shapeOf(statement)!;
     let names = this.prepared.get(connection);
-    if (!names?.has(shape.name)) {
-      if (!names) this.prepared.set(connection, (names = new Set()));
-      if (names.size >= MAX_PER_CONNECTION) return this.inline(statement);
-      if (!(await this.prepare(connection, send, shape, statement.values, inTransaction)))
-        return this.inline(statement);
-      names.add(shape.name);
-    }
+    if (!names) this.prepared.set(connection, (names = new Set()));
+    if (names.size >= MAX_PER_CONNECTION) return this.inline(statement);
+    if (!(await this.prepare(connection, send, shape, statement.values, inTransaction)))
+      return this.inline(statement);
+    names.add(shape.name);
+    return this.execute(shape, statement);
+  }
+
+  /** `EXECUTE` of the prepared `shape` with the statement's values, or inline if one would change type. */
+  private execute(shape: Shape, statement: Sql): string {
     if (!shape.types || !fits(statement.values, shape.types)) return this.inline(statement);
     const args = statement.values.map((value) => this.quote(value));
     return args.length ? `execute ${shape.name}(${args.join(', ')})` : `execute ${shape.name}`;

@@ -118,7 +118,8 @@ class OneTripTransaction implements SqlTransaction {
   async query<R extends object>(statement: Sql): Promise<R[]> {
     if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
     const opening = this.state === 'new';
-    const text = await this.render(statement, !opening);
+    const rendered = this.render(statement, !opening);
+    const text = typeof rendered === 'string' ? rendered : await rendered;
     this.state = 'open';
     const results = await this.logged(statement, this.send(opening ? `begin; ${text}` : text));
     return lastRows(results) as R[];
@@ -128,11 +129,13 @@ class OneTripTransaction implements SqlTransaction {
     if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
     if (this.state === 'new') {
       // Nothing opened: the statement, if any, is a transaction of its own.
-      const text = statement ? await this.render(statement, false) : null;
+      const rendered = statement ? this.render(statement, false) : null;
+      const text = typeof rendered === 'object' && rendered ? await rendered : rendered;
       this.state = 'done';
       return statement && text ? (lastRows(await this.logged(statement, this.send(text))) as R[]) : [];
     }
-    const text = statement ? await this.render(statement, true) : null;
+    const rendered = statement ? this.render(statement, true) : null;
+    const text = typeof rendered === 'object' && rendered ? await rendered : rendered;
     this.state = 'ending';
     const results = await this.logged(statement, this.send(text ? `${text}; commit` : 'commit'));
     this.state = 'done';
@@ -153,12 +156,19 @@ class OneTripTransaction implements SqlTransaction {
     }
   }
 
-  /** `sending` (the statement's round trip) in MikroORM's query log, as MikroORM logs its own. */
-  private async logged<T extends PgResult | PgResult[]>(
+  /**
+   * `sending` (the statement's round trip) in MikroORM's query log, as MikroORM logs its own; with
+   * that log off (the default), `sending` itself: no promise wrapped around it.
+   */
+  private logged<T extends PgResult | PgResult[]>(
     statement: Sql | undefined,
     sending: Promise<T>,
   ): Promise<T> {
-    if (!statement) return sending;
+    if (!statement || !this.log.isEnabled('query')) return sending;
+    return this.timed(statement, sending);
+  }
+
+  private async timed<T extends PgResult | PgResult[]>(statement: Sql, sending: Promise<T>): Promise<T> {
     const startedAt = Date.now();
     try {
       const results = await sending;
@@ -172,9 +182,16 @@ class OneTripTransaction implements SqlTransaction {
     }
   }
 
-  /** The statement as sent: prepared on this connection where it can be, else inline. */
-  private render(statement: Sql, inTransaction: boolean): Promise<string> {
-    return this.prepared.render(this.client, (text) => this.send(text), statement, inTransaction);
+  /**
+   * The statement as sent: prepared on this connection where it can be, else inline. A string at
+   * once when nothing has to be sent first (the usual case: prepared here before), so that the hot
+   * path awaits no promise of its own for it.
+   */
+  private render(statement: Sql, inTransaction: boolean): string | Promise<string> {
+    return (
+      this.prepared.renderNow(this.client, statement) ??
+      this.prepared.render(this.client, (text) => this.send(text), statement, inTransaction)
+    );
   }
 
   private async send(text: string): Promise<PgResult | PgResult[]> {
