@@ -119,7 +119,7 @@ class OneTripTransaction implements SqlTransaction {
     if (this.state === 'ending' || this.state === 'done') throw new Error('The transaction is over');
     const opening = this.state === 'new';
     const rendered = this.render(statement, !opening);
-    const text = typeof rendered === 'string' ? rendered : await rendered;
+    const text = rendered instanceof Promise ? await rendered : rendered;
     this.state = 'open';
     const results = await this.logged(statement, this.send(opening ? `begin; ${text}` : text));
     return lastRows(results) as R[];
@@ -130,12 +130,12 @@ class OneTripTransaction implements SqlTransaction {
     if (this.state === 'new') {
       // Nothing opened: the statement, if any, is a transaction of its own.
       const rendered = statement ? this.render(statement, false) : null;
-      const text = typeof rendered === 'object' && rendered ? await rendered : rendered;
+      const text = rendered instanceof Promise ? await rendered : rendered;
       this.state = 'done';
       return statement && text ? (lastRows(await this.logged(statement, this.send(text))) as R[]) : [];
     }
     const rendered = statement ? this.render(statement, true) : null;
-    const text = typeof rendered === 'object' && rendered ? await rendered : rendered;
+    const text = rendered instanceof Promise ? await rendered : rendered;
     this.state = 'ending';
     const results = await this.logged(statement, this.send(text ? `${text}; commit` : 'commit'));
     this.state = 'done';
