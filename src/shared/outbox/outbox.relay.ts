@@ -63,6 +63,10 @@ export interface HeldDelivery {
  */
 const DUE_AT = 'greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))';
 
+/** How long until the earliest pending delivery may be claimed, in ms (the relay's timer). */
+export const NEXT_DUE = `select extract(epoch from min(${DUE_AT}) - now()) * 1000 as ms
+                           from outbox_deliveries where status = 'pending'`;
+
 /**
  * Claims due deliveries (`FOR UPDATE SKIP LOCKED`, so instances never take the same row), reserves
  * them for the lease, and marks them pending again only after a failure. Claimed rows whose lease
@@ -371,12 +375,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.stopping) return;
     let waitMs = this.config.outbox.pollSeconds * 1000;
     try {
-      const [next] = await this.em()
-        .getConnection()
-        .execute<{ ms: number | string | null }[]>(
-          `select extract(epoch from min(${DUE_AT}) - now()) * 1000 as ms
-             from outbox_deliveries where status = 'pending'`,
-        );
+      const [next] = await this.em().getConnection().execute<{ ms: number | string | null }[]>(NEXT_DUE);
       if (next?.ms !== null && next?.ms !== undefined) waitMs = Math.min(waitMs, Number(next.ms));
     } catch {
       // Unreachable: try again after the interval.
