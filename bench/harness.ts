@@ -22,7 +22,7 @@ import {
   type InstructionCount,
   underCallgrind,
 } from './instructions';
-import { httpPool, latency, type Latency, round, runPhase } from './load';
+import { httpPool, latency, type Latency, type Phase, round, runPhase } from './load';
 import type { BenchOptions } from './options';
 import {
   cpuSecondsOf,
@@ -504,16 +504,30 @@ async function countInstructions(
       mainThread: millionsPer(mainThread),
       allThreads: millionsPer(allThreads),
     },
-    run: {
-      outcomes: tally(phase.results),
-      verified: await verifyPaid(
-        db,
-        measured.map((e) => e.id),
-        measured.map((e) => e.orderId),
-      ),
-      cutShort: phase.cutShort,
-    },
+    run: await checkedRun(db, phase, measured),
   };
+}
+
+/** A phase of webhooks as it is checked: its answers, what the database holds for its events, its time limit. */
+async function checkedRun(
+  db: PgPool,
+  phase: Phase<Delivery>,
+  events: readonly WebhookEvent[],
+): Promise<CheckedRun> {
+  return {
+    outcomes: tally(phase.results),
+    verified: await verifyEvents(db, events),
+    cutShort: phase.cutShort,
+  };
+}
+
+/** What the database holds for `events` (`verifyPaid`). */
+function verifyEvents(db: PgPool, events: readonly WebhookEvent[]): Promise<Verification> {
+  return verifyPaid(
+    db,
+    events.map((e) => e.id),
+    events.map((e) => e.orderId),
+  );
 }
 
 async function deliver(http: Pool, event: WebhookEvent): Promise<Delivery> {
@@ -619,11 +633,7 @@ async function interleaved(
       perSecond: round(run.completed / run.seconds, 0),
       latency: latency(done.map((d) => d.ms)),
       outcomes: tally(run.deliveries),
-      verified: await verifyPaid(
-        db,
-        target.events.map((e) => e.id),
-        target.events.map((e) => e.orderId),
-      ),
+      verified: await verifyEvents(db, target.events),
       cutShort: run.cutShort,
       cpuMsPerEvent: Number.isNaN(run.cpu) ? undefined : round((1000 * run.cpu) / run.completed, 2),
       postgresCpuMsPerEvent: round((1000 * run.postgresCpu) / run.completed, 2),
@@ -665,13 +675,7 @@ async function mixedRun(
     latency: latency([...of(false), ...of(true)]),
     newLatency: latency(of(false)),
     duplicateLatency: latency(of(true)),
-    outcomes: tally(phase.results),
-    verified: await verifyPaid(
-      db,
-      events.map((e) => e.id),
-      events.map((e) => e.orderId),
-    ),
-    cutShort: phase.cutShort,
+    ...(await checkedRun(db, phase, events)),
     cpuMsPerEvent: round((1000 * ((cpuSecondsOf(pid) ?? NaN) - cpuBefore)) / phase.completed, 2),
   };
 }
