@@ -31,11 +31,7 @@ export class Sql {
   static join(parts: readonly Sql[], separator: string): Sql {
     let node = texts.after(JOINS, separator);
     for (const part of parts) node = node && texts.after(node, part.text);
-    let text = node?.text;
-    if (text === undefined) {
-      text = parts.map((part) => part.text).join(separator);
-      if (node) node.text = text;
-    }
+    const text = texts.at(node, () => parts.map((part) => part.text).join(separator));
     return new Sql(
       text,
       parts.flatMap((part) => part.values),
@@ -73,15 +69,14 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
       next = next && texts.after(next, PLACEHOLDER);
     }
   }
-  let text = next?.text;
-  if (text === undefined) {
-    text = strings[0];
+  const text = texts.at(next, () => {
+    let composed = strings[0];
     for (let index = 0; index < values.length; index++) {
       const value = values[index];
-      text += (value instanceof Sql ? value.text : PLACEHOLDER) + strings[index + 1];
+      composed += (value instanceof Sql ? value.text : PLACEHOLDER) + strings[index + 1];
     }
-    if (next) next.text = text;
-  }
+    return composed;
+  });
   return Sql.of(text, params);
 }
 
@@ -113,6 +108,11 @@ const texts = {
     this.steps++;
     (node.next ??= new Map()).set(text, (next = {}));
     return next;
+  },
+  /** The text composed at `node`: kept there the first time (`compose`), or `compose`d anew past the bound. */
+  at(node: TextNode | undefined, compose: () => string): string {
+    if (!node) return compose();
+    return (node.text ??= compose());
   },
 };
 
