@@ -31,7 +31,7 @@ export class Sql {
   static join(parts: readonly Sql[], separator: string): Sql {
     let node = texts.after(JOINS, separator);
     for (const part of parts) node = node && texts.after(node, part.text);
-    const text = texts.at(node, () => parts.map((part) => part.text).join(separator));
+    const text = node?.text ?? texts.keep(node, parts.map((part) => part.text).join(separator));
     return new Sql(
       text,
       parts.flatMap((part) => part.values),
@@ -69,18 +69,21 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
       next = next && texts.after(next, PLACEHOLDER);
     }
   }
-  const text = texts.at(next, () => {
-    let composed = strings[0];
-    for (let index = 0; index < values.length; index++) {
-      const value = values[index];
-      composed += (value instanceof Sql ? value.text : PLACEHOLDER) + strings[index + 1];
-    }
-    return composed;
-  });
+  const text = next?.text ?? texts.keep(next, composed(strings, values));
   return Sql.of(text, params);
 }
 
 const PLACEHOLDER = '?';
+
+/** A template's text with each value a placeholder and each `Sql` spliced in. */
+function composed(strings: TemplateStringsArray, values: readonly unknown[]): string {
+  let text = strings[0];
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    text += (value instanceof Sql ? value.text : PLACEHOLDER) + strings[index + 1];
+  }
+  return text;
+}
 
 /** A step in composing a text: the text so far, once composed, and the steps that follow it. */
 interface TextNode {
@@ -109,10 +112,10 @@ const texts = {
     (node.next ??= new Map()).set(text, (next = {}));
     return next;
   },
-  /** The text composed at `node`: kept there the first time (`compose`), or `compose`d anew past the bound. */
-  at(node: TextNode | undefined, compose: () => string): string {
-    if (!node) return compose();
-    return (node.text ??= compose());
+  /** `text`, newly composed, kept at `node` (none past the bound: composed anew each time). */
+  keep(node: TextNode | undefined, text: string): string {
+    if (node) node.text = text;
+    return text;
   },
 };
 
