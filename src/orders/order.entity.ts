@@ -1,7 +1,8 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Check, Collection, Embedded, Entity, Enum, OneToMany, PrimaryKey, Property } from '@mikro-orm/core';
 import type { RecordsDomainEvents } from '../shared/domain-event';
 import { Money, MoneyError } from '../shared/money';
+import { randomBytesPooled } from '../shared/random-bytes';
 import { OrderCanceledEvent } from './events/order-canceled.event';
 import { OrderFlaggedForReviewEvent } from './events/order-flagged-for-review.event';
 import { OrderPaidEvent } from './events/order-paid.event';
@@ -121,7 +122,7 @@ export class Order implements RecordsDomainEvents {
       }
     });
 
-    const accessToken = randomBytes(32).toString('base64url');
+    const accessToken = randomBytesPooled(32).toString('base64url');
     const order = new Order(customerEmail.trim().toLowerCase(), total, hashToken(accessToken), now);
     lines.forEach((line, index) =>
       order.items.add(new OrderItem(order, index, line.productId, line.name, line.unitPrice, line.quantity)),

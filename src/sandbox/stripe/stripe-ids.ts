@@ -1,21 +1,7 @@
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { randomByte } from '../../shared/random-bytes';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/**
- * Random bytes from the CSPRNG, drawn a few kilobytes at a time (as `randomUUID` does) rather than
- * one system call per id: a Checkout Session takes half a dozen ids. Each byte is used once.
- */
-const pool = Buffer.alloc(4096);
-let used = pool.length;
-
-function randomByte(): number {
-  if (used === pool.length) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  return pool[used++];
-}
 
 /** `length` random letters and digits (uniform: 62 × 4 = 248 < 256, bytes above are dropped). */
 export function alphanumeric(length: number): string {
