@@ -53,6 +53,13 @@ const FIXED_MESSAGES: Record<number, string> = {
   429: 'Too many requests: wait a minute, then try again.',
 };
 
+/** A dependency (the database) cannot serve right now: the request may succeed shortly. */
+const UNAVAILABLE: ErrorBody = {
+  statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+  code: 'UNAVAILABLE',
+  message: 'The service is temporarily unavailable; try again shortly',
+};
+
 /** Thrown by the validation pipe: the fields at fault, by path (`items[0].quantity`). */
 export class RequestValidationError extends HttpException {
   constructor(readonly errors: FieldError[]) {
@@ -86,8 +93,10 @@ export class DomainErrorFilter implements ExceptionFilter {
     }
     const body: ErrorBody = { ...this.toBody(exception, unrouted), requestId: request.id?.toString() };
     if (body.statusCode === 503) {
+      // A failed readiness check's report (what is down, and why) is for the log only.
+      const report = exception instanceof HttpException ? exception.getResponse() : undefined;
       this.logger.warn(
-        { err: (exception as Error).message, requestId: body.requestId },
+        { err: (exception as Error).message, ...(report ? { report } : {}), requestId: body.requestId },
         'Database unavailable',
       );
       response.setHeader('Retry-After', '1');
@@ -118,6 +127,11 @@ export class DomainErrorFilter implements ExceptionFilter {
       const status = (exception as HttpException).getStatus();
       return { statusCode: status, code: httpCode(status), message: FIXED_MESSAGES[status] };
     }
+    // Terminus's failed readiness check carries its report of what is down (the database's own
+    // error): answered as any unavailability is, the report only logged.
+    if (exception instanceof HttpException && exception.getStatus() === 503) {
+      return { ...UNAVAILABLE };
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       // Nest's built-in exceptions keep the readable text in their response's `message`.
@@ -125,13 +139,7 @@ export class DomainErrorFilter implements ExceptionFilter {
       return { statusCode: status, code: httpCode(status), message: String(message) };
     }
     // The database cannot serve right now (down, frozen, out of connections): try again later.
-    if (isDatabaseUnavailable(exception)) {
-      return {
-        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-        code: 'UNAVAILABLE',
-        message: 'The service is temporarily unavailable; try again shortly',
-      };
-    }
+    if (isDatabaseUnavailable(exception)) return { ...UNAVAILABLE };
     // body-parser and similar middleware raise errors carrying an HTTP status (413, 400, 415).
     const status = statusOf(exception);
     if (status && status >= 400 && status < 500) {

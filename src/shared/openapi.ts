@@ -41,7 +41,9 @@ const COMMON_ERRORS: [applies: (method: string, path: string) => boolean, status
 /**
  * The OpenAPI document as served at `/api/docs` (`/api/docs-json`): every operation lists the
  * errors it answers, each with the error schema, so that clients and the response-validation test
- * read the truth. Health checks keep their own (Terminus) bodies. Built when first asked for (and
+ * read the truth. The health checks list only their own answers, and their 503 has the same error
+ * schema: the application's filter answers Terminus's report of what is down as any error is
+ * answered, so that a stranger never reads the database's error. Built when first asked for (and
  * kept), not at start-up: scanning every controller and DTO is work no request needs.
  */
 export function setupOpenApi(
@@ -77,11 +79,11 @@ function buildDocument(
 
 function documentErrors(document: OpenAPIObject): void {
   for (const [path, item] of Object.entries(document.paths)) {
-    if (path.startsWith('/api/health')) continue;
+    const healthCheck = path.startsWith('/api/health');
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation: OperationObject | undefined = item[method];
       if (!operation) continue;
-      for (const [applies, status, description] of COMMON_ERRORS) {
+      for (const [applies, status, description] of healthCheck ? [] : COMMON_ERRORS) {
         if (applies(method, path) && !operation.responses[status])
           operation.responses[status] = { description };
       }

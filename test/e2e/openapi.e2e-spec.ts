@@ -10,6 +10,7 @@ import { addStaff, asStaff, issueToken, login, STAFF_PASSWORD, type StaffLogin }
 import { stripeEvent } from '../support/stripe-events';
 import { WEBHOOK_SECRET } from '../support/stripe-signature';
 import { StripeStub } from '../support/stripe-stub';
+import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait';
 
 interface OpenApiDocument {
@@ -254,6 +255,77 @@ describe('OpenAPI document tells the truth', () => {
     const refused = await deliver(t, body, 't=1,v1=deadbeef');
     expect(refused.status).toBe(400);
     expectDocumented('post', '/api/webhooks/stripe', refused);
+  });
+
+  describe('with its database cut off', () => {
+    let proxy: TcpProxy;
+    let cutOff: TestApp;
+
+    beforeAll(async () => {
+      // The test database, through a relay that the test cuts once the application has started.
+      const url = new URL(process.env.DATABASE_URL ?? '');
+      proxy = await TcpProxy.start(Number(url.port || 5432));
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      cutOff = await createTestApp({
+        env: { ...stubStripeEnv(stub), DATABASE_URL: url.toString(), DATABASE_CONNECT_TIMEOUT_MS: '1000' },
+      });
+      await proxy.cut();
+    });
+    afterAll(async () => {
+      await cutOff?.close();
+      await proxy?.cut();
+    });
+
+    it('answers 503 in the documented error shape: the shop, the checkout, the webhook, readiness, the staff API', async () => {
+      const order = await placeOrder(t);
+      const beans = await productBySku(t, 'BEANS-250');
+      const http = () => request(cutOff.http());
+      const webhookBody = stripeEvent('checkout.session.expired', {
+        orderId: order.id,
+        sessionId: 'cs_test_cut_off',
+        amount: 100,
+      });
+      const answers: [string, string, Response][] = [
+        ['get', '/api/products', await http().get('/api/products')],
+        [
+          'post',
+          '/api/orders',
+          await http()
+            .post('/api/orders')
+            .send({ customerEmail: 'a@example.com', items: [{ productId: beans.id, quantity: 1 }] }),
+        ],
+        [
+          'get',
+          '/api/orders/{id}',
+          await http().get(`/api/orders/${order.id}`).set('Authorization', bearer(order)),
+        ],
+        [
+          'post',
+          '/api/orders/{id}/checkout',
+          await http().post(`/api/orders/${order.id}/checkout`).set('Authorization', bearer(order)),
+        ],
+        ['post', '/api/webhooks/stripe', await deliver(cutOff, webhookBody)],
+        ['get', '/api/admin/dashboard', await asStaff(cutOff, staff.viewer, 'get', '/api/admin/dashboard')],
+      ];
+      for (const [method, path, response] of answers) {
+        expect([method, path, response.status, response.body.code]).toEqual([
+          method,
+          path,
+          503,
+          'UNAVAILABLE',
+        ]);
+        expectDocumented(method, path, response);
+      }
+      // Readiness too: in the same shape, without the health check's report of the database's error.
+      const ready = await http().get('/api/health/ready');
+      expect([ready.status, ready.body.code, JSON.stringify(ready.body)]).toEqual([
+        503,
+        'UNAVAILABLE',
+        expect.not.stringMatching(/database|connection|ECONN/i),
+      ]);
+      expectDocumented('get', '/api/health/ready', ready);
+    });
   });
 
   describe('the staff API (/api/admin)', () => {
