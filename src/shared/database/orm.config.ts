@@ -71,7 +71,7 @@ export function ormOptions(database: DatabaseConfig, embedded?: EmbeddedPostgres
  * own: hydrating an entity deletes its fields and defines them again as accessors, which leaves
  * V8 a dictionary instead of a shaped object, and every read of a field after that goes through a
  * getter. That cost the webhook path, which builds its order and attempts from rows
- * (`DetachedEntities`) and never flushes them, about 11% of its instructions (2.22–2.27 → 1.95–2.02 M
+ * (`DetachedEntities`) and never flushes them, about 11% of its instructions (2.22–2.27 → 1.98–1.99 M
  * per event, callgrind).
  *
  * What it changes: a query before a flush no longer flushes an entity whose only pending change is
