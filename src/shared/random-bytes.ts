@@ -10,25 +10,27 @@ const POOL_SIZE = 4096;
 const pool = Buffer.alloc(POOL_SIZE);
 let used = POOL_SIZE;
 
+/** Where `size` unused bytes of the pool start: it is refilled first if fewer are left. */
+function take(size: number): number {
+  if (used + size > POOL_SIZE) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const at = used;
+  used += size;
+  return at;
+}
+
 /** `size` random bytes (at most the pool's size), in a buffer of their own. */
 export function randomBytesPooled(size: number): Buffer {
   if (!Number.isInteger(size) || size < 0 || size > POOL_SIZE) {
     throw new RangeError(`randomBytesPooled: size must be an integer from 0 to ${POOL_SIZE}`);
   }
-  if (used + size > POOL_SIZE) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  const bytes = Buffer.from(pool.subarray(used, used + size));
-  used += size;
-  return bytes;
+  const at = take(size);
+  return Buffer.from(pool.subarray(at, at + size));
 }
 
 /** One random byte (a value from 0 to 255). */
 export function randomByte(): number {
-  if (used === POOL_SIZE) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  return pool[used++];
+  return pool[take(1)];
 }
