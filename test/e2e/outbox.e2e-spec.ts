@@ -502,9 +502,13 @@ describe('Transactional outbox: an instance with a backlog in hand', () => {
   const backlogRows = async (orderId?: string) =>
     (await deliveries(a, orderId)).filter((row) => row.subscriber === 'test.backlog');
 
+  const BACKLOG_WAIT_MS = 30_000;
+
   it(`holds at most ${MAX_IN_HAND}: past that, its commits are relayed by another instance, or by itself once it has room`, async () => {
     for (let i = 0; i < MAX_IN_HAND; i++) await placeOrder(a);
-    await waitFor(() => ran.length === MAX_IN_HAND, 'A to hold the backlog');
+    // A thousand deliveries and their marks: on a loaded machine (CI) this takes longer than the
+    // default 10 s of a wait.
+    await waitFor(() => ran.length === MAX_IN_HAND, 'A to hold the backlog', BACKLOG_WAIT_MS);
     expect(a.app.get(OutboxRelay).takesHandOver()).toBe(false);
 
     // A commit past the backlog: left unclaimed, and A, woken by its NOTIFY too, leaves it to B.
@@ -526,11 +530,15 @@ describe('Transactional outbox: an instance with a backlog in hand', () => {
     expect(ran).not.toContain(`a ${later.id}`);
     expect((await backlogRows(later.id))[0]).toMatchObject({ status: 'pending', attempts: 0 });
     releaseA();
-    await waitFor(async () => {
-      const rows = await backlogRows();
-      return rows.length === MAX_IN_HAND + 2 && rows.every((one) => one.status === 'delivered');
-    }, "A's backlog, and what it left unclaimed, to be delivered");
+    await waitFor(
+      async () => {
+        const rows = await backlogRows();
+        return rows.length === MAX_IN_HAND + 2 && rows.every((one) => one.status === 'delivered');
+      },
+      "A's backlog, and what it left unclaimed, to be delivered",
+      BACKLOG_WAIT_MS,
+    );
     expect(ran.filter((entry) => entry.endsWith(later.id))).toEqual([`a ${later.id}`]);
     expect(a.app.get(OutboxRelay).takesHandOver()).toBe(true);
-  });
+  }, 120_000);
 });
