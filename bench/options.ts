@@ -53,7 +53,7 @@ const DEFAULTS = {
   /** Empty: half the clients. */
   PUSHES: '',
   PAIRS: '2000',
-  INSTRUCTION_EVENTS: '600',
+  INSTRUCTION_EVENTS: '1500',
   STARTS: '3',
   PHASE_TIMEOUT_SECONDS: '900',
   SERVICE_NODE_OPTIONS: '',
