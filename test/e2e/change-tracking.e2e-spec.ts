@@ -25,16 +25,18 @@ describe('Change tracking of entity fields', () => {
 
   it('a loaded order, and one built from a row, hold their fields as plain data properties', async () => {
     const placed = await placeOrder(t);
-    const loaded = await t.em().findOneOrFail(Order, placed.id);
-    expect(fieldsOf(loaded)).toEqual([
+    const plain = [
       ['customerEmail', 'data'],
       ['_status', 'data'],
       ['_statusReason', 'data'],
       ['createdAt', 'data'],
-    ]);
+    ];
+    const loaded = await t.em().findOneOrFail(Order, placed.id);
+    expect(fieldsOf(loaded)).toEqual(plain);
     const [row] = await t.em().getConnection().execute(`select * from orders where id = ?`, [placed.id]);
     const fromRow = t.app.get(DetachedEntities).fromRow(Order, row as Record<string, unknown>);
-    expect([fromRow.id, fieldsOf(fromRow).every(([, kind]) => kind === 'data')]).toEqual([placed.id, true]);
+    // Each field present, as a data property (an empty list would say nothing).
+    expect([fromRow.id, fieldsOf(fromRow)]).toEqual([placed.id, plain]);
   });
 
   it('a changed field is written at the flush, and a query for the changed entity sees it (the identity map)', async () => {
