@@ -83,9 +83,11 @@ function documentErrors(document: OpenAPIObject): void {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation: OperationObject | undefined = item[method];
       if (!operation) continue;
-      for (const [applies, status, description] of healthCheck ? [] : COMMON_ERRORS) {
-        if (applies(method, path) && !operation.responses[status])
-          operation.responses[status] = { description };
+      if (!healthCheck) {
+        for (const [applies, status, description] of COMMON_ERRORS) {
+          if (applies(method, path) && !operation.responses[status])
+            operation.responses[status] = { description };
+        }
       }
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!response || Number(status) < 400 || '$ref' in response) continue;

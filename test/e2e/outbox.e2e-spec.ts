@@ -502,12 +502,11 @@ describe('Transactional outbox: an instance with a backlog in hand', () => {
   const backlogRows = async (orderId?: string) =>
     (await deliveries(a, orderId)).filter((row) => row.subscriber === 'test.backlog');
 
+  // A thousand deliveries, then their marks: on a loaded machine (CI) more than a wait's default 10 s.
   const BACKLOG_WAIT_MS = 30_000;
 
   it(`holds at most ${MAX_IN_HAND}: past that, its commits are relayed by another instance, or by itself once it has room`, async () => {
     for (let i = 0; i < MAX_IN_HAND; i++) await placeOrder(a);
-    // A thousand deliveries and their marks: on a loaded machine (CI) this takes longer than the
-    // default 10 s of a wait.
     await waitFor(() => ran.length === MAX_IN_HAND, 'A to hold the backlog', BACKLOG_WAIT_MS);
     expect(a.app.get(OutboxRelay).takesHandOver()).toBe(false);
 
